@@ -1,0 +1,1 @@
+"""metrics-service: projections of every topic for the operations index."""

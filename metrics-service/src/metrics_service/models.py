@@ -1,0 +1,16 @@
+"""The metrics service's declarative base; every table module registers on it."""
+
+from sqlalchemy.orm import DeclarativeBase
+
+from shared.db import make_metadata
+
+
+class Base(DeclarativeBase):
+    """Tables of the metrics database."""
+
+    metadata = make_metadata()
+
+
+def import_models() -> None:
+    """Import every model module so ``Base.metadata`` is complete (Alembic, tests)."""
+    from metrics_service.overview import models  # noqa: F401

@@ -1,0 +1,1 @@
+"""Qunyun shared library: the plumbing every service uses, no business rules."""

@@ -1,0 +1,220 @@
+"""Member, staff and internal tokens, and the dependencies that check them.
+
+All tokens are JWTs (HS256) signed with a key derived from
+``QUNYUN_SECRET_KEY`` per purpose (HKDF), so a member token can never pass as
+a staff or internal token. During key rotation the previous secret is still
+accepted for verification; new tokens always use the current one.
+
+Flow: the gateway verifies the caller's member/staff token, then calls the
+owning service with a short-lived *internal* token (audience = that service)
+that carries the caller's identity. Services trust only internal tokens.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import jwt
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from fastapi import Depends, Request
+
+from shared.errors import Forbidden, Unauthorized
+from shared.settings import QunyunSettings
+
+ALGORITHM = "HS256"
+ISSUER = "qunyun"
+STAFF_ROLES = ("admin", "operator", "sales", "viewer")
+
+MEMBER_TTL = 2 * 3600
+STAFF_TTL = 8 * 3600
+INTERNAL_TTL = 120
+
+
+def derive_key(secret: bytes, purpose: str, length: int = 32) -> bytes:
+    """A purpose-bound key from the master secret."""
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=b"qunyun", info=purpose.encode()).derive(
+        secret
+    )
+
+
+@dataclass(frozen=True)
+class MemberPrincipal:
+    """A mini-program member acting through the gateway."""
+
+    member_no: int
+    session_id: str | None = None
+
+
+@dataclass(frozen=True)
+class StaffPrincipal:
+    """A staff user acting through the ops console."""
+
+    staff_id: int
+    username: str
+    roles: frozenset[str]
+
+    def has_any(self, *roles: str) -> bool:
+        """Whether this staff user holds one of ``roles``."""
+        return bool(self.roles.intersection(roles))
+
+
+@dataclass(frozen=True)
+class InternalCaller:
+    """Who called a service: the calling component and the end user, if any."""
+
+    caller: str
+    member: MemberPrincipal | None = None
+    staff: StaffPrincipal | None = None
+
+
+class TokenCodec:
+    """Issues and verifies every token kind with rotation-aware keys."""
+
+    def __init__(self, settings: QunyunSettings) -> None:
+        secrets = settings.verification_keys()
+        self._keys: dict[str, list[bytes]] = {
+            kind: [derive_key(s, f"token:{kind}") for s in secrets]
+            for kind in ("member", "staff", "internal")
+        }
+
+    def _encode(self, kind: str, claims: dict[str, Any], ttl: int) -> str:
+        now = int(time.time())
+        payload = {"iss": ISSUER, "typ": kind, "iat": now, "exp": now + ttl, **claims}
+        return jwt.encode(payload, self._keys[kind][0], algorithm=ALGORITHM)
+
+    def _decode(self, kind: str, token: str, audience: str | None = None) -> dict[str, Any]:
+        last: Exception | None = None
+        for key in self._keys[kind]:
+            try:
+                claims = jwt.decode(
+                    token, key, algorithms=[ALGORITHM], issuer=ISSUER, audience=audience,
+                    options={"require": ["exp", "iat", "typ"], "verify_aud": audience is not None},
+                    leeway=5,
+                )
+            except jwt.ExpiredSignatureError as exc:
+                raise Unauthorized("The token has expired.", slug="token-expired") from exc
+            except jwt.InvalidSignatureError as exc:
+                last = exc
+                continue
+            except jwt.PyJWTError as exc:
+                raise Unauthorized("The token is invalid.", slug="token-invalid") from exc
+            if claims.get("typ") != kind:
+                raise Unauthorized("The token is of the wrong kind.", slug="token-invalid")
+            return claims
+        raise Unauthorized("The token signature is invalid.", slug="token-invalid") from last
+
+    def issue_member(self, member_no: int, *, session_id: str, ttl: int = MEMBER_TTL) -> str:
+        """An access token for a mini-program member."""
+        return self._encode("member", {"sub": str(member_no), "sid": session_id}, ttl)
+
+    def verify_member(self, token: str) -> MemberPrincipal:
+        """Check a member token."""
+        claims = self._decode("member", token)
+        return MemberPrincipal(member_no=int(claims["sub"]), session_id=claims.get("sid"))
+
+    def issue_staff(self, staff: StaffPrincipal, *, ttl: int = STAFF_TTL) -> str:
+        """An access token for a staff user."""
+        return self._encode(
+            "staff", {"sub": str(staff.staff_id), "name": staff.username, "roles": sorted(staff.roles)}, ttl
+        )
+
+    def verify_staff(self, token: str) -> StaffPrincipal:
+        """Check a staff token."""
+        claims = self._decode("staff", token)
+        return StaffPrincipal(
+            staff_id=int(claims["sub"]), username=str(claims.get("name", "")),
+            roles=frozenset(claims.get("roles", [])),
+        )
+
+    def issue_internal(
+        self,
+        *,
+        caller: str,
+        audience: str,
+        member: MemberPrincipal | None = None,
+        staff: StaffPrincipal | None = None,
+        ttl: int = INTERNAL_TTL,
+    ) -> str:
+        """A short-lived token for one service calling another."""
+        claims: dict[str, Any] = {"sub": caller, "aud": audience}
+        if member is not None:
+            claims["member_no"] = member.member_no
+            if member.session_id:
+                claims["sid"] = member.session_id
+        if staff is not None:
+            claims["staff"] = {"id": staff.staff_id, "name": staff.username, "roles": sorted(staff.roles)}
+        return self._encode("internal", claims, ttl)
+
+    def verify_internal(self, token: str, *, audience: str) -> InternalCaller:
+        """Check an internal token addressed to ``audience``."""
+        claims = self._decode("internal", token, audience=audience)
+        member = (
+            MemberPrincipal(member_no=int(claims["member_no"]), session_id=claims.get("sid"))
+            if claims.get("member_no") is not None
+            else None
+        )
+        staff_claim = claims.get("staff")
+        staff = (
+            StaffPrincipal(
+                staff_id=int(staff_claim["id"]), username=str(staff_claim.get("name", "")),
+                roles=frozenset(staff_claim.get("roles", [])),
+            )
+            if staff_claim
+            else None
+        )
+        return InternalCaller(caller=str(claims["sub"]), member=member, staff=staff)
+
+
+def bearer_token(request: Request) -> str | None:
+    """The bearer token of a request, if any."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+def _internal_caller(request: Request) -> InternalCaller:
+    cached = getattr(request.state, "internal_caller", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    token = bearer_token(request)
+    if token is None:
+        raise Unauthorized("This endpoint needs an internal service token.", slug="internal-token-required")
+    runtime = request.app.state.runtime
+    caller = runtime.tokens.verify_internal(token, audience=runtime.settings.service_name)
+    request.state.internal_caller = caller
+    return caller
+
+
+def _current_member(caller: Annotated[InternalCaller, Depends(_internal_caller)]) -> MemberPrincipal:
+    if caller.member is None:
+        raise Unauthorized("Sign in from the mini-program first.", slug="member-required")
+    return caller.member
+
+
+def _current_staff(caller: Annotated[InternalCaller, Depends(_internal_caller)]) -> StaffPrincipal:
+    if caller.staff is None:
+        raise Unauthorized("Sign in to the console first.", slug="staff-required")
+    return caller.staff
+
+
+InternalCallerDep = Annotated[InternalCaller, Depends(_internal_caller)]
+CurrentMember = Annotated[MemberPrincipal, Depends(_current_member)]
+CurrentStaff = Annotated[StaffPrincipal, Depends(_current_staff)]
+
+
+def require_roles(*roles: str) -> Any:
+    """Dependency: the staff caller must hold one of ``roles``."""
+
+    def check(staff: CurrentStaff) -> StaffPrincipal:
+        if not staff.has_any(*roles):
+            raise Forbidden(
+                f"This action needs one of the roles: {', '.join(roles)}.", slug="role-required"
+            )
+        return staff
+
+    return Depends(check)

@@ -1,0 +1,73 @@
+"""identity-service events (topic ``identity.events``), keyed by member number."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from shared.contracts import EventData, event
+from shared.kafka.topics import IDENTITY_EVENTS
+
+AppKind = Literal["mp", "oa", "web"]
+
+
+@event("identity.member.created", topic=IDENTITY_EVENTS)
+class MemberCreated(EventData):
+    """A new person entered the system and got a member number."""
+
+    member_no: int
+    app: AppKind
+    appid: str
+    openid: str
+    unionid: str | None = None
+    channel_scene: str | None = None
+
+
+@event("identity.member.identity_linked", topic=IDENTITY_EVENTS)
+class IdentityLinked(EventData):
+    """An openid or UnionID was attached to an existing member."""
+
+    member_no: int
+    app: AppKind | None = None
+    appid: str | None = None
+    openid: str | None = None
+    unionid: str | None = None
+
+
+@event("identity.member.merged", topic=IDENTITY_EVENTS)
+class MemberMerged(EventData):
+    """Two members were one person: ``from_member_no`` now points to ``into_member_no``."""
+
+    from_member_no: int
+    into_member_no: int
+    reason: str
+
+
+@event("identity.member.phone_bound", topic=IDENTITY_EVENTS)
+class PhoneBound(EventData):
+    """A member bound a phone number (only the masked form travels)."""
+
+    member_no: int
+    phone_masked: str
+    country_code: str
+
+
+@event("identity.member.followed", topic=IDENTITY_EVENTS)
+class MemberFollowed(EventData):
+    """A member follows the service account (new follow or scan while following)."""
+
+    member_no: int
+    appid: str
+    openid: str
+    scene: str | None = None
+    followed_at: datetime
+
+
+@event("identity.member.unfollowed", topic=IDENTITY_EVENTS)
+class MemberUnfollowed(EventData):
+    """A member stopped following the service account."""
+
+    member_no: int
+    appid: str
+    openid: str
+    unfollowed_at: datetime

@@ -1,0 +1,77 @@
+"""Database plumbing: engines, sessions, declarative bases and the unit of work.
+
+Each service declares its own ``Base`` with :func:`declarative_base` (so one
+test run can import every service without their tables mixing). The tables
+every service needs the same way (outbox, inbox, idempotency keys) live on
+``shared_metadata`` and each service's Alembic environment includes it.
+
+The entry point owns the transaction: :func:`unit_of_work` is what routes,
+consumers and the relay use; code below only ``flush()``es.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase
+
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def make_metadata() -> MetaData:
+    """A MetaData with the project's constraint naming convention."""
+    return MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class SharedBase(DeclarativeBase):
+    """Tables every service has in its own database (outbox, inbox, idempotency)."""
+
+    metadata = make_metadata()
+
+
+shared_metadata = SharedBase.metadata
+
+
+def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20, **kwargs: Any) -> AsyncEngine:
+    """An asyncpg engine with sane pool settings and UTC sessions."""
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        connect_args={"server_settings": {"timezone": "UTC", "application_name": "qunyun"}},
+        **kwargs,
+    )
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded objects usable after commit."""
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
+
+
+@asynccontextmanager
+async def unit_of_work(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """One transaction: commit when the block succeeds, roll back when it raises."""
+    async with factory() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise

@@ -1,0 +1,110 @@
+"""Transactional outbox: the event row is written in the caller's transaction.
+
+``emit()`` never talks to Kafka. The relay (:mod:`shared.events.relay`)
+publishes committed rows in id order and marks them published, so Kafka being
+down never fails a request and never loses an event.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import BigInteger, DateTime, Index, Integer, Text, func, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import Uuid
+
+from shared.contracts import EventData, spec_of
+from shared.db import SharedBase
+from shared.events.envelope import Envelope, utcnow
+from shared.observability import current_trace_id
+
+NOTIFY_CHANNEL = "qunyun_outbox"
+
+
+class OutboxMessage(SharedBase):
+    """One event waiting to be (or already) published."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    event_id: Mapped[UUID] = mapped_column(Uuid, unique=True)
+    topic: Mapped[str] = mapped_column(Text)
+    key: Mapped[str | None] = mapped_column(Text)
+    type: Mapped[str] = mapped_column(Text)
+    envelope: Mapped[dict] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_outbox_pending", "id", postgresql_where=text("published_at IS NULL")),
+        Index("ix_outbox_published_at", "published_at"),
+    )
+
+
+def service_of(session: AsyncSession) -> str:
+    """The producing service, set on the session factory by the app runtime."""
+    source = session.info.get("service")
+    if not source:
+        raise RuntimeError("session has no 'service' in its info; use the runtime's session factory")
+    return str(source)
+
+
+async def emit(
+    session: AsyncSession,
+    data: EventData,
+    *,
+    member_no: int | None,
+    key: str | None = None,
+    occurred_at: datetime | None = None,
+) -> Envelope:
+    """Record an event in the current transaction; it is published after commit.
+
+    The Kafka key is the member number (per-member ordering); events about no
+    member yet (e.g. a push from an unknown openid) pass an explicit ``key``.
+    """
+    spec = spec_of(data)
+    envelope = Envelope(
+        type=spec.type,
+        version=spec.version,
+        occurred_at=occurred_at or utcnow(),
+        source=service_of(session),
+        member_no=member_no,
+        trace_id=current_trace_id(),
+        data=data.model_dump(mode="json"),
+    )
+    partition_key = key if key is not None else (str(member_no) if member_no is not None else None)
+    session.add(
+        OutboxMessage(
+            event_id=envelope.id,
+            topic=spec.topic,
+            key=partition_key,
+            type=spec.type,
+            envelope=envelope.model_dump(mode="json"),
+        )
+    )
+    session.info["outbox_dirty"] = True
+    return envelope
+
+
+# Wakes the relay right after commit (NOTIFY is delivered at commit, and not at
+# all on rollback); the relay also polls, so a lost notification only delays.
+NOTIFY_FUNCTION_SQL = f"""
+CREATE OR REPLACE FUNCTION qunyun_outbox_notify() RETURNS trigger AS $$
+BEGIN
+  PERFORM pg_notify('{NOTIFY_CHANNEL}', '');
+  RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
+"""
+NOTIFY_TRIGGER_SQL = """
+CREATE TRIGGER outbox_notify AFTER INSERT ON outbox
+FOR EACH STATEMENT EXECUTE FUNCTION qunyun_outbox_notify();
+"""
+DROP_NOTIFY_SQL = (
+    "DROP TRIGGER IF EXISTS outbox_notify ON outbox; DROP FUNCTION IF EXISTS qunyun_outbox_notify();"
+)

@@ -1,0 +1,131 @@
+"""HTTP clients for service-to-service calls.
+
+Each client targets one service: it attaches a fresh internal token
+(audience = target), propagates the request and trace ids, uses pooled
+connections with timeouts, and retries idempotent requests a bounded number
+of times on connection errors and 502/503/504.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import structlog
+
+from shared.auth import MemberPrincipal, StaffPrincipal, TokenCodec
+from shared.errors import Unavailable, UpstreamError
+from shared.observability import current_request_id, current_trace_id
+
+log = structlog.get_logger("shared.http")
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+RETRY_STATUSES = frozenset({502, 503, 504})
+
+
+def default_timeout() -> httpx.Timeout:
+    """Short connect, bounded read: a slow dependency must not hold requests forever."""
+    return httpx.Timeout(10.0, connect=2.0)
+
+
+def create_http_client(**kwargs: Any) -> httpx.AsyncClient:
+    """A pooled async client with the project's timeouts."""
+    kwargs.setdefault("timeout", default_timeout())
+    kwargs.setdefault("limits", httpx.Limits(max_connections=200, max_keepalive_connections=100))
+    return httpx.AsyncClient(**kwargs)
+
+
+class ServiceClient:
+    """Calls one Qunyun service's API with an internal token."""
+
+    def __init__(
+        self,
+        *,
+        caller: str,
+        target: str,
+        base_url: str,
+        tokens: TokenCodec,
+        client: httpx.AsyncClient,
+        retries: int = 2,
+    ) -> None:
+        self.caller = caller
+        self.target = target
+        self.base_url = base_url.rstrip("/")
+        self.tokens = tokens
+        self.client = client
+        self.retries = retries
+
+    def headers(
+        self, *, member: MemberPrincipal | None = None, staff: StaffPrincipal | None = None
+    ) -> dict[str, str]:
+        """Auth and tracing headers for one call."""
+        token = self.tokens.issue_internal(caller=self.caller, audience=self.target, member=member, staff=staff)
+        headers = {"authorization": f"Bearer {token}"}
+        if rid := current_request_id():
+            headers["x-request-id"] = rid
+        if tid := current_trace_id():
+            headers["x-trace-id"] = tid
+        return headers
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        member: MemberPrincipal | None = None,
+        staff: StaffPrincipal | None = None,
+        retry: bool | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """Send a request; raises ``Unavailable`` when the service cannot be reached."""
+        method = method.upper()
+        may_retry = (method in IDEMPOTENT_METHODS) if retry is None else retry
+        attempts = 1 + (self.retries if may_retry else 0)
+        url = f"{self.base_url}{path}"
+        for attempt in range(attempts):
+            headers = {**kwargs.pop("headers", {}), **self.headers(member=member, staff=staff)}
+            try:
+                response = await self.client.request(method, url, headers=headers, **kwargs)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as exc:
+                if attempt + 1 < attempts:
+                    await asyncio.sleep(0.05 * (2**attempt))
+                    continue
+                raise Unavailable(f"The {self.target} service is unreachable.") from exc
+            except httpx.TimeoutException as exc:
+                raise UpstreamError(f"The {self.target} service timed out.", slug="upstream-timeout") from exc
+            if response.status_code in RETRY_STATUSES and attempt + 1 < attempts:
+                await asyncio.sleep(0.05 * (2**attempt))
+                continue
+            return response
+        raise Unavailable(f"The {self.target} service is unreachable.")
+
+    async def get_json(self, path: str, **kwargs: Any) -> Any:
+        """GET and return JSON, raising on an error status."""
+        response = await self.request("GET", path, **kwargs)
+        _raise_for_status(self.target, response)
+        return response.json()
+
+    async def post_json(self, path: str, body: Any, **kwargs: Any) -> Any:
+        """POST JSON and return JSON, raising on an error status."""
+        response = await self.request("POST", path, json=body, **kwargs)
+        _raise_for_status(self.target, response)
+        return response.json()
+
+
+def _raise_for_status(target: str, response: httpx.Response) -> None:
+    if response.status_code < 400:
+        return
+    from shared.errors import ServiceError
+
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    err = ServiceError(body.get("detail") or f"{target} answered {response.status_code}")
+    err.status = response.status_code if response.status_code < 500 else 502
+    slug = str(body.get("type", "")).rsplit("/", 1)[-1]
+    if slug:
+        err.slug = slug
+    err.title = body.get("title") or err.title
+    raise err

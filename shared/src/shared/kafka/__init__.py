@@ -1,0 +1,1 @@
+"""Kafka producer/consumer factories and topic names."""

@@ -1,0 +1,277 @@
+"""Service runtime: one shape for every service's app and worker.
+
+A service describes itself with a :class:`ServiceDefinition` (routers,
+consumers, start-up hooks). :func:`create_service_app` turns it into a FastAPI
+app whose lifespan builds the engine, token codec, HTTP client, outbox relay
+and consumers; :func:`run_worker` runs the relay and consumers without HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import structlog
+import uvicorn
+from aiokafka import AIOKafkaProducer
+from aiokafka.client import AIOKafkaClient
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
+from starlette.requests import Request
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared.auth import TokenCodec
+from shared.db import create_engine, create_session_factory
+from shared.errors import install_error_handlers
+from shared.events.relay import OutboxRelay
+from shared.http import ServiceClient, create_http_client
+from shared.kafka.consumer import ConsumerSpec, EventConsumer
+from shared.kafka.producer import create_producer
+from shared.kafka.topics import all_topics, ensure_topics
+from shared.middleware import BodySizeLimitMiddleware
+from shared.observability import RequestContextMiddleware, configure_logging, metrics_endpoint
+from shared.settings import ServiceSettings, to_plain_url
+
+log = structlog.get_logger("shared.runtime")
+
+Hook = Callable[["ServiceRuntime"], Awaitable[None]]
+
+
+@dataclass
+class ServiceDefinition:
+    """What makes a service: its name, routes, consumers and lifecycle hooks."""
+
+    name: str
+    title: str
+    routers: Sequence[APIRouter] = ()
+    consumers: Callable[[ServiceRuntime], list[ConsumerSpec]] = lambda _: []
+    on_startup: Sequence[Hook] = ()
+    on_shutdown: Sequence[Hook] = ()
+    background: Sequence[Callable[[ServiceRuntime, asyncio.Event], Awaitable[None]]] = ()
+    max_body_bytes: int = 1024 * 1024
+    version: str = "0.1.0"
+
+
+@dataclass
+class ServiceRuntime:
+    """Everything a running service holds; created in the lifespan, never at import."""
+
+    settings: ServiceSettings
+    definition: ServiceDefinition
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    tokens: TokenCodec
+    http: httpx.AsyncClient
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    relay: OutboxRelay | None = None
+    producer: AIOKafkaProducer | None = None
+    consumers: list[EventConsumer] = field(default_factory=list)
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+    _kafka_probe: AIOKafkaClient | None = None
+
+    def client_for(self, target: str) -> ServiceClient:
+        """A client for another service's internal API."""
+        return ServiceClient(
+            caller=self.settings.service_name, target=target,
+            base_url=self.settings.url_of(target), tokens=self.tokens, client=self.http,
+        )
+
+    async def database_ready(self) -> bool:
+        """Can we run a query within 2 seconds."""
+        try:
+            async with asyncio.timeout(2):
+                async with self.engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+            return True
+        except Exception as exc:
+            log.warning("readiness_database_failed", error=repr(exc))
+            return False
+
+    async def broker_ready(self) -> bool:
+        """Can we fetch cluster metadata within 2 seconds."""
+        try:
+            async with asyncio.timeout(2):
+                if self._kafka_probe is None:
+                    probe = AIOKafkaClient(
+                        bootstrap_servers=self.settings.kafka_bootstrap_servers, request_timeout_ms=2000
+                    )
+                    await probe.bootstrap()
+                    self._kafka_probe = probe
+                await self._kafka_probe.fetch_all_metadata()
+            return True
+        except Exception as exc:
+            log.warning("readiness_broker_failed", error=repr(exc))
+            if self._kafka_probe is not None:
+                with contextlib.suppress(Exception):
+                    await self._kafka_probe.close()
+                self._kafka_probe = None
+            return False
+
+
+def build_runtime(definition: ServiceDefinition, settings: ServiceSettings) -> ServiceRuntime:
+    """Create (not start) the runtime's resources."""
+    engine = create_engine(
+        settings.own_database_url(), pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+    )
+    factory = create_session_factory(engine)
+    factory.configure(info={"service": settings.service_name})
+    return ServiceRuntime(
+        settings=settings,
+        definition=definition,
+        engine=engine,
+        session_factory=factory,
+        tokens=TokenCodec(settings),
+        http=create_http_client(),
+    )
+
+
+async def start_runtime(runtime: ServiceRuntime, *, with_worker: bool) -> None:
+    """Run start-up hooks, then the relay and consumers when this process is a worker."""
+    for hook in runtime.definition.on_startup:
+        await hook(runtime)
+    if not with_worker:
+        return
+    settings = runtime.settings
+    name = settings.service_name
+    runtime.relay = OutboxRelay(
+        service=name,
+        session_factory=runtime.session_factory,
+        producer=create_producer(settings, client_id=f"{name}-relay"),
+        listen_dsn=to_plain_url(settings.own_database_url()),
+    )
+    runtime.producer = create_producer(settings, client_id=f"{name}-dlq")
+    runtime.consumers = [
+        EventConsumer(
+            service=name, spec=spec, settings=settings,
+            session_factory=runtime.session_factory, dlq_producer=runtime.producer,
+        )
+        for spec in runtime.definition.consumers(runtime)
+    ]
+    runtime.tasks.append(asyncio.create_task(_run_worker_tasks(runtime), name=f"{name}-worker"))
+
+
+async def _run_worker_tasks(runtime: ServiceRuntime) -> None:
+    settings = runtime.settings
+    if settings.create_topics:
+        await ensure_topics(
+            settings.kafka_bootstrap_servers, all_topics(),
+            partitions=settings.topic_partitions, replication=settings.topic_replication,
+            attempts=10_000,
+        )
+    assert runtime.producer is not None and runtime.relay is not None
+    while not runtime.stop.is_set():
+        try:
+            await runtime.producer.start()
+            break
+        except Exception as exc:
+            log.warning("dlq_producer_start_failed", error=repr(exc))
+            await asyncio.sleep(1)
+    jobs = [runtime.relay.run(runtime.stop)]
+    jobs += [consumer.run(runtime.stop) for consumer in runtime.consumers]
+    jobs += [job(runtime, runtime.stop) for job in runtime.definition.background]
+    await asyncio.gather(*jobs)
+
+
+async def stop_runtime(runtime: ServiceRuntime) -> None:
+    """Stop background work, flush producers, close pools."""
+    runtime.stop.set()
+    for task in runtime.tasks:
+        try:
+            await asyncio.wait_for(task, timeout=10)
+        except (TimeoutError, asyncio.CancelledError):
+            task.cancel()
+        except Exception as exc:
+            log.warning("worker_task_failed", error=repr(exc))
+    for hook in runtime.definition.on_shutdown:
+        await hook(runtime)
+    if runtime.relay is not None:
+        with contextlib.suppress(Exception):
+            await runtime.relay.stop_producer()
+    if runtime.producer is not None:
+        with contextlib.suppress(Exception):
+            await runtime.producer.stop()
+    if runtime._kafka_probe is not None:
+        with contextlib.suppress(Exception):
+            await runtime._kafka_probe.close()
+    await runtime.http.aclose()
+    await runtime.engine.dispose()
+
+
+def create_service_app(definition: ServiceDefinition, settings: ServiceSettings) -> FastAPI:
+    """The FastAPI app of a service, with health, metrics and problem handlers."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(service=settings.service_name, level=settings.log_level, json_logs=settings.log_json)
+        runtime = build_runtime(definition, settings)
+        app.state.runtime = runtime
+        await start_runtime(runtime, with_worker=settings.run_worker)
+        log.info("service_started", port=settings.port, worker=settings.run_worker)
+        try:
+            yield
+        finally:
+            await stop_runtime(runtime)
+
+    app = FastAPI(title=definition.title, version=definition.version, lifespan=lifespan)
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=definition.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, service=settings.service_name)
+    app.include_router(health_router())
+    for router in definition.routers:
+        app.include_router(router)
+    return app
+
+
+def health_router() -> APIRouter:
+    """``/healthz`` (process up), ``/readyz`` (DB and broker), ``/metrics``."""
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> JSONResponse:
+        runtime: ServiceRuntime = request.app.state.runtime
+        db_ok, broker_ok = await asyncio.gather(runtime.database_ready(), runtime.broker_ready())
+        ready = db_ok and broker_ok
+        return JSONResponse(
+            {"status": "ready" if ready else "not-ready", "checks": {"database": db_ok, "broker": broker_ok}},
+            status_code=200 if ready else 503,
+        )
+
+    router.add_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
+    return router
+
+
+def serve(app: FastAPI, settings: ServiceSettings) -> None:
+    """Run ``app`` under uvicorn on the configured host and port."""
+    uvicorn.run(
+        app, host=settings.host, port=settings.port, log_config=None, access_log=False,
+        proxy_headers=False, server_header=False, timeout_graceful_shutdown=10,
+    )
+
+
+def run_worker(definition: ServiceDefinition, settings: ServiceSettings) -> None:
+    """Run only the relay and consumers (a separate worker process)."""
+
+    async def main() -> None:
+        configure_logging(service=f"{settings.service_name}-worker", level=settings.log_level,
+                          json_logs=settings.log_json)
+        runtime = build_runtime(definition, settings)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, runtime.stop.set)
+        await start_runtime(runtime, with_worker=True)
+        await runtime.stop.wait()
+        await stop_runtime(runtime)
+
+    asyncio.run(main())
