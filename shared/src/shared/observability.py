@@ -116,7 +116,7 @@ def configure_logging(*, service: str, level: str = "INFO", json_logs: bool = Tr
             renderer,
         ],
     )
-    handler = logging.StreamHandler(sys.stdout)
+    handler = _StdoutHandler(sys.stdout)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -125,6 +125,14 @@ def configure_logging(*, service: str, level: str = "INFO", json_logs: bool = Tr
     logging.getLogger("uvicorn.access").handlers[:] = []
     logging.getLogger("uvicorn.access").propagate = False
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
+
+
+class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stdout`` is at emit time (test runners swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stdout
+        super().emit(record)
 
 
 def _add_service(service: str) -> Any:

@@ -57,6 +57,11 @@ class ServiceDefinition:
     background: Sequence[Callable[[ServiceRuntime, asyncio.Event], Awaitable[None]]] = ()
     max_body_bytes: int = 1024 * 1024
     version: str = "0.1.0"
+    # Extra readiness checks beyond the own database and the broker
+    # (the gateway adds every service it routes to).
+    readiness: Callable[[ServiceRuntime], Awaitable[dict[str, bool]]] | None = None
+    # The gateway serves combined docs at these paths instead of its own.
+    own_openapi: bool = True
 
 
 @dataclass
@@ -146,6 +151,7 @@ async def start_runtime(runtime: ServiceRuntime, *, with_worker: bool) -> None:
         session_factory=runtime.session_factory,
         producer=create_producer(settings, client_id=f"{name}-relay"),
         listen_dsn=to_plain_url(settings.own_database_url()),
+        topic_prefix=settings.kafka_namespace,
     )
     runtime.producer = create_producer(settings, client_id=f"{name}-dlq")
     runtime.consumers = [
@@ -162,7 +168,7 @@ async def _run_worker_tasks(runtime: ServiceRuntime) -> None:
     settings = runtime.settings
     if settings.create_topics:
         await ensure_topics(
-            settings.kafka_bootstrap_servers, all_topics(),
+            settings.kafka_bootstrap_servers, all_topics(settings.kafka_namespace),
             partitions=settings.topic_partitions, replication=settings.topic_replication,
             attempts=10_000,
         )
@@ -220,7 +226,8 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
         finally:
             await stop_runtime(runtime)
 
-    app = FastAPI(title=definition.title, version=definition.version, lifespan=lifespan)
+    docs = {} if definition.own_openapi else {"openapi_url": None, "docs_url": None, "redoc_url": None}
+    app = FastAPI(title=definition.title, version=definition.version, lifespan=lifespan, **docs)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=definition.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, service=settings.service_name)
@@ -241,15 +248,26 @@ def health_router() -> APIRouter:
     @router.get("/readyz", include_in_schema=False)
     async def readyz(request: Request) -> JSONResponse:
         runtime: ServiceRuntime = request.app.state.runtime
-        db_ok, broker_ok = await asyncio.gather(runtime.database_ready(), runtime.broker_ready())
-        ready = db_ok and broker_ok
+        checks: dict[str, bool] = {}
+        extra = runtime.definition.readiness
+        results = await asyncio.gather(
+            runtime.database_ready(), runtime.broker_ready(),
+            extra(runtime) if extra is not None else _no_checks(),
+        )
+        checks["database"], checks["broker"] = results[0], results[1]
+        checks.update(results[2])
+        ready = all(checks.values())
         return JSONResponse(
-            {"status": "ready" if ready else "not-ready", "checks": {"database": db_ok, "broker": broker_ok}},
+            {"status": "ready" if ready else "not-ready", "checks": checks},
             status_code=200 if ready else 503,
         )
 
     router.add_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
     return router
+
+
+async def _no_checks() -> dict[str, bool]:
+    return {}
 
 
 def serve(app: FastAPI, settings: ServiceSettings) -> None:

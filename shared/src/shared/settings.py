@@ -158,6 +158,11 @@ class QunyunSettings(BaseSettings):
     create_topics: bool = Field(
         True, validation_alias=_alias("QUNYUN_CREATE_TOPICS", "create_topics")
     )
+    # Prefix for topic and consumer-group names, to isolate several
+    # environments (or test runs) on one cluster. Empty in normal use.
+    kafka_namespace: str = Field(
+        "", validation_alias=_alias("QUNYUN_KAFKA_NAMESPACE", "kafka_namespace")
+    )
     # The embedded Tansu broker rejects InitProducerId, so the idempotent
     # producer is opt-in; consumers dedupe on event id either way.
     kafka_idempotent_producer: bool = Field(
@@ -183,6 +188,10 @@ class QunyunSettings(BaseSettings):
                     raise ValueError(f"{name} still has its development value")
         return self
 
+    def topic(self, name: str) -> str:
+        """The physical topic name of logical topic ``name``."""
+        return f"{self.kafka_namespace}{name}"
+
     def verification_keys(self) -> list[bytes]:
         """Current key first, then the previous one (accepted during rotation)."""
         keys = [self.secret_key.get_secret_value().encode()]
@@ -203,6 +212,8 @@ class ServiceSettings(QunyunSettings):
     db_pool_size: int = 10
     db_max_overflow: int = 20
     service_urls: dict[str, str] = Field(default_factory=dict)
+    # Overrides the database name on DATABASE_URL (default qunyun_<service>).
+    database_name: str | None = None
 
     def own_database_url(self) -> str:
         """This service's database: ``<SERVICE>_DATABASE_URL`` or its own DB on DATABASE_URL."""
@@ -213,7 +224,8 @@ class ServiceSettings(QunyunSettings):
             raise RuntimeError(
                 "DATABASE_URL is not set: run through `make run`, or point it at a PostgreSQL server"
             )
-        return to_async_url(with_database(self.database_url, f"qunyun_{self.service_name}"))
+        name = self.database_name or f"qunyun_{self.service_name}"
+        return to_async_url(with_database(self.database_url, name))
 
     def url_of(self, service: str) -> str:
         """Base URL of another service (override with <PREFIX>SERVICE_URLS)."""

@@ -40,6 +40,7 @@ class OutboxRelay:
         session_factory: async_sessionmaker[AsyncSession],
         producer: AIOKafkaProducer,
         listen_dsn: str | None,
+        topic_prefix: str = "",
         batch_size: int = 500,
         poll_interval: float = 1.0,
         max_backoff: float = 10.0,
@@ -48,6 +49,7 @@ class OutboxRelay:
         self.sessions = session_factory
         self.producer = producer
         self.listen_dsn = listen_dsn
+        self.topic_prefix = topic_prefix
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.max_backoff = max_backoff
@@ -129,7 +131,7 @@ class OutboxRelay:
                     headers.append(("trace-id", str(env["trace_id"]).encode()))
                 futures.append(
                     await self.producer.send(
-                        row.topic,
+                        self.topic_prefix + row.topic,
                         value=orjson.dumps(env),
                         key=row.key.encode() if row.key is not None else None,
                         headers=headers,

@@ -66,13 +66,14 @@ class EventConsumer:
         self.sessions = session_factory
         self.dlq_producer = dlq_producer
         self.consumer_id = f"{service}.{spec.name}"
+        self.namespace = settings.kafka_namespace
         self.consumer: AIOKafkaConsumer | None = None
 
     def _build_consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
-            *self.spec.topics,
+            *[self.namespace + topic for topic in self.spec.topics],
             bootstrap_servers=self.settings.kafka_bootstrap_servers,
-            group_id=self.consumer_id,
+            group_id=self.namespace + self.consumer_id,
             client_id=self.consumer_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -131,10 +132,14 @@ class EventConsumer:
         try:
             async with unit_of_work(self.sessions) as session:
                 fresh = await claim(session, consumer=self.consumer_id, event_ids=[e.id for _, e in relevant])
+                applied = len(fresh)
                 for _, envelope in relevant:
+                    # A batch may hold the same event twice (producer retry):
+                    # handle each claimed id once.
                     if envelope.id in fresh:
+                        fresh.discard(envelope.id)
                         await self._handle(session, envelope)
-            EVENTS_CONSUMED.labels(self.service, self.spec.name, "applied").inc(len(fresh))
+            EVENTS_CONSUMED.labels(self.service, self.spec.name, "applied").inc(applied)
         except Exception as exc:
             log.info("batch_failed_replaying_one_by_one", consumer=self.consumer_id, error=repr(exc))
             for record, envelope in relevant:

@@ -32,9 +32,9 @@ def dlq_of(topic: str) -> str:
     return f"{topic}.dlq"
 
 
-def all_topics() -> list[str]:
-    """Every domain topic and its dead-letter topic."""
-    return [name for topic in DOMAIN_TOPICS for name in (topic, dlq_of(topic))]
+def all_topics(namespace: str = "") -> list[str]:
+    """Every domain topic and its dead-letter topic (physical names)."""
+    return [namespace + name for topic in DOMAIN_TOPICS for name in (topic, dlq_of(topic))]
 
 
 async def ensure_topics(

@@ -1,0 +1,1 @@
+"""campaign-service: series, periods, registrations, payments, check-ins, refunds, channels, referrals, communities."""

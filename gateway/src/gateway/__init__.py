@@ -1,0 +1,1 @@
+"""The API gateway: one public entry for the mini-program, staff and WeChat."""

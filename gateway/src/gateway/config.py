@@ -1,0 +1,19 @@
+"""Gateway settings (prefix ``GATEWAY_``)."""
+
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+ROUTED_SERVICES = ("identity", "campaign", "tagging", "messaging", "metrics")
+
+
+class GatewaySettings(ServiceSettings):
+    """Settings of the gateway."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", frozen=True)
+
+    service_name: str = "gateway"
+    port: int = 8000
+    max_body_bytes: int = 1024 * 1024
+    upstream_timeout_seconds: float = 15.0
+    upstream_max_connections: int = 500

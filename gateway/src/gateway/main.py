@@ -1,0 +1,62 @@
+"""Gateway app factory."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import FastAPI
+
+from gateway.clients.upstream import InternalTokenCache, create_upstream_client
+from gateway.config import ROUTED_SERVICES, GatewaySettings
+from gateway.routes.docs import docs_router
+from gateway.routes.proxy import router as proxy_router
+from shared.runtime import ServiceDefinition, ServiceRuntime, create_service_app
+from shared.settings import load_settings
+
+
+async def _start(runtime: ServiceRuntime) -> None:
+    settings = runtime.settings
+    assert isinstance(settings, GatewaySettings)
+    runtime.extras["upstream"] = create_upstream_client(
+        timeout=settings.upstream_timeout_seconds, max_connections=settings.upstream_max_connections
+    )
+    runtime.extras["token_cache"] = InternalTokenCache(runtime.tokens)
+
+
+async def _stop(runtime: ServiceRuntime) -> None:
+    await runtime.extras["upstream"].aclose()
+
+
+async def _services_ready(runtime: ServiceRuntime) -> dict[str, bool]:
+    """Every routed service's own /readyz (the gateway is ready when all are)."""
+    client = runtime.extras["upstream"]
+
+    async def check(name: str) -> bool:
+        try:
+            response = await client.get(runtime.settings.url_of(name) + "/readyz", timeout=2.5)
+            return response.status_code == 200
+        except Exception:
+            return False
+
+    results = await asyncio.gather(*(check(name) for name in ROUTED_SERVICES))
+    return dict(zip(ROUTED_SERVICES, results, strict=True))
+
+
+def definition(settings: GatewaySettings) -> ServiceDefinition:
+    """The gateway's service definition."""
+    return ServiceDefinition(
+        name="gateway",
+        title="Qunyun API",
+        routers=[docs_router, proxy_router],
+        on_startup=[_start],
+        on_shutdown=[_stop],
+        readiness=_services_ready,
+        max_body_bytes=settings.max_body_bytes,
+        own_openapi=False,
+    )
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    """Build the gateway app; settings are read from the environment when not given."""
+    settings = settings or load_settings(GatewaySettings)
+    return create_service_app(definition(settings), settings)

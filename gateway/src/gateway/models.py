@@ -1,0 +1,15 @@
+"""The gateway's declarative base (callback dedupe; the outbox is shared)."""
+
+from sqlalchemy.orm import DeclarativeBase
+
+from shared.db import make_metadata
+
+
+class Base(DeclarativeBase):
+    """Tables of the gateway database."""
+
+    metadata = make_metadata()
+
+
+def import_models() -> None:
+    """Import every model module so ``Base.metadata`` is complete."""

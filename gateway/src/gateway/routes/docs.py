@@ -1,0 +1,63 @@
+"""Combined API documentation: the public paths of every service in one OpenAPI."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from gateway.config import ROUTED_SERVICES
+
+docs_router = APIRouter(include_in_schema=False)
+PUBLIC_PREFIXES = ("/mp/v1/", "/admin/v1/")
+
+
+def merge_openapi(documents: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Merge services' documents; schema names are prefixed by service to stay unique."""
+    merged: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": "Qunyun API", "version": "1"},
+        "paths": {},
+        "components": {"schemas": {}},
+    }
+    for service, document in documents.items():
+        raw = orjson.dumps(document).decode().replace(
+            '"#/components/schemas/', f'"#/components/schemas/{service}.'
+        )
+        document = orjson.loads(raw)
+        for path, item in document.get("paths", {}).items():
+            if path.startswith(PUBLIC_PREFIXES):
+                for operation in item.values():
+                    if isinstance(operation, dict):
+                        operation.setdefault("tags", [service])
+                merged["paths"][path] = item
+        for name, schema in document.get("components", {}).get("schemas", {}).items():
+            merged["components"]["schemas"][f"{service}.{name}"] = schema
+    return merged
+
+
+@docs_router.get("/openapi.json")
+async def combined_openapi(request: Request) -> JSONResponse:
+    """The public API of every reachable service."""
+    runtime = request.app.state.runtime
+    client = runtime.extras["upstream"]
+
+    async def fetch(name: str) -> tuple[str, dict[str, Any] | None]:
+        try:
+            response = await client.get(runtime.settings.url_of(name) + "/openapi.json", timeout=3)
+            return name, response.json() if response.status_code == 200 else None
+        except Exception:
+            return name, None
+
+    results = await asyncio.gather(*(fetch(name) for name in ROUTED_SERVICES))
+    return JSONResponse(merge_openapi({name: doc for name, doc in results if doc is not None}))
+
+
+@docs_router.get("/docs")
+async def swagger_ui() -> HTMLResponse:
+    """Interactive documentation of the combined API."""
+    return get_swagger_ui_html(openapi_url="/openapi.json", title="Qunyun API")

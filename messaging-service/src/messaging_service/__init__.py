@@ -1,0 +1,1 @@
+"""messaging-service: subscribe, template and customer-service messages under WeChat quotas."""

@@ -1,0 +1,17 @@
+"""messaging-service app factory."""
+
+from fastapi import FastAPI
+
+from messaging_service.config import MessagingSettings
+from shared.runtime import ServiceDefinition, create_service_app
+from shared.settings import load_settings
+
+DEFINITION = ServiceDefinition(
+    name="messaging",
+    title="Qunyun messaging-service",
+)
+
+
+def create_app(settings: MessagingSettings | None = None) -> FastAPI:
+    """Build the app; settings are read from the environment when not given."""
+    return create_service_app(DEFINITION, settings or load_settings(MessagingSettings))

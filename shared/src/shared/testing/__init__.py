@@ -1,0 +1,1 @@
+"""Test support: real PostgreSQL and broker per run, per-test databases, app clients."""

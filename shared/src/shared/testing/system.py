@@ -1,0 +1,170 @@
+"""The whole system as real processes, for end-to-end tests through the gateway.
+
+The simulator, every service and the gateway run as ``python -m <package>``
+subprocesses against the run's PostgreSQL server (fresh ``qunyun_*``
+databases, real migrations) and broker (a topic namespace of their own).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from shared.testing.infra import Infra, drop_database, free_port, migrated_database, run_sync
+
+SERVICES = ("identity", "campaign", "tagging", "messaging", "metrics")
+PACKAGES = {name: f"{name}_service" for name in SERVICES} | {"gateway": "gateway", "simulator": "wechat_simulator"}
+PORT_ENV = {
+    "gateway": "GATEWAY_PORT", "identity": "IDENTITY_PORT", "campaign": "CAMPAIGN_PORT",
+    "tagging": "TAGGING_PORT", "messaging": "MESSAGING_PORT", "metrics": "METRICS_PORT",
+    "simulator": "WECHAT_SIM_PORT",
+}
+
+
+def available(name: str) -> bool:
+    """Whether the package of ``name`` is installed (services land one by one)."""
+    return importlib.util.find_spec(PACKAGES[name]) is not None
+
+
+@dataclass
+class System:
+    """A running Qunyun: URLs, credentials and its processes."""
+
+    env: dict[str, str]
+    urls: dict[str, str]
+    logs: Path
+    admin_username: str
+    admin_password: str
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def gateway(self) -> str:
+        """Base URL of the gateway."""
+        return self.urls["gateway"]
+
+    @property
+    def simulator(self) -> str:
+        """Base URL of the WeChat simulator."""
+        return self.urls["simulator"]
+
+    def start(self, name: str) -> None:
+        """Start (or restart) one process."""
+        log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 (owned by the process)
+        self.processes[name] = subprocess.Popen(
+            [sys.executable, "-m", PACKAGES[name]], env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Send ``sig`` to one process and wait for it to end."""
+        process = self.processes[name]
+        if process.poll() is None:
+            process.send_signal(sig)
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+
+    def stop(self) -> None:
+        """Stop every process (SIGTERM, then SIGKILL)."""
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        deadline = time.monotonic() + 10
+        for process in self.processes.values():
+            try:
+                process.wait(max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    def wait_healthy(self, name: str, *, path: str = "/healthz", timeout: float = 60) -> None:
+        """Block until ``name`` answers 200 on ``path``."""
+        deadline = time.monotonic() + timeout
+        url = self.urls[name] + path
+        while time.monotonic() < deadline:
+            if self.processes[name].poll() is not None:
+                raise RuntimeError(f"{name} exited; see {self.logs / (name + '.log')}")
+            try:
+                if httpx.get(url, timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"{name} not healthy at {url}; see {self.logs / (name + '.log')}")
+
+
+def system_env(infra: Infra, ports: dict[str, int], namespace: str) -> dict[str, str]:
+    """Environment of every process of a test system."""
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("QUNYUN_", "GATEWAY_", "IDENTITY_"))}
+    env.update(
+        {
+            "QUNYUN_ENV": "test",
+            "QUNYUN_DATA_DIR": str(infra.data_dir),
+            "QUNYUN_ENV_FILE": str(infra.data_dir / "none.env"),
+            "DATABASE_URL": infra.server_uri,
+            "KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap,
+            "QUNYUN_KAFKA_NAMESPACE": namespace,
+            "QUNYUN_SECRET_KEY": secrets.token_urlsafe(36),
+            "QUNYUN_ADMIN_USERNAME": "admin",
+            "QUNYUN_ADMIN_PASSWORD": secrets.token_urlsafe(12),
+            "QUNYUN_GATEWAY_URL": urls["gateway"],
+            "QUNYUN_WECHAT_API_BASE": urls["simulator"],
+            "QUNYUN_WECHATPAY_API_BASE": urls["simulator"],
+            "QUNYUN_LOG_LEVEL": "INFO",
+        }
+    )
+    for name, port in ports.items():
+        env[PORT_ENV[name]] = str(port)
+        env[f"QUNYUN_{name.upper()}_URL"] = urls[name]
+    try:
+        from qunyun_local.devkeys import ensure_dev_pay_keys
+
+        env.update(ensure_dev_pay_keys(infra.data_dir))
+    except ImportError:
+        pass
+    return env
+
+
+def start_system(infra: Infra) -> System:
+    """Create fresh databases, start every available process, wait until ready."""
+    names = [name for name in ("simulator", *SERVICES, "gateway") if available(name)]
+    ports = {name: free_port() for name in ("simulator", *SERVICES, "gateway")}
+    namespace = f"sys{secrets.token_hex(3)}."
+    env = system_env(infra, ports, namespace)
+
+    async def databases() -> None:
+        for name in names:
+            if name == "simulator":
+                continue
+            await drop_database(infra.server_uri, f"qunyun_{name}")
+            await migrated_database(infra, name, name=f"qunyun_{name}")
+
+    run_sync(databases)
+    logs = infra.data_dir / "logs" / namespace.rstrip(".")
+    logs.mkdir(parents=True, exist_ok=True)
+    system = System(
+        env=env, urls={n: f"http://127.0.0.1:{p}" for n, p in ports.items()}, logs=logs,
+        admin_username=env["QUNYUN_ADMIN_USERNAME"], admin_password=env["QUNYUN_ADMIN_PASSWORD"],
+    )
+    try:
+        for name in names:
+            system.start(name)
+        for name in names:
+            system.wait_healthy(name, path="/sim/healthz" if name == "simulator" else "/healthz")
+        system.wait_healthy("gateway", path="/readyz", timeout=90)
+    except Exception:
+        system.stop()
+        raise
+    return system

@@ -1,0 +1,1 @@
+"""tagging-service: tags, rules, segments, service records and the blocklist."""
