@@ -2,6 +2,7 @@
 
 from fastapi import FastAPI
 
+from campaign_service.clock.router import router as clock_router
 from campaign_service.config import CampaignSettings
 from shared.runtime import ServiceDefinition, create_service_app
 from shared.settings import load_settings
@@ -9,6 +10,7 @@ from shared.settings import load_settings
 DEFINITION = ServiceDefinition(
     name="campaign",
     title="Qunyun campaign-service",
+    routers=[clock_router],
 )
 
 

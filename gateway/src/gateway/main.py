@@ -24,12 +24,12 @@ async def _start(runtime: ServiceRuntime) -> None:
 
 
 async def _stop(runtime: ServiceRuntime) -> None:
-    await runtime.extras["upstream"].aclose()
+    await runtime.extras["upstream"].close()
 
 
 async def _services_ready(runtime: ServiceRuntime) -> dict[str, bool]:
     """Every routed service's own /readyz (the gateway is ready when all are)."""
-    client = runtime.extras["upstream"]
+    client = runtime.http
 
     async def check(name: str) -> bool:
         try:

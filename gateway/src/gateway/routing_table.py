@@ -27,6 +27,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/mp/v1/session", "identity", "none"),
     Route("/mp/v1/me/registrations", "campaign", "member"),
     Route("/mp/v1/me", "identity", "member"),
+    Route("/mp/v1/server-time", "campaign", "member"),
     Route("/mp/v1/series", "campaign", "member"),
     Route("/mp/v1/periods", "campaign", "member"),
     Route("/mp/v1/group-sightings", "campaign", "member"),

@@ -22,6 +22,9 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from fastapi import Depends, Request
 
 from shared.errors import Forbidden, Unauthorized
+
+# Every dependency below is ``async def`` on purpose: FastAPI runs sync
+# dependencies in a thread pool, which costs more than the check itself.
 from shared.settings import QunyunSettings
 
 ALGORITHM = "HS256"
@@ -177,7 +180,7 @@ def bearer_token(request: Request) -> str | None:
     return value.strip()
 
 
-def _internal_caller(request: Request) -> InternalCaller:
+async def _internal_caller(request: Request) -> InternalCaller:
     cached = getattr(request.state, "internal_caller", None)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
@@ -190,13 +193,13 @@ def _internal_caller(request: Request) -> InternalCaller:
     return caller
 
 
-def _current_member(caller: Annotated[InternalCaller, Depends(_internal_caller)]) -> MemberPrincipal:
+async def _current_member(caller: Annotated[InternalCaller, Depends(_internal_caller)]) -> MemberPrincipal:
     if caller.member is None:
         raise Unauthorized("Sign in from the mini-program first.", slug="member-required")
     return caller.member
 
 
-def _current_staff(caller: Annotated[InternalCaller, Depends(_internal_caller)]) -> StaffPrincipal:
+async def _current_staff(caller: Annotated[InternalCaller, Depends(_internal_caller)]) -> StaffPrincipal:
     if caller.staff is None:
         raise Unauthorized("Sign in to the console first.", slug="staff-required")
     return caller.staff
@@ -210,7 +213,7 @@ CurrentStaff = Annotated[StaffPrincipal, Depends(_current_staff)]
 def require_roles(*roles: str) -> Any:
     """Dependency: the staff caller must hold one of ``roles``."""
 
-    def check(staff: CurrentStaff) -> StaffPrincipal:
+    async def check(staff: CurrentStaff) -> StaffPrincipal:
         if not staff.has_any(*roles):
             raise Forbidden(
                 f"This action needs one of the roles: {', '.join(roles)}.", slug="role-required"

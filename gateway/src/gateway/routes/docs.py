@@ -44,7 +44,7 @@ def merge_openapi(documents: dict[str, dict[str, Any]]) -> dict[str, Any]:
 async def combined_openapi(request: Request) -> JSONResponse:
     """The public API of every reachable service."""
     runtime = request.app.state.runtime
-    client = runtime.extras["upstream"]
+    client = runtime.http
 
     async def fetch(name: str) -> tuple[str, dict[str, Any] | None]:
         try:

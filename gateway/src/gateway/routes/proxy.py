@@ -7,7 +7,9 @@ see member or staff tokens.
 
 from __future__ import annotations
 
-import httpx
+import asyncio
+
+import aiohttp
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -16,6 +18,7 @@ from gateway.clients.upstream import REQUEST_HEADERS, RESPONSE_HEADERS
 from gateway.routing_table import Route, match
 from shared.auth import MemberPrincipal, StaffPrincipal, bearer_token
 from shared.errors import NotFound, Unauthorized, Unavailable, UpstreamError
+from shared.observability import current_request_id, current_trace_id
 
 log = structlog.get_logger("gateway.proxy")
 
@@ -43,26 +46,28 @@ async def forward(request: Request) -> Response:
         raise NotFound(f"No API at {request.url.path}.", slug="unknown-route")
     member, staff = _authenticate(request, route)
     runtime = request.app.state.runtime
-    upstream: httpx.AsyncClient = runtime.extras["upstream"]
+    upstream: aiohttp.ClientSession = runtime.extras["upstream"]
     token = runtime.extras["token_cache"].token_for(route.service, member=member, staff=staff)
     headers = {k: v for k, v in request.headers.items() if k in REQUEST_HEADERS}
     headers["authorization"] = f"Bearer {token}"
-    rid = request.scope.get("state", {}).get("request_id")
-    if rid:
-        headers["x-request-id"] = rid
+    headers["x-request-id"] = current_request_id() or ""
+    headers["x-trace-id"] = current_trace_id() or ""
     url = runtime.settings.url_of(route.service) + request.url.path
     body = await request.body()
     try:
-        upstream_response = await upstream.request(
-            request.method, url, params=request.query_params.multi_items(), content=body, headers=headers
-        )
-    except httpx.TimeoutException as exc:
+        async with upstream.request(
+            request.method, url, params=list(request.query_params.multi_items()), data=body or None,
+            headers=headers, allow_redirects=False,
+        ) as upstream_response:
+            content = await upstream_response.read()
+            status = upstream_response.status
+            out_headers = {k: v for k, v in upstream_response.headers.items() if k.lower() in RESPONSE_HEADERS}
+    except (TimeoutError, asyncio.TimeoutError) as exc:
         raise UpstreamError("服务响应超时，请稍后再试。", slug="upstream-timeout", title="Upstream timed out") from exc
-    except httpx.TransportError as exc:
+    except aiohttp.ClientError as exc:
         log.warning("upstream_unreachable", service=route.service, error=repr(exc))
         raise Unavailable("服务暂时不可用，请稍后再试。", slug="service-unavailable") from exc
-    out_headers = {k: v for k, v in upstream_response.headers.items() if k in RESPONSE_HEADERS}
-    return Response(content=upstream_response.content, status_code=upstream_response.status_code, headers=out_headers)
+    return Response(content=content, status_code=status, headers=out_headers)
 
 
 for prefix in ("/mp/v1/{path:path}", "/admin/v1/{path:path}"):
