@@ -53,7 +53,8 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20, **kw
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
-        pool_pre_ping=True,
+        # No pre-ping: it costs a round trip per checkout; a dead connection
+        # fails its statement and the entry point's retry or error path runs.
         pool_recycle=1800,
         connect_args={"server_settings": {"timezone": "UTC", "application_name": "qunyun"}},
         **kwargs,

@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, Text, func, text
+from sqlalchemy import BigInteger, DateTime, Index, Integer, Text, event, func, insert, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.types import Uuid
 
 from shared.contracts import EventData, spec_of
@@ -64,6 +64,9 @@ async def emit(
 ) -> Envelope:
     """Record an event in the current transaction; it is published after commit.
 
+    The row is written when the transaction commits (see below), so the
+    event exists exactly when the state change it describes does.
+
     The Kafka key is the member number (per-member ordering); events about no
     member yet (e.g. a push from an unknown openid) pass an explicit ``key``.
     """
@@ -78,17 +81,35 @@ async def emit(
         data=data.model_dump(mode="json"),
     )
     partition_key = key if key is not None else (str(member_no) if member_no is not None else None)
-    session.add(
-        OutboxMessage(
-            event_id=envelope.id,
-            topic=spec.topic,
-            key=partition_key,
-            type=spec.type,
-            envelope=envelope.model_dump(mode="json"),
-        )
+    session.info.setdefault(PENDING_KEY, []).append(
+        {
+            "event_id": envelope.id,
+            "topic": spec.topic,
+            "key": partition_key,
+            "type": spec.type,
+            "envelope": envelope.model_dump(mode="json"),
+        }
     )
     session.info["outbox_dirty"] = True
     return envelope
+
+
+# Rows are written in one multi-row INSERT just before the transaction
+# commits: one round trip per transaction instead of one per event, and a
+# rolled-back transaction never writes them at all.
+PENDING_KEY = "outbox_pending"
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending_events(session: Session) -> None:
+    pending = session.info.pop(PENDING_KEY, None)
+    if pending:
+        session.execute(insert(OutboxMessage), pending)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending_events(session: Session) -> None:
+    session.info.pop(PENDING_KEY, None)
 
 
 # Wakes the relay right after commit (NOTIFY is delivered at commit, and not at
