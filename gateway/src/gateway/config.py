@@ -1,5 +1,7 @@
 """Gateway settings (prefix ``GATEWAY_``)."""
 
+from typing import Literal
+
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -17,3 +19,6 @@ class GatewaySettings(ServiceSettings):
     max_body_bytes: int = 1024 * 1024
     upstream_timeout_seconds: float = 15.0
     upstream_max_connections: int = 500
+    # Data format configured for the mini-program's message push: xml, json,
+    # or auto (sniffed per request).
+    mp_push_format: Literal["xml", "json", "auto"] = "auto"

@@ -6,12 +6,17 @@ import asyncio
 
 from fastapi import FastAPI
 
+from gateway.callbacks.apps import push_apps
+from gateway.callbacks.pay_router import router as pay_router
+from gateway.callbacks.push_router import router as push_router
+from gateway.callbacks.replies import ReplyRules, refresh_rules
 from gateway.clients.upstream import InternalTokenCache, create_upstream_client
 from gateway.config import ROUTED_SERVICES, GatewaySettings
 from gateway.routes.docs import docs_router
 from gateway.routes.proxy import router as proxy_router
 from shared.runtime import ServiceDefinition, ServiceRuntime, create_service_app
 from shared.settings import load_settings
+from shared.wechat.pay import platform_public_keys
 
 
 async def _start(runtime: ServiceRuntime) -> None:
@@ -21,6 +26,22 @@ async def _start(runtime: ServiceRuntime) -> None:
         timeout=settings.upstream_timeout_seconds, max_connections=settings.upstream_max_connections
     )
     runtime.extras["token_cache"] = InternalTokenCache(runtime.tokens)
+    runtime.extras["push_apps"] = push_apps(settings)
+    runtime.extras["reply_rules"] = ReplyRules()
+    runtime.extras["pay_platform_keys"] = _platform_keys(settings)
+
+
+def _platform_keys(settings: GatewaySettings) -> dict[str, object]:
+    """Platform keys by serial; empty when pay is not configured (notifications answer 503)."""
+    cert = settings.pay_platform_cert_file
+    public = settings.pay_platform_public_key_file
+    if cert is None and public is None:
+        return {}
+    return dict(platform_public_keys(
+        cert_file=cert if cert and cert.exists() else None,
+        public_key_file=public if public and public.exists() else None,
+        public_key_id=settings.pay_platform_key_id,
+    ))
 
 
 async def _stop(runtime: ServiceRuntime) -> None:
@@ -47,10 +68,11 @@ def definition(settings: GatewaySettings) -> ServiceDefinition:
     return ServiceDefinition(
         name="gateway",
         title="Qunyun API",
-        routers=[docs_router, proxy_router],
+        routers=[docs_router, push_router, pay_router, proxy_router],
         on_startup=[_start],
         on_shutdown=[_stop],
         readiness=_services_ready,
+        background=[refresh_rules],
         max_body_bytes=settings.max_body_bytes,
         own_openapi=False,
     )

@@ -45,6 +45,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/admin/v1/blocklist", "tagging", "staff"),
     Route("/admin/v1/service-records", "tagging", "staff"),
     Route("/admin/v1/messages", "messaging", "staff"),
+    Route("/admin/v1/auto-replies", "messaging", "staff"),
     Route("/admin/v1/templates", "messaging", "staff"),
     Route("/admin/v1/metrics", "metrics", "staff"),
 )

@@ -13,3 +13,4 @@ class Base(DeclarativeBase):
 
 def import_models() -> None:
     """Import every model module so ``Base.metadata`` is complete (Alembic, tests)."""
+    from messaging_service.auto_replies import models  # noqa: F401

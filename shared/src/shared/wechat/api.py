@@ -1,0 +1,157 @@
+"""A thin async client for the WeChat endpoints Qunyun calls.
+
+It never fetches access tokens on its own: identity-service owns them, callers
+pass one in and react to ``WeChatError.needs_new_token``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from shared.wechat.errors import WeChatError, WeChatUnavailable
+
+
+class WeChatApi:
+    """WeChat API calls over a caller-owned ``httpx.AsyncClient``."""
+
+    def __init__(self, client: httpx.AsyncClient, base_url: str) -> None:
+        self._client = client
+        self._base = base_url.rstrip("/")
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> httpx.Response:
+        content = None
+        headers = {}
+        if body is not None:
+            # Non-ASCII text is sent as UTF-8, not \u escapes: some WeChat endpoints
+            # have shown the escapes to users.
+            content = json.dumps(body, ensure_ascii=False).encode()
+            headers["Content-Type"] = "application/json; charset=utf-8"
+        try:
+            response = await self._client.request(
+                method, self._base + path, params=params, content=content, headers=headers
+            )
+        except httpx.HTTPError as exc:
+            raise WeChatUnavailable(f"{path}: {type(exc).__name__}") from exc
+        if response.status_code >= 300:
+            raise WeChatUnavailable(f"{path}: HTTP {response.status_code}")
+        return response
+
+    @staticmethod
+    def _result(response: httpx.Response) -> dict[str, Any]:
+        try:
+            data = response.json()
+        except ValueError as exc:
+            raise WeChatUnavailable("answer is not JSON") from exc
+        if not isinstance(data, dict):
+            raise WeChatUnavailable("answer is not a JSON object")
+        errcode = data.get("errcode") or 0
+        if errcode != 0:
+            raise WeChatError(int(errcode), str(data.get("errmsg", "")))
+        return data
+
+    async def _json(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        return self._result(await self._send(method, path, params=params, body=body))
+
+    async def jscode2session(self, appid: str, secret: str, code: str) -> dict[str, Any]:
+        """Exchange a ``wx.login`` code for ``{openid, session_key, unionid?}``."""
+        params = {
+            "appid": appid,
+            "secret": secret,
+            "js_code": code,
+            "grant_type": "authorization_code",
+        }
+        return await self._json("GET", "/sns/jscode2session", params=params)
+
+    async def get_token(self, appid: str, secret: str) -> dict[str, Any]:
+        """Fetch a new access token (invalidates the previous one after 5 minutes)."""
+        params = {"grant_type": "client_credential", "appid": appid, "secret": secret}
+        return await self._json("GET", "/cgi-bin/token", params=params)
+
+    async def get_stable_token(
+        self, appid: str, secret: str, force_refresh: bool = False
+    ) -> dict[str, Any]:
+        """Fetch the stable access token (``force_refresh`` is rate-limited by WeChat)."""
+        body = {
+            "grant_type": "client_credential",
+            "appid": appid,
+            "secret": secret,
+            "force_refresh": force_refresh,
+        }
+        return await self._json("POST", "/cgi-bin/stable_token", body=body)
+
+    async def user_info(
+        self, access_token: str, openid: str, lang: str = "zh_CN"
+    ) -> dict[str, Any]:
+        """A service-account user's follow state (``subscribe: 0`` means nothing else)."""
+        params = {"access_token": access_token, "openid": openid, "lang": lang}
+        return await self._json("GET", "/cgi-bin/user/info", params=params)
+
+    async def get_phone_number(self, access_token: str, code: str) -> dict[str, Any]:
+        """Exchange a ``bindgetphonenumber`` code for ``phone_info``."""
+        return await self._json(
+            "POST",
+            "/wxa/business/getuserphonenumber",
+            params={"access_token": access_token},
+            body={"code": code},
+        )
+
+    async def create_qrcode(self, access_token: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Create a service-account scene QR code; returns ``{ticket, url, expire_seconds?}``."""
+        return await self._json(
+            "POST", "/cgi-bin/qrcode/create", params={"access_token": access_token}, body=body
+        )
+
+    async def get_wxacode_unlimit(self, access_token: str, body: dict[str, Any]) -> bytes:
+        """A mini-program code image for a scene; a JSON answer is an error."""
+        response = await self._send(
+            "POST", "/wxa/getwxacodeunlimit", params={"access_token": access_token}, body=body
+        )
+        content_type = response.headers.get("content-type", "")
+        if "json" in content_type or response.content.lstrip()[:1] == b"{":
+            self._result(response)
+            raise WeChatUnavailable("JSON answer without an image")
+        return response.content
+
+    async def send_subscribe(self, access_token: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Send a mini-program subscribe message (uses one credit of the template)."""
+        return await self._json(
+            "POST",
+            "/cgi-bin/message/subscribe/send",
+            params={"access_token": access_token},
+            body=body,
+        )
+
+    async def send_template(self, access_token: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Send a service-account template message; returns ``{msgid}``."""
+        return await self._json(
+            "POST",
+            "/cgi-bin/message/template/send",
+            params={"access_token": access_token},
+            body=body,
+        )
+
+    async def send_custom(self, access_token: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Send a customer-service message inside the user's interaction window."""
+        return await self._json(
+            "POST",
+            "/cgi-bin/message/custom/send",
+            params={"access_token": access_token},
+            body=body,
+        )
