@@ -18,6 +18,9 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parent.parent
+# Benchmarks get their own PostgreSQL data directory so a test run in the same
+# checkout (which stops its server at the end) cannot pull it away mid-run.
+os.environ.setdefault("QUNYUN_TEST_DATA_DIR", str(REPO / ".data" / "bench"))
 
 
 @dataclass

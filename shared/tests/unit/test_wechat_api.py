@@ -29,7 +29,10 @@ async def test_jscode2session_sends_documented_params() -> None:
     assert result == {"openid": "o1", "session_key": "k"}
     assert seen[0].url.path == "/sns/jscode2session"
     assert dict(seen[0].url.params) == {
-        "appid": "wx1", "secret": "sec", "js_code": "code1", "grant_type": "authorization_code",
+        "appid": "wx1",
+        "secret": "sec",
+        "js_code": "code1",
+        "grant_type": "authorization_code",
     }
 
 

@@ -21,8 +21,6 @@ APPID = "wxfedcba0987654321"
 TS = "1700000000"
 NONCE = "1320562132"
 
-wechatpy_crypto = pytest.importorskip("wechatpy.crypto")
-
 
 def _raw_encrypt(plaintext: bytes, key_b64: str = AES_KEY) -> str:
     """Encrypt already padded plaintext, to build deliberately broken messages."""
@@ -32,7 +30,7 @@ def _raw_encrypt(plaintext: bytes, key_b64: str = AES_KEY) -> str:
 
 
 def test_check_signature_matches_documented_formula() -> None:
-    expected = hashlib.sha1("".join(sorted([TOKEN, TS, NONCE])).encode()).hexdigest()
+    expected = hashlib.sha1("".join(sorted([TOKEN, TS, NONCE])).encode()).hexdigest()  # noqa: S324
     assert sign(TOKEN, TS, NONCE) == expected
     assert check_signature(TOKEN, expected, TS, NONCE)
     assert not check_signature(TOKEN, expected, TS, "other")
@@ -49,6 +47,7 @@ def test_round_trip() -> None:
 
 
 def test_push_encrypted_by_wechatpy_decrypts_with_ours() -> None:
+    wechatpy_crypto = pytest.importorskip("wechatpy.crypto")
     theirs = wechatpy_crypto.WeChatCrypto(TOKEN, AES_KEY, APPID)
     inner = "<xml><ToUserName><![CDATA[gh_x]]></ToUserName><Content><![CDATA[报名]]></Content></xml>"
     envelope = parse_xml(theirs.encrypt_message(inner, NONCE, TS).encode())
@@ -58,6 +57,7 @@ def test_push_encrypted_by_wechatpy_decrypts_with_ours() -> None:
 
 
 def test_our_encrypted_reply_decrypts_with_wechatpy() -> None:
+    wechatpy_crypto = pytest.importorskip("wechatpy.crypto")
     ours = CallbackCrypto(TOKEN, AES_KEY, APPID)
     reply = text_reply("oUser", "gh_qunyundev0001", "欢迎 ]]> 加入", 1700000000)
     envelope = ours.encrypt_reply_xml(reply, TS, NONCE)
@@ -138,7 +138,9 @@ def test_parse_xml_flattens_fields_and_lists() -> None:
 
 
 def test_event_items_accepts_every_list_shape() -> None:
-    one = parse_json_push(b'{"Event": "subscribe_msg_popup_event", "List": {"TemplateId": "T1", "PopupScene": 0}}')
+    one = parse_json_push(
+        b'{"Event": "subscribe_msg_popup_event", "List": {"TemplateId": "T1", "PopupScene": 0}}'
+    )
     several = parse_json_push(b'{"List": [{"TemplateId": "T1"}, {"TemplateId": "T2"}]}')
     top_level_xml = parse_xml(b"<xml><List><TemplateId>T1</TemplateId></List></xml>")
     assert event_items(one) == [{"TemplateId": "T1", "PopupScene": "0"}]

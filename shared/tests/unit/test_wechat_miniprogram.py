@@ -30,8 +30,12 @@ def test_round_trip_and_watermark() -> None:
 
 
 def test_data_encrypted_independently_decrypts() -> None:
-    payload = {"phoneNumber": "13800138000", "purePhoneNumber": "13800138000", "countryCode": "86",
-               "watermark": {"appid": APPID, "timestamp": 1700000000}}
+    payload = {
+        "phoneNumber": "13800138000",
+        "purePhoneNumber": "13800138000",
+        "countryCode": "86",
+        "watermark": {"appid": APPID, "timestamp": 1700000000},
+    }
     key, iv = base64.b64decode(SESSION_KEY), os.urandom(16)
     padder = padding.PKCS7(128).padder()
     padded = padder.update(json.dumps(payload).encode()) + padder.finalize()

@@ -33,7 +33,9 @@ def _raw_sign(key: rsa.RSAPrivateKey, text: str) -> str:
     return base64.b64encode(key.sign(text.encode(), padding.PKCS1v15(), hashes.SHA256())).decode()
 
 
-def _raw_notification(key: rsa.RSAPrivateKey, timestamp: int) -> tuple[dict[str, str], bytes, dict[str, object]]:
+def _raw_notification(
+    key: rsa.RSAPrivateKey, timestamp: int
+) -> tuple[dict[str, str], bytes, dict[str, object]]:
     """A TRANSACTION.SUCCESS notification built only from cryptography primitives."""
     transaction = {
         "appid": "wx1234567890abcdef",
@@ -101,7 +103,9 @@ def test_unknown_serial_tampering_and_missing_headers(
     with pytest.raises(WeChatCryptoError, match="serial"):
         pay.verify_notification(headers, body, {"OTHER": platform_key.public_key()})
     with pytest.raises(WeChatCryptoError, match="signature"):
-        pay.verify_notification(headers, body.replace(b"EV-2018", b"EV-2019"), {SERIAL: platform_key.public_key()})
+        pay.verify_notification(
+            headers, body.replace(b"EV-2018", b"EV-2019"), {SERIAL: platform_key.public_key()}
+        )
     with pytest.raises(WeChatCryptoError, match="signature"):
         pay.verify_notification(headers, body, {SERIAL: merchant_key.public_key()})
     del headers["Wechatpay-Nonce"]
@@ -140,7 +144,11 @@ def test_request_signed_by_wechatpayv3_verifies(merchant_key: rsa.RSAPrivateKey)
         "/v3/pay/transactions/jsapi", "POST", "1900000109", "ABC123", merchant_key, data=body
     )
     fields = pay.verify_request(
-        "POST", "/v3/pay/transactions/jsapi", body, header, {"ABC123": merchant_key.public_key()},
+        "POST",
+        "/v3/pay/transactions/jsapi",
+        body,
+        header,
+        {"ABC123": merchant_key.public_key()},
         mchid="1900000109",
     )
     assert fields["serial_no"] == "ABC123"
@@ -152,7 +160,9 @@ def test_our_request_signature_verifies_with_raw_key(merchant_key: rsa.RSAPrivat
     )
     header = pay.sign_request("get", "/v3/pay/transactions/out-trade-no/R1?mchid=1", "", "1", "S1", pem)
     fields = pay.parse_authorization(header)
-    message = f"GET\n/v3/pay/transactions/out-trade-no/R1?mchid=1\n{fields['timestamp']}\n{fields['nonce_str']}\n\n"
+    message = (
+        f"GET\n/v3/pay/transactions/out-trade-no/R1?mchid=1\n{fields['timestamp']}\n{fields['nonce_str']}\n\n"
+    )
     merchant_key.public_key().verify(
         base64.b64decode(fields["signature"]), message.encode(), padding.PKCS1v15(), hashes.SHA256()
     )

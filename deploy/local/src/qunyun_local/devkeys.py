@@ -61,7 +61,11 @@ def _private_key(path: Path) -> rsa.RSAPrivateKey:
 def _certificate(path: Path, key: rsa.RSAPrivateKey, common_name: str) -> x509.Certificate:
     if path.exists():
         cert = x509.load_pem_x509_certificate(path.read_bytes())
-        if cert.public_key().public_numbers() == key.public_key().public_numbers():
+        public = cert.public_key()
+        if (
+            isinstance(public, rsa.RSAPublicKey)
+            and public.public_numbers() == key.public_key().public_numbers()
+        ):
             return cert
     # Serials of real WeChat Pay certificates are 40 hex digits; force the top bit for that length.
     serial = secrets.randbits(156) | (1 << 156)

@@ -8,11 +8,12 @@ from gateway.callbacks.models import ReceivedPayNotification, ReceivedPush
 
 async def remember_push(session: AsyncSession, *, dedupe_key: str, app: str, openid: str, kind: str) -> bool:
     """Record a push; False when it was already received (a WeChat retry)."""
+    table = ReceivedPush.__table__  # Core, not the ORM bulk path: this runs on every push
     result = await session.execute(
-        insert(ReceivedPush)
+        insert(table)
         .values(dedupe_key=dedupe_key, app=app, openid=openid, kind=kind)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(ReceivedPush.dedupe_key)
+        .returning(table.c.dedupe_key)
     )
     return result.scalar() is not None
 

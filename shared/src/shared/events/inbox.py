@@ -36,11 +36,12 @@ async def claim(
     """
     if not event_ids:
         return set()
+    table = ProcessedEvent.__table__
     stmt = (
-        insert(ProcessedEvent)
+        insert(table)
         .values([{"consumer": consumer, "event_id": eid, "outcome": outcome} for eid in event_ids])
         .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
-        .returning(ProcessedEvent.event_id)
+        .returning(table.c.event_id)
     )
     result = await session.execute(stmt)
     return set(result.scalars().all())

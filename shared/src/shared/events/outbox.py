@@ -104,7 +104,9 @@ PENDING_KEY = "outbox_pending"
 def _write_pending_events(session: Session) -> None:
     pending = session.info.pop(PENDING_KEY, None)
     if pending:
-        session.execute(insert(OutboxMessage), pending)
+        # Core insert on the table: the ORM bulk-insert path costs several
+        # times more CPU per row and adds nothing here.
+        session.execute(insert(OutboxMessage.__table__), pending)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -44,6 +44,7 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_interval: float = 1.0,
         max_backoff: float = 10.0,
+        linger: float = 0.005,
     ) -> None:
         self.service = service
         self.sessions = session_factory
@@ -53,6 +54,9 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.max_backoff = max_backoff
+        # After a wake-up, wait this long so the commits of concurrent
+        # requests share one publish transaction instead of one each.
+        self.linger = linger
         self.lock_key = zlib.crc32(f"outbox-relay:{service}".encode())
         self._wakeup = asyncio.Event()
         self._producer_started = False
@@ -65,7 +69,7 @@ class OutboxRelay:
         """Publish until ``stop`` is set."""
         listener = asyncio.create_task(self._listen(stop), name=f"{self.service}-outbox-listen")
         backoff = 0.2
-        last_cleanup = 0.0
+        last_cleanup = last_gauges = 0.0
         loop = asyncio.get_running_loop()
         try:
             while not stop.is_set():
@@ -77,7 +81,9 @@ class OutboxRelay:
                     if loop.time() - last_cleanup > 600:
                         await self._cleanup()
                         last_cleanup = loop.time()
-                    await self._update_gauges()
+                    if loop.time() - last_gauges > 5:
+                        await self._update_gauges()
+                        last_gauges = loop.time()
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # broker or DB trouble: keep every row and retry
@@ -175,6 +181,8 @@ class OutboxRelay:
         finally:
             for waiter in waiters:
                 waiter.cancel()
+        if self._wakeup.is_set() and self.linger:
+            await asyncio.sleep(self.linger)
 
     async def _sleep(self, stop: asyncio.Event, seconds: float) -> None:
         try:

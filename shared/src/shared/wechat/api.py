@@ -54,9 +54,12 @@ class WeChatApi:
             raise WeChatUnavailable("answer is not JSON") from exc
         if not isinstance(data, dict):
             raise WeChatUnavailable("answer is not a JSON object")
-        errcode = data.get("errcode") or 0
+        try:
+            errcode = int(data.get("errcode") or 0)
+        except (TypeError, ValueError) as exc:
+            raise WeChatUnavailable("errcode is not a number") from exc
         if errcode != 0:
-            raise WeChatError(int(errcode), str(data.get("errmsg", "")))
+            raise WeChatError(errcode, str(data.get("errmsg", "")))
         return data
 
     async def _json(
@@ -84,9 +87,7 @@ class WeChatApi:
         params = {"grant_type": "client_credential", "appid": appid, "secret": secret}
         return await self._json("GET", "/cgi-bin/token", params=params)
 
-    async def get_stable_token(
-        self, appid: str, secret: str, force_refresh: bool = False
-    ) -> dict[str, Any]:
+    async def get_stable_token(self, appid: str, secret: str, force_refresh: bool = False) -> dict[str, Any]:
         """Fetch the stable access token (``force_refresh`` is rate-limited by WeChat)."""
         body = {
             "grant_type": "client_credential",
@@ -96,9 +97,7 @@ class WeChatApi:
         }
         return await self._json("POST", "/cgi-bin/stable_token", body=body)
 
-    async def user_info(
-        self, access_token: str, openid: str, lang: str = "zh_CN"
-    ) -> dict[str, Any]:
+    async def user_info(self, access_token: str, openid: str, lang: str = "zh_CN") -> dict[str, Any]:
         """A service-account user's follow state (``subscribe: 0`` means nothing else)."""
         params = {"access_token": access_token, "openid": openid, "lang": lang}
         return await self._json("GET", "/cgi-bin/user/info", params=params)

@@ -111,9 +111,7 @@ class CallbackCrypto:
 
     def encrypt(self, msg: bytes, timestamp: str, nonce: str) -> tuple[str, str]:
         """Encrypt ``msg``; return ``(Encrypt base64, msg_signature)``."""
-        plaintext = (
-            os.urandom(_RANDOM_PREFIX) + struct.pack(">I", len(msg)) + msg + self.appid.encode()
-        )
+        plaintext = os.urandom(_RANDOM_PREFIX) + struct.pack(">I", len(msg)) + msg + self.appid.encode()
         encryptor = self._cipher().encryptor()
         ciphertext = encryptor.update(_pkcs7_pad(plaintext)) + encryptor.finalize()
         encrypt_b64 = base64.b64encode(ciphertext).decode()

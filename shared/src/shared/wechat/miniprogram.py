@@ -58,9 +58,7 @@ def decrypt_encrypted_data(
     return payload
 
 
-def encrypt_data(
-    session_key_b64: str, payload: dict[str, Any], iv: bytes | None = None
-) -> tuple[str, str]:
+def encrypt_data(session_key_b64: str, payload: dict[str, Any], iv: bytes | None = None) -> tuple[str, str]:
     """Encrypt ``payload`` the way the client receives it; return ``(encryptedData, iv)``."""
     key = _b64(session_key_b64, "session_key", 16)
     iv = iv if iv is not None else os.urandom(16)

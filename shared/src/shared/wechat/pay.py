@@ -46,9 +46,7 @@ def nonce_str() -> str:
 def _private_key(key: PrivateKeyLike) -> RSAPrivateKey:
     if isinstance(key, RSAPrivateKey):
         return key
-    loaded = serialization.load_pem_private_key(
-        key.encode() if isinstance(key, str) else key, password=None
-    )
+    loaded = serialization.load_pem_private_key(key.encode() if isinstance(key, str) else key, password=None)
     if not isinstance(loaded, RSAPrivateKey):
         raise ValueError("WeChat Pay keys are RSA keys")
     return loaded
@@ -244,9 +242,7 @@ def encrypt_resource(
     """Encrypt a notification resource with AEAD_AES_256_GCM (platform side)."""
     nonce = nonce or secrets.token_hex(6)  # WeChat uses a 12-character nonce
     data = json.dumps(plaintext, ensure_ascii=False, separators=(",", ":")).encode()
-    ciphertext = AESGCM(_apiv3_key(apiv3_key)).encrypt(
-        nonce.encode(), data, associated_data.encode()
-    )
+    ciphertext = AESGCM(_apiv3_key(apiv3_key)).encrypt(nonce.encode(), data, associated_data.encode())
     return {
         "original_type": original_type,
         "algorithm": "AEAD_AES_256_GCM",

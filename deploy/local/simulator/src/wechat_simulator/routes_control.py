@@ -1,0 +1,139 @@
+"""Control API, part 2: inspection, faults, tokens, clock and reset."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from wechat_simulator import tokens
+from wechat_simulator.context import SimDep
+from wechat_simulator.state import App, Fault
+
+router = APIRouter(prefix="/sim")
+
+
+class FaultCreate(BaseModel):
+    """A failure for the next ``times`` calls of ``path`` (a trailing ``*`` matches a prefix)."""
+
+    path: str = Field(min_length=1)
+    errcode: int | None = None
+    http_status: int | None = Field(None, ge=100, le=599)
+    latency_ms: int = Field(0, ge=0)
+    drop_connection: bool = False
+    times: int = Field(1, ge=1)
+
+
+class TokenExpire(BaseModel):
+    """Which app's tokens to expire (all apps when absent)."""
+
+    appid: str | None = None
+
+
+class ClockAdvance(BaseModel):
+    """Move simulated time forward."""
+
+    seconds: float = Field(ge=0)
+
+
+class UrlCheck(BaseModel):
+    """Which push URL to check."""
+
+    app: App
+
+
+class TemplateRegister(BaseModel):
+    """A template the app owns (added in the WeChat admin console)."""
+
+    app: App
+    template_id: str = Field(min_length=1)
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The simulator is up."""
+    return {"status": "ok"}
+
+
+@router.get("/sent")
+async def sent(
+    sim: SimDep,
+    touser: str | None = None,
+    kind: Literal["subscribe", "template", "custom"] | None = None,
+) -> list[dict[str, Any]]:
+    """Messages sent through the message APIs, oldest first."""
+    return [
+        message.public()
+        for message in sim.state.sent
+        if (not touser or message.touser == touser) and (kind is None or message.kind == kind)
+    ]
+
+
+@router.get("/pushes")
+async def pushes_log(sim: SimDep, target: Literal["oa", "mp", "pay"] | None = None) -> list[dict[str, Any]]:
+    """Pushes and pay notifications delivered, with the receiver's answers."""
+    return [push.public() for push in sim.state.pushes if target is None or push.target == target]
+
+
+@router.get("/stats")
+async def stats(sim: SimDep) -> dict[str, Any]:
+    """Call counters."""
+    return sim.state.counters.public(sim.state)
+
+
+@router.get("/credits")
+async def credits(sim: SimDep, touser: str | None = None) -> list[dict[str, Any]]:
+    """Subscribe-message credits left, per user and template (WeChat itself offers no such API)."""
+    return [
+        {"touser": openid, "template_id": template_id, "credits": count}
+        for (openid, template_id), count in sim.state.credits.items()
+        if not touser or openid == touser
+    ]
+
+
+@router.post("/tokens/expire")
+async def expire_tokens(sim: SimDep, body: TokenExpire | None = None) -> dict[str, int]:
+    """Expire the current access tokens (next use answers 42001)."""
+    return {"expired": tokens.expire(sim.state, (body or TokenExpire()).appid)}
+
+
+@router.post("/faults")
+async def add_fault(body: FaultCreate, sim: SimDep) -> dict[str, Any]:
+    """Inject a failure into the next calls of a WeChat or WeChat Pay path."""
+    sim.state.faults.append(Fault(**body.model_dump()))
+    return {"faults": [vars(f) for f in sim.state.faults]}
+
+
+@router.delete("/faults")
+async def clear_faults(sim: SimDep) -> dict[str, Any]:
+    """Remove every injected failure."""
+    sim.state.faults.clear()
+    return {"faults": []}
+
+
+@router.post("/verify-url")
+async def verify_url(body: UrlCheck, sim: SimDep) -> dict[str, Any]:
+    """Make WeChat's push URL check (GET with signature and echostr) against the gateway."""
+    return await sim.delivery.verify_url(body.app)
+
+
+@router.post("/templates")
+async def register_template(body: TemplateRegister, sim: SimDep) -> dict[str, list[str]]:
+    """Declare a template the app owns; unknown template ids answer 40037."""
+    sim.state.known_templates[body.app].add(body.template_id)
+    return {app: sorted(ids) for app, ids in sim.state.known_templates.items()}
+
+
+@router.post("/clock/advance")
+async def advance_clock(body: ClockAdvance, sim: SimDep) -> dict[str, float]:
+    """Move simulated time forward (code and token expiry, windows)."""
+    sim.state.clock_offset += body.seconds
+    return {"now": sim.state.now(), "offset": sim.state.clock_offset}
+
+
+@router.post("/reset")
+async def reset(sim: SimDep) -> dict[str, str]:
+    """Forget every person, code, token, send, order and fault."""
+    sim.state.reset()
+    return {"status": "reset"}

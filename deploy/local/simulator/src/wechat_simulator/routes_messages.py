@@ -1,0 +1,187 @@
+"""WeChat's message APIs: subscribe, template and customer-service sends, with their quotas."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from wechat_simulator import pushes, tokens, windows
+from wechat_simulator.context import Sim, SimDep
+from wechat_simulator.errcodes import wx_error, wx_ok
+from wechat_simulator.routes_wechat import json_body
+from wechat_simulator.state import App, Person, SentMessage
+
+router = APIRouter()
+
+# Subscribe-message keyword limits (characters), by keyword type.
+_KEYWORD_LIMITS = {
+    "thing": 20,
+    "number": 32,
+    "letter": 32,
+    "symbol": 5,
+    "character_string": 32,
+    "phone_number": 17,
+    "car_number": 8,
+    "name": 20,
+    "phrase": 5,
+    "time": 64,
+    "date": 64,
+    "amount": 32,
+}
+_KEYWORD = re.compile(r"^([a-z_]+?)(\d+)$")
+TEMPLATE_FIELD_LIMIT = 20
+CLIENT_MSG_ID_SECONDS = 600
+CUSTOM_MSGTYPES = {
+    "text",
+    "image",
+    "voice",
+    "video",
+    "music",
+    "news",
+    "mpnews",
+    "mpnewsarticle",
+    "msgmenu",
+    "wxcard",
+    "miniprogrampage",
+    "link",
+}
+
+
+def _subscribe_data_error(data: Any) -> str | None:
+    """Why ``data`` does not fit the keyword rules, or None."""
+    if not isinstance(data, dict) or not data:
+        return "data is empty"
+    for key, item in data.items():
+        match = _KEYWORD.match(key)
+        if match is None or not isinstance(item, dict) or not isinstance(item.get("value"), str):
+            return f"data.{key} invalid"
+        limit = _KEYWORD_LIMITS.get(match.group(1))
+        if limit is None or not item["value"] or len(item["value"]) > limit:
+            return f"argument invalid! data.{key}.value invalid"
+    return None
+
+
+def _deliver_later(sim: Sim, app: App, message: dict[str, Any]) -> None:
+    # WeChat reports send results asynchronously, after the API has answered.
+    sim.state.spawn(sim.delivery.push(app, message))
+
+
+@router.post("/cgi-bin/message/subscribe/send")
+async def send_subscribe(request: Request, sim: SimDep) -> JSONResponse:
+    """Send a subscribe message: one accepted credit of the template per send."""
+    auth = tokens.authorize(sim.state, sim.settings, request, ("mp",))
+    if isinstance(auth, JSONResponse):
+        return auth
+    body = await json_body(request)
+    if isinstance(body, JSONResponse):
+        return body
+    state = sim.state
+    person = state.person_by_openid(str(body.get("touser") or ""), "mp")
+    if person is None:
+        return wx_error(40003)
+    template_id = str(body.get("template_id") or "")
+    if template_id not in state.known_templates["mp"] | set(sim.settings.subscribe_templates):
+        return wx_error(40037)
+    problem = _subscribe_data_error(body.get("data"))
+    if problem is not None:
+        return wx_error(47003, problem)
+    page = body.get("page")
+    if page is not None and (not isinstance(page, str) or page.startswith("/")):
+        return wx_error(41030, "invalid page")
+    async with state.lock:
+        key = (person.mp_openid, template_id)
+        if state.credits[key] <= 0:
+            return wx_error(43101)
+        state.credits[key] -= 1
+        msgid = state.next_msgid()
+        state.record_sent(SentMessage("subscribe", person.mp_openid, template_id, msgid, body, state.now()))
+    item = {"TemplateId": template_id, "MsgID": msgid, "ErrorCode": 0, "ErrorStatus": "success"}
+    fmt = sim.delivery.default_format("mp")
+    _deliver_later(
+        sim, "mp", pushes.list_event(sim.settings, state, person, "subscribe_msg_sent_event", [item], fmt)
+    )
+    return wx_ok(msgid=msgid)
+
+
+def _cut_template_data(data: dict[str, Any]) -> dict[str, Any]:
+    """Apply the 2023 rules: no newlines, each field cut to 20 characters, silently."""
+    cut: dict[str, Any] = {}
+    for key, item in data.items():
+        if isinstance(item, dict) and isinstance(item.get("value"), str):
+            value = item["value"].replace("\r", "").replace("\n", "")[:TEMPLATE_FIELD_LIMIT]
+            cut[key] = {"value": value}
+        else:
+            cut[key] = item
+    return cut
+
+
+@router.post("/cgi-bin/message/template/send")
+async def send_template(request: Request, sim: SimDep) -> JSONResponse:
+    """Send a service-account template message to a follower; the result comes as a push."""
+    auth = tokens.authorize(sim.state, sim.settings, request, ("oa",))
+    if isinstance(auth, JSONResponse):
+        return auth
+    body = await json_body(request)
+    if isinstance(body, JSONResponse):
+        return body
+    state = sim.state
+    person = state.person_by_openid(str(body.get("touser") or ""), "oa")
+    if person is None:
+        return wx_error(40003)
+    template_id = str(body.get("template_id") or "")
+    known = state.known_templates["oa"] | set(sim.settings.oa_templates)
+    if not template_id or (known and template_id not in known):
+        return wx_error(40037)
+    if not person.following:
+        return wx_error(43004)
+    data = body.get("data")
+    if not isinstance(data, dict):
+        return wx_error(47003, "argument invalid! data invalid")
+    async with state.lock:
+        now = state.now()
+        client_msg_id = body.get("client_msg_id")
+        dedupe_key = (person.oa_openid, str(client_msg_id)) if client_msg_id else None
+        if dedupe_key and dedupe_key in state.template_client_ids:
+            msgid, at = state.template_client_ids[dedupe_key]
+            if now - at < CLIENT_MSG_ID_SECONDS:
+                # Same client_msg_id within 10 minutes: not sent again (answer shape unconfirmed).
+                return wx_ok(msgid=msgid)
+        msgid = state.next_msgid()
+        if dedupe_key:
+            state.template_client_ids[dedupe_key] = (msgid, now)
+        delivered = {**body, "data": _cut_template_data(data)}
+        state.record_sent(SentMessage("template", person.oa_openid, template_id, msgid, delivered, now))
+    finished = pushes.event(
+        sim.settings, state, person, "oa", "TEMPLATESENDJOBFINISH", MsgID=msgid, Status="success"
+    )
+    _deliver_later(sim, "oa", finished)
+    return wx_ok(msgid=msgid)
+
+
+@router.post("/cgi-bin/message/custom/send")
+async def send_custom(request: Request, sim: SimDep) -> JSONResponse:
+    """Send a customer-service message inside the window the user's last interaction opened."""
+    auth = tokens.authorize(sim.state, sim.settings, request, ("oa", "mp"))
+    if isinstance(auth, JSONResponse):
+        return auth
+    _, app = auth
+    body = await json_body(request)
+    if isinstance(body, JSONResponse):
+        return body
+    state = sim.state
+    person: Person | None = state.person_by_openid(str(body.get("touser") or ""), app)
+    if person is None:
+        return wx_error(40003)
+    msgtype = body.get("msgtype")
+    if msgtype not in CUSTOM_MSGTYPES or not isinstance(body.get(msgtype), dict):
+        return wx_error(40008)
+    async with state.lock:
+        errcode = windows.consume(person, app, state.now())
+        if errcode:
+            return wx_error(errcode)
+        touser = person.oa_openid if app == "oa" else person.mp_openid
+        state.record_sent(SentMessage("custom", touser, None, None, body, state.now()))
+    return wx_ok()
