@@ -2,15 +2,37 @@
 
 from fastapi import FastAPI
 
+from campaign_service import scheduler
+from campaign_service.blocklist.router import admin_router as blocklist_admin
+from campaign_service.checkins.router import admin_router as checkins_admin
+from campaign_service.checkins.router import mp_router as checkins_mp
 from campaign_service.clock.router import router as clock_router
 from campaign_service.config import CampaignSettings
+from campaign_service.deps import startup
+from campaign_service.handlers import consumers
+from campaign_service.periods.router import admin_router as periods_admin
+from campaign_service.periods.router import mp_router as periods_mp
+from campaign_service.registrations.router import mp_router as registrations_mp
+from campaign_service.settlement.router import admin_router as settlement_admin
 from shared.runtime import ServiceDefinition, create_service_app
 from shared.settings import load_settings
 
 DEFINITION = ServiceDefinition(
     name="campaign",
     title="Qunyun campaign-service",
-    routers=[clock_router],
+    routers=[
+        clock_router,
+        periods_admin,
+        periods_mp,
+        registrations_mp,
+        checkins_mp,
+        checkins_admin,
+        settlement_admin,
+        blocklist_admin,
+    ],
+    consumers=consumers,
+    on_startup=[startup],
+    background=[scheduler.run],
 )
 
 

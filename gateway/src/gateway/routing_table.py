@@ -42,7 +42,9 @@ ROUTES: tuple[Route, ...] = (
     Route("/admin/v1/communities", "campaign", "staff"),
     Route("/admin/v1/tags", "tagging", "staff"),
     Route("/admin/v1/segments", "tagging", "staff"),
-    Route("/admin/v1/blocklist", "tagging", "staff"),
+    # campaign keeps the blocklist until tagging-service owns it; it emits the
+    # same tagging.member.blocked/unblocked contract, so consumers won't change.
+    Route("/admin/v1/blocklist", "campaign", "staff"),
     Route("/admin/v1/service-records", "tagging", "staff"),
     Route("/admin/v1/messages", "messaging", "staff"),
     Route("/admin/v1/auto-replies", "messaging", "staff"),

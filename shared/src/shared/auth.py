@@ -181,16 +181,13 @@ def bearer_token(request: Request) -> str | None:
 
 
 async def _internal_caller(request: Request) -> InternalCaller:
-    cached = getattr(request.state, "internal_caller", None)
-    if cached is not None:
-        return cached  # type: ignore[no-any-return]
+    # No caching on request.state: FastAPI already resolves this once per
+    # request, and some ASGI hosts share the state dict between requests.
     token = bearer_token(request)
     if token is None:
         raise Unauthorized("This endpoint needs an internal service token.", slug="internal-token-required")
     runtime = request.app.state.runtime
-    caller = runtime.tokens.verify_internal(token, audience=runtime.settings.service_name)
-    request.state.internal_caller = caller
-    return caller
+    return runtime.tokens.verify_internal(token, audience=runtime.settings.service_name)
 
 
 async def _current_member(caller: Annotated[InternalCaller, Depends(_internal_caller)]) -> MemberPrincipal:

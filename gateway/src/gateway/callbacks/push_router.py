@@ -1,7 +1,7 @@
 """Push URLs: ``/wechat/oa/{appid}`` (service account) and ``/wechat/mp/{appid}`` (mini-program).
 
 Each accepted push is recorded for dedupe and its ``wechat.inbound`` event
-written to the outbox in one transaction, committed before the answer, so it
+written to the outbox in one statement, committed before the answer, so it
 survives a broker outage and a WeChat retry publishes nothing new.
 """
 
@@ -20,8 +20,7 @@ from gateway.callbacks.replies import ReplyRules
 from gateway.callbacks.verification import PushQuery, check_fresh, check_query_signature, decrypt_body
 from shared.contracts.gateway import MessageReceived
 from shared.errors import BadRequest, NotFound, PayloadTooLarge
-from shared.events.outbox import emit
-from shared.routing import SessionDep
+from shared.events.outbox import outbox_row
 from shared.wechat.errors import MalformedPush
 from shared.wechat.push import parse_json_push, sniff_format
 from shared.wechat.xml import parse_xml, text_reply
@@ -69,7 +68,7 @@ def _parse(body: bytes, data_format: str) -> dict[str, Any]:
         raise BadRequest("推送内容无法解析。", slug="malformed-push", title="Malformed push") from exc
 
 
-async def receive_push(request: Request, session: SessionDep, kind: str, appid: str) -> Response:
+async def receive_push(request: Request, kind: str, appid: str) -> Response:
     """Accept one push: verify, decrypt, dedupe, record, answer."""
     app = _app(request, kind, appid)
     query = _query(request)
@@ -88,9 +87,11 @@ async def receive_push(request: Request, session: SessionDep, kind: str, appid: 
         message = outer
         raw = body.decode("utf-8", "replace")
     pushed = normalize(app.kind, app.appid, message, raw)
-    if await repository.remember_push(session, dedupe_key=pushed.dedupe_key, app=app.kind,
-                                      openid=pushed.openid, kind=pushed.kind):
-        await emit(session, pushed.event, member_no=None, key=pushed.openid)
+    runtime = request.app.state.runtime
+    event = outbox_row(pushed.event, source="gateway", member_no=None, key=pushed.openid)
+    if await repository.record_push(runtime.engine, dedupe_key=pushed.dedupe_key, app=app.kind,
+                                    openid=pushed.openid, kind=pushed.kind, event=event) and runtime.relay:
+        runtime.relay.wake()
     return _answer(request, app, query, pushed.event, pushed.openid)
 
 
@@ -114,9 +115,9 @@ async def oa_verify(request: Request, appid: str) -> Response:
 
 
 @router.post("/oa/{appid}")
-async def oa_push(request: Request, session: SessionDep, appid: str) -> Response:
+async def oa_push(request: Request, appid: str) -> Response:
     """Service account messages and events."""
-    return await receive_push(request, session, "oa", appid)
+    return await receive_push(request, "oa", appid)
 
 
 @router.get("/mp/{appid}")
@@ -126,6 +127,6 @@ async def mp_verify(request: Request, appid: str) -> Response:
 
 
 @router.post("/mp/{appid}")
-async def mp_push(request: Request, session: SessionDep, appid: str) -> Response:
+async def mp_push(request: Request, appid: str) -> Response:
     """Mini-program message push (subscribe events, customer-service messages)."""
-    return await receive_push(request, session, "mp", appid)
+    return await receive_push(request, "mp", appid)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from shared.contracts import EventData, event
 from shared.kafka.topics import CAMPAIGN_EVENTS
 
@@ -27,3 +29,141 @@ class RegistrationPaid(EventData):
     period_id: int
     amount_fen: int
     transaction_id: str
+
+
+@event("campaign.registration.cancelled", topic=CAMPAIGN_EVENTS)
+class RegistrationCancelled(EventData):
+    """A registration was cancelled (by staff or by a merge of two members)."""
+
+    member_no: int
+    registration_id: int
+    period_id: int
+    reason: str
+
+
+@event("campaign.registration.expired", topic=CAMPAIGN_EVENTS)
+class RegistrationExpired(EventData):
+    """A paid registration was not paid in time; its place was freed."""
+
+    member_no: int
+    registration_id: int
+    period_id: int
+    out_trade_no: str
+
+
+@event("campaign.period.opened", topic=CAMPAIGN_EVENTS)
+class PeriodOpened(EventData):
+    """A period opened for registration."""
+
+    series_id: int
+    period_id: int
+    number: int
+    capacity: int
+    fee_fen: int
+
+
+@event("campaign.period.closed", topic=CAMPAIGN_EVENTS)
+class PeriodClosed(EventData):
+    """A period ended; check-in rates and refunds were computed."""
+
+    series_id: int
+    period_id: int
+    registrants: int
+    refunds_due: int
+    refund_total_fen: int
+
+
+@event("campaign.period.settled", topic=CAMPAIGN_EVENTS)
+class PeriodSettled(EventData):
+    """Every refund of a closed period has been confirmed."""
+
+    series_id: int
+    period_id: int
+    refund_total_fen: int
+
+
+@event("campaign.checkin.recorded", topic=CAMPAIGN_EVENTS)
+class CheckinRecorded(EventData):
+    """A member checked in for one local date of a period."""
+
+    member_no: int
+    checkin_id: int
+    period_id: int
+    local_date: date
+    late: bool
+    image_count: int
+
+
+@event("campaign.checkin.voided", topic=CAMPAIGN_EVENTS)
+class CheckinVoided(EventData):
+    """Staff voided a check-in."""
+
+    member_no: int
+    checkin_id: int
+    period_id: int
+    local_date: date
+    reason: str
+    by_staff_id: int
+
+
+@event("campaign.refund.issued", topic=CAMPAIGN_EVENTS)
+class RefundIssued(EventData):
+    """A refund request was accepted by WeChat Pay (confirmation follows)."""
+
+    member_no: int
+    refund_id: int
+    period_id: int
+    registration_id: int
+    out_refund_no: str
+    amount_fen: int
+
+
+@event("campaign.refund.settled", topic=CAMPAIGN_EVENTS)
+class RefundSettled(EventData):
+    """WeChat Pay confirmed a refund."""
+
+    member_no: int
+    refund_id: int
+    period_id: int
+    out_refund_no: str
+    amount_fen: int
+
+
+@event("campaign.refund.failed", topic=CAMPAIGN_EVENTS)
+class RefundFailed(EventData):
+    """A refund failed (rejected, abnormal, closed, or retries exhausted)."""
+
+    member_no: int
+    refund_id: int
+    period_id: int
+    out_refund_no: str
+    amount_fen: int
+    error: str
+
+
+@event("campaign.referral.credited", topic=CAMPAIGN_EVENTS)
+class ReferralCredited(EventData):
+    """An inviter was credited for an invitee (once per invitee)."""
+
+    member_no: int
+    invitee_member_no: int
+    period_id: int | None = None
+
+
+@event("campaign.community.member_seen", topic=CAMPAIGN_EVENTS)
+class CommunityMemberSeen(EventData):
+    """A member opened a card shared in a WeChat group."""
+
+    member_no: int
+    open_gid: str
+    community_id: int
+
+
+@event("campaign.channel.touched", topic=CAMPAIGN_EVENTS)
+class ChannelTouched(EventData):
+    """A member came in through a channel (first touch recorded)."""
+
+    member_no: int
+    channel_id: int
+    scene: str
+    first_touch: bool

@@ -8,6 +8,7 @@ down never fails a request and never loses an event.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import BigInteger, DateTime, Index, Integer, Text, event, func, insert, text
@@ -66,6 +67,22 @@ async def emit(
 
     The row is written when the transaction commits (see below), so the
     event exists exactly when the state change it describes does.
+    """
+    row = outbox_row(data, source=service_of(session), member_no=member_no, key=key, occurred_at=occurred_at)
+    session.info.setdefault(PENDING_KEY, []).append(row)
+    session.info["outbox_dirty"] = True
+    return Envelope.model_validate(row["envelope"])
+
+
+def outbox_row(
+    data: EventData,
+    *,
+    source: str,
+    member_no: int | None,
+    key: str | None = None,
+    occurred_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The outbox row of an event: its envelope, topic and partition key.
 
     The Kafka key is the member number (per-member ordering); events about no
     member yet (e.g. a push from an unknown openid) pass an explicit ``key``.
@@ -75,23 +92,18 @@ async def emit(
         type=spec.type,
         version=spec.version,
         occurred_at=occurred_at or utcnow(),
-        source=service_of(session),
+        source=source,
         member_no=member_no,
         trace_id=current_trace_id(),
         data=data.model_dump(mode="json"),
     )
-    partition_key = key if key is not None else (str(member_no) if member_no is not None else None)
-    session.info.setdefault(PENDING_KEY, []).append(
-        {
-            "event_id": envelope.id,
-            "topic": spec.topic,
-            "key": partition_key,
-            "type": spec.type,
-            "envelope": envelope.model_dump(mode="json"),
-        }
-    )
-    session.info["outbox_dirty"] = True
-    return envelope
+    return {
+        "event_id": envelope.id,
+        "topic": spec.topic,
+        "key": key if key is not None else (str(member_no) if member_no is not None else None),
+        "type": spec.type,
+        "envelope": envelope.model_dump(mode="json"),
+    }
 
 
 # Rows are written in one multi-row INSERT just before the transaction

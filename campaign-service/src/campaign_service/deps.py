@@ -1,0 +1,55 @@
+"""Dependencies every campaign router uses: the runtime's clock, pay client and member directory."""
+
+from __future__ import annotations
+
+from typing import Annotated, cast
+
+from fastapi import Depends, Request
+
+from campaign_service.clock.service import Clock
+from campaign_service.config import CampaignSettings
+from campaign_service.members import IdentityDirectory, MemberDirectory
+from campaign_service.payments.wechatpay import WeChatPayClient
+from shared.runtime import ServiceRuntime
+
+
+async def startup(runtime: ServiceRuntime) -> None:
+    """Create the service-owned objects (``runtime.extras``)."""
+    runtime.extras.setdefault("clock", Clock())
+    runtime.extras.setdefault("pay", WeChatPayClient.from_settings(runtime.settings, runtime.http))
+    runtime.extras.setdefault(
+        "members", IdentityDirectory(runtime.client_for("identity"), runtime.settings.mp_appid)
+    )
+
+
+def settings_of(runtime: ServiceRuntime) -> CampaignSettings:
+    """The runtime's settings, typed."""
+    return cast(CampaignSettings, runtime.settings)
+
+
+async def _runtime(request: Request) -> ServiceRuntime:
+    return cast(ServiceRuntime, request.app.state.runtime)
+
+
+RuntimeDep = Annotated[ServiceRuntime, Depends(_runtime)]
+
+
+async def _clock(runtime: RuntimeDep) -> Clock:
+    return cast(Clock, runtime.extras["clock"])
+
+
+ClockDep = Annotated[Clock, Depends(_clock)]
+
+
+async def _pay(runtime: RuntimeDep) -> WeChatPayClient | None:
+    return cast(WeChatPayClient | None, runtime.extras.get("pay"))
+
+
+PayDep = Annotated[WeChatPayClient | None, Depends(_pay)]
+
+
+async def _members(runtime: RuntimeDep) -> MemberDirectory:
+    return cast(MemberDirectory, runtime.extras["members"])
+
+
+MembersDep = Annotated[MemberDirectory, Depends(_members)]

@@ -1,0 +1,153 @@
+"""Shapes of the series and period APIs."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from campaign_service.periods.rules import CheckinPlan, RefundRule
+
+PeriodState = str
+
+
+class SeriesCreate(BaseModel):
+    """A new series (theme)."""
+
+    title: str = Field(min_length=1, max_length=100)
+    description: str = Field("", max_length=2000)
+
+
+class SeriesUpdate(BaseModel):
+    """Changes to a series."""
+
+    title: str | None = Field(None, min_length=1, max_length=100)
+    description: str | None = Field(None, max_length=2000)
+
+
+class SeriesRead(BaseModel):
+    """A series."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    title: str
+    description: str
+    created_at: datetime
+
+
+def _check_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError("未知的时区") from exc
+    return value
+
+
+class PeriodCreate(BaseModel):
+    """A new period of a series; its number is assigned in order."""
+
+    title: str = Field(min_length=1, max_length=100)
+    registration_opens_at: datetime
+    registration_closes_at: datetime
+    start_date: date
+    end_date: date
+    timezone: str | None = Field(
+        None, description="IANA zone of the period's calendar (default Asia/Shanghai)"
+    )
+    capacity: int = Field(ge=1, le=1_000_000)
+    fee_fen: int = Field(0, ge=0, le=10_000_000, description="registration fee in fen; 0 = free")
+    checkin_plan: CheckinPlan = Field(default_factory=CheckinPlan)
+    refund_rule: RefundRule = Field(default_factory=RefundRule)
+
+    _zone = field_validator("timezone")(lambda v: v if v is None else _check_zone(v))
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PeriodCreate:
+        if self.registration_opens_at.tzinfo is None or self.registration_closes_at.tzinfo is None:
+            raise ValueError("报名时间须带时区")
+        if self.registration_closes_at <= self.registration_opens_at:
+            raise ValueError("报名截止须晚于报名开始")
+        if self.end_date < self.start_date:
+            raise ValueError("结束日期不能早于开始日期")
+        return self
+
+
+class PeriodUpdate(BaseModel):
+    """Changes to a period; after it opens only title, capacity and the registration close may change."""
+
+    title: str | None = Field(None, min_length=1, max_length=100)
+    registration_opens_at: datetime | None = None
+    registration_closes_at: datetime | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    timezone: str | None = None
+    capacity: int | None = Field(None, ge=1, le=1_000_000)
+    fee_fen: int | None = Field(None, ge=0, le=10_000_000)
+    checkin_plan: CheckinPlan | None = None
+    refund_rule: RefundRule | None = None
+
+    _zone = field_validator("timezone")(lambda v: v if v is None else _check_zone(v))
+
+
+class PeriodTransition(BaseModel):
+    """Move a period to another state."""
+
+    state: str = Field(pattern="^(open|running|closed)$")
+
+
+class PeriodRead(BaseModel):
+    """A period as staff see it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    series_id: int
+    number: int
+    title: str
+    state: str
+    registration_opens_at: datetime
+    registration_closes_at: datetime
+    start_date: date
+    end_date: date
+    timezone: str
+    capacity: int
+    taken: int
+    fee_fen: int
+    checkin_plan: CheckinPlan
+    refund_rule: RefundRule
+    opened_at: datetime | None
+    closed_at: datetime | None
+    settled_at: datetime | None
+
+
+class PeriodPublic(BaseModel):
+    """A period as the mini-program shows it."""
+
+    id: int
+    series_id: int
+    number: int
+    title: str
+    state: str
+    registration_opens_at: datetime
+    registration_closes_at: datetime
+    registration_open_now: bool
+    start_date: date
+    end_date: date
+    timezone: str
+    capacity: int
+    remaining: int
+    fee_fen: int
+    checkin_plan: CheckinPlan
+    refund_rule: RefundRule
+    planned_days: int
+
+
+class SeriesWithPeriods(BaseModel):
+    """A series with its visible periods (mini-program)."""
+
+    id: int
+    title: str
+    description: str
+    periods: list[PeriodPublic]

@@ -1,0 +1,80 @@
+"""Shapes of the registration API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, Field
+
+
+class RegistrationCreate(BaseModel):
+    """A member registers for a period."""
+
+    channel: str | None = Field(
+        None, max_length=64, description="where the member came from (scene, share …)"
+    )
+
+
+class PayParams(BaseModel):
+    """Arguments of ``wx.requestPayment``."""
+
+    appId: str
+    timeStamp: str
+    nonceStr: str
+    package: str
+    signType: str
+    paySign: str
+
+
+class OrderRead(BaseModel):
+    """The order of a paid registration."""
+
+    out_trade_no: str
+    amount_fen: int
+    state: str
+    expires_at: datetime
+    pay_params: PayParams | None = None
+
+
+class RegistrationRead(BaseModel):
+    """A registration as its member sees it."""
+
+    id: int
+    period_id: int
+    state: str
+    fee_fen: int
+    created_at: datetime
+    confirmed_at: datetime | None = None
+    order: OrderRead | None = None
+
+
+class CalendarDay(BaseModel):
+    """One plan date of a period: done, late, voided, missed, today or upcoming."""
+
+    date: date
+    status: str
+
+
+class MyRegistration(BaseModel):
+    """A member's registration with its calendar, rate and the refund it would earn now."""
+
+    registration: RegistrationRead
+    period_title: str
+    series_id: int
+    period_number: int
+    period_state: str
+    start_date: date
+    end_date: date
+    calendar: list[CalendarDay]
+    checked_days: int
+    planned_days: int
+    rate_percent: float
+    refund_now_fen: int
+    refund_state: str | None = None
+    refund_amount_fen: int | None = None
+
+
+class BlockCreate(BaseModel):
+    """Bar a member from registering."""
+
+    reason: str = Field(min_length=1, max_length=200)

@@ -1,0 +1,150 @@
+"""Registering for a period: window, blocklist, capacity, free or paid."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from campaign_service.blocklist.models import BlockedMember
+from campaign_service.members import MemberDirectory
+from campaign_service.payments.models import Order
+from campaign_service.payments.wechatpay import WeChatPayClient
+from campaign_service.periods import service as periods
+from campaign_service.periods.models import Period
+from campaign_service.registrations import repository
+from campaign_service.registrations.models import Registration
+from campaign_service.registrations.schemas import OrderRead, PayParams, RegistrationCreate, RegistrationRead
+from shared.contracts.campaign import RegistrationCreated
+from shared.errors import Conflict, Forbidden, Unavailable
+from shared.events.outbox import emit
+
+log = structlog.get_logger("campaign.registrations")
+
+
+def new_out_trade_no(now: datetime) -> str:
+    """Our order number: ``Q`` + UTC timestamp + random, 6–32 characters as WeChat Pay requires."""
+    return "Q" + now.strftime("%Y%m%d%H%M%S") + secrets.token_hex(6).upper()
+
+
+def _check_open(period: Period, now: datetime) -> None:
+    if period.state != "open" or not (period.registration_opens_at <= now < period.registration_closes_at):
+        raise Conflict("当前不在报名时间内。", slug="registration-closed", title="Registration closed")
+
+
+async def register(
+    session: AsyncSession,
+    *,
+    period_id: int,
+    member_no: int,
+    body: RegistrationCreate,
+    now: datetime,
+    pay: WeChatPayClient | None,
+    members: MemberDirectory,
+    order_ttl: timedelta,
+) -> RegistrationRead:
+    """Register a member; a paid period also places a WeChat Pay order and holds the place meanwhile."""
+    period = await periods.require_period(session, period_id)
+    if period.state == "draft":
+        raise Conflict("当前不在报名时间内。", slug="registration-closed", title="Registration closed")
+    _check_open(period, now)
+    if await session.get(BlockedMember, member_no) is not None:
+        raise Forbidden(
+            "你暂时不能报名新的活动，如有疑问请联系客服。", slug="member-blocked", title="Member blocked"
+        )
+    if await repository.active_registration(session, period_id, member_no) is not None:
+        raise Conflict("你已报名本期活动。", slug="already-registered", title="Already registered")
+    if period.taken >= period.capacity:
+        raise Conflict("本期名额已满。", slug="period-full", title="Period full")
+
+    order: Order | None = None
+    params: dict[str, str] | None = None
+    if period.fee_fen > 0:
+        if pay is None:
+            raise Unavailable("支付暂不可用，请稍后再试。", slug="payment-unavailable")
+        # The WeChat Pay call happens before the place is taken, so no lock is held
+        # across the network; an order whose registration then fails expires unpaid.
+        openid = await members.mp_openid(member_no)
+        out_trade_no = new_out_trade_no(now)
+        expires_at = now + order_ttl
+        prepay_id = await pay.create_jsapi(
+            out_trade_no=out_trade_no,
+            description=f"{period.title} 报名费",
+            amount_fen=period.fee_fen,
+            openid=openid,
+            expires_at=expires_at,
+        )
+        params = pay.pay_params(prepay_id)
+        order = Order(
+            period_id=period.id,
+            member_no=member_no,
+            out_trade_no=out_trade_no,
+            amount_fen=period.fee_fen,
+            state="created",
+            prepay_id=prepay_id,
+            expires_at=expires_at,
+        )
+
+    if not await repository.take_place(session, period.id):
+        # Lost the race for the last place, or the period just stopped registering.
+        await session.refresh(period)
+        _check_open(period, now)
+        raise Conflict("本期名额已满。", slug="period-full", title="Period full")
+    registration = Registration(
+        period_id=period.id,
+        member_no=member_no,
+        fee_fen=period.fee_fen,
+        channel=body.channel,
+        created_at=now,
+        state="awaiting_payment" if order else "confirmed",
+        confirmed_at=None if order else now,
+    )
+    session.add(registration)
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # the same member registering twice at once
+        raise Conflict("你已报名本期活动。", slug="already-registered", title="Already registered") from exc
+    if order is not None:
+        order.registration_id = registration.id
+        session.add(order)
+        await session.flush()
+    await emit(
+        session,
+        RegistrationCreated(
+            member_no=member_no,
+            registration_id=registration.id,
+            series_id=period.series_id,
+            period_id=period.id,
+            fee_fen=period.fee_fen,
+            channel=body.channel,
+        ),
+        member_no=member_no,
+        occurred_at=now,
+    )
+    return read_of(registration, order, params)
+
+
+def read_of(
+    registration: Registration, order: Order | None, params: dict[str, str] | None = None
+) -> RegistrationRead:
+    """The API view of a registration and its order."""
+    return RegistrationRead(
+        id=registration.id,
+        period_id=registration.period_id,
+        state=registration.state,
+        fee_fen=registration.fee_fen,
+        created_at=registration.created_at,
+        confirmed_at=registration.confirmed_at,
+        order=OrderRead(
+            out_trade_no=order.out_trade_no,
+            amount_fen=order.amount_fen,
+            state=order.state,
+            expires_at=order.expires_at,
+            pay_params=PayParams(**params) if params else None,
+        )
+        if order
+        else None,
+    )

@@ -1,0 +1,83 @@
+"""The periodic job: expire unpaid orders, close ended periods, send due refunds.
+
+Every step locks what it works on with ``SKIP LOCKED`` so several replicas can
+run it at once without doing anything twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from campaign_service.clock.service import Clock
+from campaign_service.deps import settings_of
+from campaign_service.payments.service import expire_one
+from campaign_service.periods.models import Period
+from campaign_service.periods.service import plan_of
+from campaign_service.settlement.service import close_period, issue_due_refunds
+from shared.db import unit_of_work
+from shared.runtime import ServiceRuntime
+
+log = structlog.get_logger("campaign.scheduler")
+
+
+def period_over(period: Period, now: datetime) -> bool:
+    """Whether the last check-in window of the period (deadline + grace of its end date) has passed."""
+    plan = plan_of(period)
+    last = datetime.combine(period.end_date, plan.deadline, ZoneInfo(period.timezone))
+    return now > last + timedelta(minutes=plan.grace_minutes)
+
+
+async def close_ended_periods(session: AsyncSession, now: datetime) -> int:
+    """Close open or running periods whose last check-in window is over."""
+    candidates = list(
+        await session.scalars(
+            select(Period)
+            .where(Period.state.in_(("open", "running")), Period.end_date < now.date() + timedelta(days=1))
+            .with_for_update(skip_locked=True)
+        )
+    )
+    closed = 0
+    for period in candidates:
+        if period_over(period, now):
+            await close_period(session, period, now)
+            closed += 1
+    return closed
+
+
+async def tick(runtime: ServiceRuntime) -> None:
+    """One pass of every periodic duty."""
+    clock: Clock = runtime.extras["clock"]
+    settings = settings_of(runtime)
+    pay = runtime.extras.get("pay")
+    for _ in range(500):
+        async with unit_of_work(runtime.session_factory) as session:
+            if not await expire_one(session, pay, clock.now()):
+                break
+    async with unit_of_work(runtime.session_factory) as session:
+        await close_ended_periods(session, clock.now())
+    await issue_due_refunds(
+        runtime.session_factory,
+        pay,
+        clock.now(),
+        max_attempts=settings.refund_max_attempts,
+        retry_base=settings.refund_retry_base_seconds,
+    )
+
+
+async def run(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
+    """Run :func:`tick` every ``scheduler_interval_seconds`` until stopped."""
+    interval = settings_of(runtime).scheduler_interval_seconds
+    while not stop.is_set():
+        try:
+            await tick(runtime)
+        except Exception as exc:
+            log.warning("scheduler_tick_failed", error=repr(exc))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)

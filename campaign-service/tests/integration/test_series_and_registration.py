@@ -1,0 +1,134 @@
+"""Series, periods, free registration, idempotency, blocklist and the capacity race."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from shared.events.outbox import OutboxMessage
+from shared.testing.waiting import eventually
+
+
+async def _outbox_types(c) -> list[str]:
+    async with c.runtime.session_factory() as session:
+        return list(await session.scalars(select(OutboxMessage.type).order_by(OutboxMessage.id)))
+
+
+async def test_periods_numbered_validated_and_state_machine(campaign_factory, period_body):
+    async with campaign_factory() as c:
+        series = (
+            await c.client.post("/admin/v1/series", json={"title": "亲子阅读"}, headers=c.staff())
+        ).json()
+        numbers = []
+        for _ in range(2):
+            r = await c.client.post(
+                f"/admin/v1/series/{series['id']}/periods", json=period_body(), headers=c.staff()
+            )
+            assert r.status_code == 201, r.text
+            numbers.append(r.json()["number"])
+        assert numbers == [1, 2]
+        bad = period_body(
+            refund_rule={"tiers": [{"min_percent": 60, "kind": "proportional"}, {"min_percent": 90}]}
+        )
+        r = await c.client.post(f"/admin/v1/series/{series['id']}/periods", json=bad, headers=c.staff())
+        assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
+
+        viewer = c.staff("viewer")
+        assert (
+            await c.client.get(f"/admin/v1/series/{series['id']}/periods", headers=viewer)
+        ).status_code == 200
+        assert (
+            await c.client.post("/admin/v1/series", json={"title": "x"}, headers=viewer)
+        ).status_code == 403
+
+        period_id = (await c.client.get(f"/admin/v1/series/{series['id']}/periods", headers=viewer)).json()[
+            0
+        ]["id"]
+        r = await c.client.post(
+            f"/admin/v1/periods/{period_id}/state", json={"state": "running"}, headers=c.staff()
+        )
+        assert r.status_code == 409 and r.json()["type"].endswith("/invalid-transition")
+        r = await c.client.post(
+            f"/admin/v1/periods/{period_id}/state", json={"state": "open"}, headers=c.staff()
+        )
+        assert r.status_code == 200 and r.json()["state"] == "open"
+        r = await c.client.patch(f"/admin/v1/periods/{period_id}", json={"fee_fen": 100}, headers=c.staff())
+        assert r.status_code == 409
+        r = await c.client.patch(f"/admin/v1/periods/{period_id}", json={"capacity": 50}, headers=c.staff())
+        assert r.status_code == 200 and r.json()["capacity"] == 50
+        assert "campaign.period.opened" in await _outbox_types(c)
+
+        mp = await c.client.get("/mp/v1/series", headers=c.member(10001))
+        assert [p["remaining"] for p in mp.json()[0]["periods"]] == [50]
+
+
+async def test_free_registration_idempotency_and_refusals(campaign_factory):
+    async with campaign_factory() as c:
+        period = await c.open_period(capacity=5)
+        url = f"/mp/v1/periods/{period['id']}/registrations"
+        key = {"Idempotency-Key": "reg-key-0001"}
+        first = await c.client.post(url, json={"channel": "qr"}, headers=c.member(10001) | key)
+        assert first.status_code == 201 and first.json()["state"] == "confirmed"
+        again = await c.client.post(url, json={"channel": "qr"}, headers=c.member(10001) | key)
+        assert again.status_code == 201 and again.json() == first.json()
+        assert again.headers.get("idempotent-replayed") == "true"
+        other = await c.client.post(url, json={"channel": "article"}, headers=c.member(10001) | key)
+        assert other.status_code == 422 and other.json()["type"].endswith("/idempotency-key-reused")
+        dup = await c.client.post(url, json={}, headers=c.member(10001) | {"Idempotency-Key": "reg-key-0002"})
+        assert dup.status_code == 409 and dup.json()["type"].endswith("/already-registered")
+
+        public = await c.client.get(f"/mp/v1/periods/{period['id']}", headers=c.member(10002))
+        assert public.json()["remaining"] == 4
+
+        c.set_now(datetime.now(UTC) + timedelta(days=3))  # window closed
+        late = await c.client.post(url, json={}, headers=c.member(10003))
+        assert late.status_code == 409 and late.json()["type"].endswith("/registration-closed")
+        c.set_now(datetime.now(UTC))
+
+        mine = (await c.client.get("/mp/v1/me/registrations", headers=c.member(10001))).json()
+        assert mine[0]["registration"]["state"] == "confirmed" and mine[0]["planned_days"] == 10
+        types = await _outbox_types(c)
+        assert types.count("campaign.registration.created") == 1
+
+
+async def test_blocked_members_cannot_register_via_the_tagging_events(campaign_factory):
+    async with campaign_factory() as c:
+        period = await c.open_period()
+        url = f"/mp/v1/periods/{period['id']}/registrations"
+        r = await c.client.put("/admin/v1/blocklist/10009", json={"reason": "群内发广告"}, headers=c.staff())
+        assert r.status_code == 202
+
+        async def attempt():
+            return (await c.client.get("/admin/v1/blocklist/10009", headers=c.staff())).json()["blocked"]
+
+        await eventually(attempt, bool, timeout=60)
+        refused = await c.client.post(url, json={}, headers=c.member(10009))
+        assert refused.status_code == 403 and refused.json()["type"].endswith("/member-blocked")
+        await c.client.delete("/admin/v1/blocklist/10009", headers=c.staff())
+        await eventually(attempt, lambda blocked: not blocked, timeout=60)
+        assert (await c.client.post(url, json={}, headers=c.member(10009))).status_code == 201
+
+
+async def test_500_concurrent_registrations_for_100_places(campaign_factory):
+    async with campaign_factory(db_pool_size=20, db_max_overflow=30) as c:
+        period = await c.open_period(capacity=100)
+        url = f"/mp/v1/periods/{period['id']}/registrations"
+
+        async def one(member_no: int) -> int:
+            r = await c.client.post(
+                url, json={}, headers=c.member(member_no) | {"Idempotency-Key": f"key-{member_no}"}
+            )
+            return r.status_code
+
+        statuses = await asyncio.gather(*(one(20000 + i) for i in range(500)))
+        assert statuses.count(201) == 100, sorted(set(statuses))
+        assert statuses.count(409) == 400
+        from campaign_service.registrations.models import Registration
+
+        async with c.runtime.session_factory() as session:
+            count = await session.scalar(select(func.count()).select_from(Registration))
+        assert count == 100
+        detail = await c.client.get(f"/admin/v1/periods/{period['id']}", headers=c.staff())
+        assert detail.json()["taken"] == 100
