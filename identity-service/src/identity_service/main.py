@@ -1,0 +1,38 @@
+"""identity-service app factory."""
+
+from fastapi import FastAPI
+
+from identity_service.config import IdentitySettings
+from identity_service.followers.handlers import consumers
+from identity_service.members import router as members
+from identity_service.phones import router as phones
+from identity_service.sessions import router as sessions
+from identity_service.staff import router as staff
+from identity_service.startup import build_context, close_context, create_first_admin
+from identity_service.wechat_tokens import router as wechat_tokens
+from shared.runtime import ServiceDefinition, create_service_app
+from shared.settings import load_settings
+
+DEFINITION = ServiceDefinition(
+    name="identity",
+    title="Qunyun identity-service",
+    routers=[
+        sessions.mp_router,
+        members.mp_router,
+        phones.mp_router,
+        staff.session_router,
+        staff.admin_router,
+        members.admin_router,
+        members.internal_router,
+        phones.internal_router,
+        wechat_tokens.internal_router,
+    ],
+    consumers=consumers,
+    on_startup=[build_context, create_first_admin],
+    on_shutdown=[close_context],
+)
+
+
+def create_app(settings: IdentitySettings | None = None) -> FastAPI:
+    """Build the app; settings are read from the environment when not given."""
+    return create_service_app(DEFINITION, settings or load_settings(IdentitySettings))

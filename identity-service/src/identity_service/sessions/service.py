@@ -1,0 +1,125 @@
+"""Mini-program login and session refresh.
+
+A login exchanges the ``wx.login`` code with WeChat, resolves the member,
+stores the session_key encrypted and opens a refresh-token family. A refresh
+rotates the token; presenting a used token again revokes the whole family.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from uuid import UUID
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+from uuid_utils.compat import uuid7
+
+from identity_service.crypto import token_digest
+from identity_service.deps import IdentityContext
+from identity_service.errors import RecordedFailure
+from identity_service.members.service import active_member, display_no, resolve_openid
+from identity_service.sessions import repository
+from identity_service.sessions.errors import refresh_token_invalid, refresh_token_reused, session_revoked
+from identity_service.sessions.models import MpSession
+from identity_service.sessions.schemas import SessionRead
+from identity_service.wechat_calls import login_problem
+from shared.auth import MEMBER_TTL, MemberPrincipal, TokenCodec
+from shared.errors import UpstreamError
+from shared.events.envelope import utcnow
+from shared.wechat.errors import WeChatError
+
+log = structlog.get_logger("identity.sessions")
+
+SESSION_KEY_CONTEXT = "session_key"
+
+
+async def login(session: AsyncSession, *, ctx: IdentityContext, tokens: TokenCodec, code: str) -> SessionRead:
+    """Exchange a ``wx.login`` code for a member token and a refresh token."""
+    app = ctx.apps.mp
+    try:
+        answer = await ctx.call_wechat(lambda: ctx.api.jscode2session(app.appid, app.secret, code))
+    except WeChatError as exc:
+        log.info("login_rejected_by_wechat", errcode=exc.errcode)
+        raise login_problem(exc, retry_after=ctx.retry_after) from exc
+    openid, session_key = answer.get("openid"), answer.get("session_key")
+    if not openid or not session_key:
+        raise UpstreamError(
+            "微信登录返回的数据不完整。", slug="wechat-bad-answer", title="Incomplete WeChat answer"
+        )
+    resolution = await resolve_openid(
+        session, app="mp", appid=app.appid, openid=str(openid), unionid=answer.get("unionid") or None
+    )
+    member_no = resolution.member.member_no
+    session_id = uuid7()
+    refresh_token, digest, expires_at = _new_refresh_token(ctx)
+    await repository.create(
+        session,
+        session_id=session_id,
+        member_no=member_no,
+        appid=app.appid,
+        openid=str(openid),
+        session_key_enc=ctx.cipher.encrypt(str(session_key), context=SESSION_KEY_CONTEXT),
+        token_hash=digest,
+        token_expires_at=expires_at,
+    )
+    return _answer(tokens, session_id=session_id, member_no=member_no, refresh_token=refresh_token)
+
+
+async def refresh(
+    session: AsyncSession, *, ctx: IdentityContext, tokens: TokenCodec, refresh_token: str
+) -> SessionRead:
+    """Rotate a refresh token; reuse of an exchanged one revokes its family (RecordedFailure)."""
+    digest = token_digest(refresh_token)
+    row = await repository.refresh_token_for_update(session, digest)
+    if row is None:
+        raise refresh_token_invalid()
+    mp_session = await repository.get(session, row.session_id)
+    if mp_session is None or mp_session.revoked_at is not None:
+        raise refresh_token_invalid()
+    if row.used_at is not None:
+        log.warning("refresh_token_reused", session_id=str(row.session_id), member_no=mp_session.member_no)
+        await repository.revoke(session, row.session_id, reason="refresh-token-reuse")
+        raise RecordedFailure(refresh_token_reused())
+    if row.expires_at <= utcnow():
+        raise refresh_token_invalid()
+    await repository.mark_used(session, digest)
+    member = await active_member(session, mp_session.member_no)
+    refresh_token, digest, expires_at = _new_refresh_token(ctx)
+    await repository.add_refresh_token(
+        session, session_id=mp_session.id, token_hash=digest, expires_at=expires_at
+    )
+    return _answer(tokens, session_id=mp_session.id, member_no=member.member_no, refresh_token=refresh_token)
+
+
+async def ensure_active(session: AsyncSession, principal: MemberPrincipal) -> None:
+    """Refuse a member whose session (the token's ``sid``) was revoked."""
+    if not principal.session_id:
+        return
+    try:
+        session_id = UUID(principal.session_id)
+    except ValueError:
+        raise session_revoked() from None
+    mp_session = await repository.get(session, session_id)
+    if mp_session is None or mp_session.revoked_at is not None:
+        raise session_revoked()
+
+
+def decrypt_session_key(ctx: IdentityContext, mp_session: MpSession) -> str:
+    """The plaintext session_key of a login (only ever used inside this service)."""
+    return ctx.cipher.decrypt(mp_session.session_key_enc, context=SESSION_KEY_CONTEXT)
+
+
+def _new_refresh_token(ctx: IdentityContext) -> tuple[str, bytes, datetime]:
+    token = secrets.token_urlsafe(32)
+    return token, token_digest(token), utcnow() + timedelta(days=ctx.settings.refresh_token_ttl_days)
+
+
+def _answer(tokens: TokenCodec, *, session_id: UUID, member_no: int, refresh_token: str) -> SessionRead:
+    return SessionRead(
+        token=tokens.issue_member(member_no, session_id=str(session_id)),
+        refresh_token=refresh_token,
+        expires_in=MEMBER_TTL,
+        member_no=member_no,
+        member_no_display=display_no(member_no),
+    )

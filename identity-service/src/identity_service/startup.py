@@ -1,0 +1,84 @@
+"""Start-up and shutdown hooks: the service-owned extras, and the first admin."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import httpx
+import structlog
+
+from identity_service.apps import WeChatApps
+from identity_service.config import IdentitySettings
+from identity_service.crypto import FieldCipher
+from identity_service.deps import EXTRAS_KEY, IdentityContext
+from identity_service.staff import repository as staff_repository
+from identity_service.staff.service import ensure_admin
+from identity_service.wechat_tokens.service import AccessTokenService
+from identity_service.wechat_transport import AiohttpTransport
+from shared.runtime import ServiceRuntime
+from shared.wechat.api import WeChatApi
+
+log = structlog.get_logger("identity.startup")
+
+WECHAT_HTTP_KEY = "wechat_http"
+
+
+async def build_context(runtime: ServiceRuntime) -> None:
+    """Create the WeChat client, the field cipher and the access-token owner."""
+    settings = runtime.settings
+    assert isinstance(settings, IdentitySettings)
+    # httpx logs every request URL at INFO, and WeChat URLs carry the app
+    # secret, login codes and access tokens in the query string.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    # WeChat gets its own pool and a shorter timeout than service-to-service calls;
+    # aiohttp underneath: httpcore's pool cost more CPU than the rest of a login.
+    client = httpx.AsyncClient(
+        transport=AiohttpTransport(max_connections=settings.wechat_max_connections),
+        timeout=httpx.Timeout(settings.wechat_timeout_seconds, connect=2.0),
+    )
+    runtime.extras[WECHAT_HTTP_KEY] = client
+    api = WeChatApi(client, settings.wechat_api_base)
+    apps = WeChatApps.from_settings(settings)
+    runtime.extras[EXTRAS_KEY] = IdentityContext(
+        settings=settings,
+        api=api,
+        apps=apps,
+        cipher=FieldCipher(settings.verification_keys()),
+        access_tokens=AccessTokenService(
+            session_factory=runtime.session_factory,
+            api=api,
+            apps=apps,
+            margin=timedelta(seconds=settings.token_refresh_margin_seconds),
+            endpoint=settings.token_endpoint,
+            attempts=settings.wechat_attempts,
+            retry_delay=settings.wechat_retry_delay,
+            retry_after=settings.wechat_rate_limit_retry_after,
+        ),
+    )
+
+
+async def create_first_admin(runtime: ServiceRuntime) -> None:
+    """Create QUNYUN_ADMIN_USERNAME with QUNYUN_ADMIN_PASSWORD if that account is absent."""
+    settings = runtime.settings
+    if settings.admin_password is None:
+        async with runtime.session_factory() as session:
+            if not await staff_repository.any_admin(session):
+                log.warning(
+                    "no_admin_account",
+                    hint="set QUNYUN_ADMIN_PASSWORD or run `python -m identity_service.cli create-admin`",
+                )
+        return
+    await ensure_admin(
+        runtime.session_factory,
+        username=settings.admin_username,
+        password=settings.admin_password.get_secret_value(),
+    )
+
+
+async def close_context(runtime: ServiceRuntime) -> None:
+    """Close the WeChat connection pool."""
+    client = runtime.extras.pop(WECHAT_HTTP_KEY, None)
+    if client is not None:
+        await client.aclose()
