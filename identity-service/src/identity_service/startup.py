@@ -15,7 +15,7 @@ from identity_service.deps import EXTRAS_KEY, IdentityContext
 from identity_service.staff import repository as staff_repository
 from identity_service.staff.service import ensure_admin
 from identity_service.wechat_tokens.service import AccessTokenService
-from identity_service.wechat_transport import AiohttpTransport
+from shared.http import AiohttpTransport
 from shared.runtime import ServiceRuntime
 from shared.wechat.api import WeChatApi
 

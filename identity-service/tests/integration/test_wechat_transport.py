@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from identity_service.wechat_transport import AiohttpTransport
+from shared.http import AiohttpTransport
 from shared.testing.infra import free_port
 
 

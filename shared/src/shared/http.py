@@ -1,4 +1,9 @@
-"""HTTP clients for service-to-service calls.
+"""HTTP clients for service-to-service and WeChat calls.
+
+Callers use httpx's API; requests go through an aiohttp pool
+(:class:`AiohttpTransport`), because under load httpcore's pool cost more
+CPU than the calls themselves (measured ~600 vs ~6,900 requests/s at 50
+concurrent on the 2-core dev machine).
 
 Each client targets one service: it attaches a fresh internal token
 (audience = target), propagates the request and trace ids, uses pooled
@@ -11,6 +16,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import aiohttp
 import httpx
 import structlog
 
@@ -30,10 +36,68 @@ def default_timeout() -> httpx.Timeout:
 
 
 def create_http_client(**kwargs: Any) -> httpx.AsyncClient:
-    """A pooled async client with the project's timeouts."""
+    """A pooled async client with the project's timeouts, sending through aiohttp."""
     kwargs.setdefault("timeout", default_timeout())
-    kwargs.setdefault("limits", httpx.Limits(max_connections=200, max_keepalive_connections=100))
+    kwargs.setdefault("transport", AiohttpTransport(max_connections=200))
     return httpx.AsyncClient(**kwargs)
+
+
+class AiohttpTransport(httpx.AsyncBaseTransport):
+    """Sends httpx requests over one pooled ``aiohttp.ClientSession`` (created lazily in the loop)."""
+
+    def __init__(self, *, max_connections: int = 100) -> None:
+        self._max_connections = max_connections
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._max_connections, ttl_dns_cache=300),
+                auto_decompress=True,
+                skip_auto_headers=("User-Agent",),
+            )
+        return self._session
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request``; aiohttp failures become the httpx errors callers already handle."""
+        timeouts = request.extensions.get("timeout", {})
+        timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=timeouts.get("connect"), sock_read=timeouts.get("read")
+        )
+        headers = [(k.decode(), v.decode()) for k, v in request.headers.raw if k.lower() != b"host"]
+        try:
+            async with self._client().request(
+                request.method,
+                str(request.url),
+                headers=headers,
+                data=request.content or None,
+                timeout=timeout,
+                allow_redirects=False,
+            ) as answer:
+                content = await answer.read()
+                return httpx.Response(
+                    answer.status,
+                    headers=[
+                        (k.decode(), v.decode())
+                        for k, v in answer.raw_headers
+                        if k.lower() not in (b"content-encoding", b"transfer-encoding")
+                    ],
+                    content=content,
+                    request=request,
+                )
+        except TimeoutError as exc:
+            raise httpx.ReadTimeout(str(exc) or "timed out", request=request) from exc
+        except aiohttp.ClientConnectionError as exc:
+            raise httpx.ConnectError(str(exc), request=request) from exc
+        except aiohttp.ClientError as exc:
+            raise httpx.TransportError(str(exc), request=request) from exc
+
+    async def aclose(self) -> None:
+        """Close the aiohttp pool."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
 
 
 class ServiceClient:

@@ -130,6 +130,10 @@ def configure_logging(*, service: str, level: str = "INFO", json_logs: bool = Tr
     logging.getLogger("uvicorn.access").handlers[:] = []
     logging.getLogger("uvicorn.access").propagate = False
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    # WeChat API URLs carry the app secret and access tokens in the query
+    # string: never log request lines of the HTTP clients.
+    for name in ("httpx", "httpcore", "aiohttp.client"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]

@@ -140,6 +140,10 @@ NOTIFY_TRIGGER_SQL = """
 CREATE TRIGGER outbox_notify AFTER INSERT ON outbox
 FOR EACH STATEMENT EXECUTE FUNCTION qunyun_outbox_notify();
 """
-DROP_NOTIFY_SQL = (
-    "DROP TRIGGER IF EXISTS outbox_notify ON outbox; DROP FUNCTION IF EXISTS qunyun_outbox_notify();"
-)
+# One statement: asyncpg refuses several statements in one execute.
+DROP_NOTIFY_SQL = """
+DO $$ BEGIN
+  DROP TRIGGER IF EXISTS outbox_notify ON outbox;
+  DROP FUNCTION IF EXISTS qunyun_outbox_notify();
+END $$;
+"""

@@ -25,7 +25,7 @@ from fastapi import FastAPI
 
 from shared.auth import MemberPrincipal, StaffPrincipal, TokenCodec
 from shared.settings import ServiceSettings
-from shared.testing.infra import Infra, drop_database, migrated_database, start_infra
+from shared.testing.infra import Infra, drop_database, migrated_database, run_sync, start_infra
 from shared.testing.system import System, start_system
 
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
@@ -136,3 +136,5 @@ def system(infra: Infra) -> Iterator[System]:
         yield running
     finally:
         running.stop()
+        for name in running.databases():
+            run_sync(lambda name=name: drop_database(infra.server_uri, name))

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from shared.testing.infra import Infra, drop_database, free_port, migrated_database, run_sync
+from shared.testing.infra import Infra, free_port, migrated_database, run_sync
 
 SERVICES = ("identity", "campaign", "tagging", "messaging", "metrics")
 PACKAGES = {name: f"{name}_service" for name in SERVICES} | {"gateway": "gateway", "simulator": "wechat_simulator"}
@@ -75,6 +75,10 @@ class System:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(5)
+
+    def databases(self) -> list[str]:
+        """The databases this system created."""
+        return [v for k, v in self.env.items() if k.endswith("_DATABASE_NAME")]
 
     def stop(self) -> None:
         """Stop every process (SIGTERM, then SIGKILL)."""
@@ -144,12 +148,17 @@ def start_system(infra: Infra) -> System:
     namespace = f"sys{secrets.token_hex(3)}."
     env = system_env(infra, ports, namespace)
 
+    # Databases named for this run: never touch the qunyun_* databases of a
+    # developer's `make run` on the same server.
+    suffix = namespace.rstrip(".")
+
     async def databases() -> None:
         for name in names:
             if name == "simulator":
                 continue
-            await drop_database(infra.server_uri, f"qunyun_{name}")
-            await migrated_database(infra, name, name=f"qunyun_{name}")
+            database = f"qunyun_{name}_{suffix}"
+            await migrated_database(infra, name, name=database)
+            env[f"{name.upper()}_DATABASE_NAME"] = database
 
     run_sync(databases)
     logs = infra.data_dir / "logs" / namespace.rstrip(".")
