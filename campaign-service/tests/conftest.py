@@ -16,23 +16,55 @@ from aiokafka import AIOKafkaProducer
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI, Request, Response
 
+from campaign_service.channels.codes import ChannelCodes
 from campaign_service.config import CampaignSettings
 from campaign_service.main import create_app
 from campaign_service.payments.wechatpay import WeChatPayClient
 from qunyun_local.devkeys import ensure_dev_pay_keys
 from shared.contracts import EventData, spec_of
+from shared.errors import Invalid
 from shared.events.envelope import Envelope
 from shared.wechat import pay
+from shared.wechat.api import WeChatApi
+from shared.wechat.errors import WeChatCryptoError
+from shared.wechat.miniprogram import decrypt_encrypted_data
 
 
 @dataclass
 class Directory:
-    """Member → mini-program openid, standing in for identity-service's internal API."""
+    """Member → mini-program openid and session_key, standing in for identity-service's internal API."""
 
     openids: dict[int, str] = field(default_factory=dict)
+    session_keys: dict[int, str] = field(default_factory=dict)
+    appid: str = ""
 
     async def mp_openid(self, member_no: int) -> str:
         return self.openids[member_no]
+
+    async def decrypt(self, member_no: int, encrypted_data: str, iv: str) -> dict[str, Any]:
+        """What identity's decrypt does: the member's latest session_key, watermark checked."""
+        try:
+            return decrypt_encrypted_data(self.session_keys[member_no], encrypted_data, iv, self.appid)
+        except WeChatCryptoError as exc:  # identity answers a problem, never a 500
+            raise Invalid("encryptedData cannot be decrypted", slug="encrypted-data-invalid") from exc
+
+
+@dataclass
+class SimulatorTokens:
+    """Access tokens straight from the simulator (identity-service's job in the real system)."""
+
+    sim: httpx.AsyncClient
+    secrets: dict[str, str]
+
+    async def current(self, appid: str) -> str:
+        answer = await self.sim.get(
+            "/cgi-bin/token",
+            params={"grant_type": "client_credential", "appid": appid, "secret": self.secrets[appid]},
+        )
+        return str(answer.json()["access_token"])
+
+    async def invalidate(self, appid: str, token: str) -> str:
+        return await self.current(appid)
 
 
 @dataclass
@@ -95,10 +127,13 @@ class Campaign:
             await producer.stop()
 
     async def person(self, member_no: int) -> dict[str, Any]:
-        """A simulated WeChat user who is ``member_no`` for us."""
+        """A simulated WeChat user who is ``member_no`` for us (logged in to the mini-program)."""
         assert self.sim is not None
         person = (await self.sim.post("/sim/people", json={})).json()
         self.directory.openids[member_no] = person["mp_openid"]
+        await self.sim.post(f"/sim/people/{person['person_id']}/login-code")
+        sim_state = self.sim._transport.app.state.sim.state  # type: ignore[attr-defined]
+        self.directory.session_keys[member_no] = sim_state.people[person["person_id"]].session_key
         return dict(person)
 
 
@@ -152,7 +187,7 @@ def campaign_factory(migrated_db, service_settings, internal_headers, pay_env) -
         values.update(overrides)
         settings = service_settings(CampaignSettings, await migrated_db("campaign"), **values)
         app = create_app(settings)
-        directory = Directory()
+        directory = Directory(appid=settings.mp_appid)
         async with _run_app(app) as client:
             app.state.runtime.extras["members"] = directory
             c = Campaign(
@@ -165,6 +200,18 @@ def campaign_factory(migrated_db, service_settings, internal_headers, pay_env) -
                 c.sim = sim_client
                 app.state.runtime.extras["pay"] = WeChatPayClient.from_settings(
                     settings.model_copy(update={"wechatpay_api_base": "http://sim"}), sim_client
+                )
+                app.state.runtime.extras["codes"] = ChannelCodes(
+                    WeChatApi(sim_client, "http://sim"),
+                    SimulatorTokens(
+                        sim_client,
+                        {
+                            settings.oa_appid: settings.oa_secret.get_secret_value(),
+                            settings.mp_appid: settings.mp_secret.get_secret_value(),
+                        },
+                    ),
+                    oa_appid=settings.oa_appid,
+                    mp_appid=settings.mp_appid,
                 )
                 yield c
 

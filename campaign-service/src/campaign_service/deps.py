@@ -6,11 +6,14 @@ from typing import Annotated, cast
 
 from fastapi import Depends, Request
 
+from campaign_service.channels.codes import ChannelCodes, IdentityTokens
 from campaign_service.clock.service import Clock
 from campaign_service.config import CampaignSettings
 from campaign_service.members import IdentityDirectory, MemberDirectory
 from campaign_service.payments.wechatpay import WeChatPayClient
+from campaign_service.referrals.codes import invite_keys
 from shared.runtime import ServiceRuntime
+from shared.wechat.api import WeChatApi
 
 
 async def startup(runtime: ServiceRuntime) -> None:
@@ -19,6 +22,16 @@ async def startup(runtime: ServiceRuntime) -> None:
     runtime.extras.setdefault("pay", WeChatPayClient.from_settings(runtime.settings, runtime.http))
     runtime.extras.setdefault(
         "members", IdentityDirectory(runtime.client_for("identity"), runtime.settings.mp_appid)
+    )
+    runtime.extras.setdefault("invite_keys", invite_keys(runtime.settings.verification_keys()))
+    runtime.extras.setdefault(
+        "codes",
+        ChannelCodes(
+            WeChatApi(runtime.http, runtime.settings.wechat_api_base),
+            IdentityTokens(runtime.client_for("identity")),
+            oa_appid=runtime.settings.oa_appid,
+            mp_appid=runtime.settings.mp_appid,
+        ),
     )
 
 
@@ -53,3 +66,17 @@ async def _members(runtime: RuntimeDep) -> MemberDirectory:
 
 
 MembersDep = Annotated[MemberDirectory, Depends(_members)]
+
+
+async def _codes(runtime: RuntimeDep) -> ChannelCodes:
+    return cast(ChannelCodes, runtime.extras["codes"])
+
+
+ChannelCodesDep = Annotated[ChannelCodes, Depends(_codes)]
+
+
+async def _invite_keys(runtime: RuntimeDep) -> list[bytes]:
+    return cast(list[bytes], runtime.extras["invite_keys"])
+
+
+InviteKeysDep = Annotated[list[bytes], Depends(_invite_keys)]

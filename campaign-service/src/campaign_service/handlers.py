@@ -1,4 +1,4 @@
-"""Consumers: pay notifications, the blocklist and member merges."""
+"""Consumers: pay notifications, channel scans and follows, the blocklist and member merges."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaign_service.blocklist.models import BlockedMember
+from campaign_service.channels import service as channels
 from campaign_service.clock.service import Clock
 from campaign_service.payments.service import confirm_payment
 from campaign_service.settlement.service import on_refund_update
 from shared.contracts import parse
-from shared.contracts.gateway import PaymentSucceeded, RefundUpdated
-from shared.contracts.identity import MemberMerged
+from shared.contracts.gateway import PaymentSucceeded, RefundUpdated, Scanned, Subscribed
+from shared.contracts.identity import MemberFollowed, MemberMerged
 from shared.contracts.tagging import MemberBlocked, MemberUnblocked
 from shared.events import Envelope
 from shared.kafka.consumer import ConsumerSpec
@@ -33,6 +34,20 @@ REKEY_SQL = [
     "UPDATE refunds SET member_no = :into WHERE member_no = :from",
     """UPDATE blocked_members SET member_no = :into WHERE member_no = :from
        AND NOT EXISTS (SELECT 1 FROM blocked_members WHERE member_no = :into)""",
+    # The older first touch wins; the survivor's own stays when it has one.
+    """UPDATE member_channels SET member_no = :into WHERE member_no = :from
+       AND NOT EXISTS (SELECT 1 FROM member_channels WHERE member_no = :into)""",
+    "UPDATE channel_touches SET member_no = :into WHERE member_no = :from",
+    """UPDATE community_members m SET member_no = :into WHERE m.member_no = :from
+       AND NOT EXISTS (SELECT 1 FROM community_members s WHERE s.member_no = :into
+       AND s.community_id = m.community_id)""",
+    "UPDATE community_sightings SET member_no = :into WHERE member_no = :from",
+    # A merge must not turn a referral into a self-referral: those are dropped.
+    """DELETE FROM referrals WHERE (invitee_member_no = :from AND inviter_member_no = :into)
+       OR (invitee_member_no = :into AND inviter_member_no = :from)""",
+    """UPDATE referrals SET invitee_member_no = :into WHERE invitee_member_no = :from
+       AND NOT EXISTS (SELECT 1 FROM referrals WHERE invitee_member_no = :into)""",
+    "UPDATE referrals SET inviter_member_no = :into WHERE inviter_member_no = :from",
 ]
 
 
@@ -81,7 +96,37 @@ def consumers(runtime: ServiceRuntime) -> list[ConsumerSpec]:
         for sql in REKEY_SQL:
             await session.execute(text(sql), params)
 
+    async def on_subscribed(session: AsyncSession, envelope: Envelope) -> None:
+        data = parse(envelope, Subscribed)
+        if data.app == "oa" and data.scene:
+            await channels.record_push(
+                session, kind="follow", scene=data.scene, openid=data.openid, at=data.create_time
+            )
+
+    async def on_scanned(session: AsyncSession, envelope: Envelope) -> None:
+        data = parse(envelope, Scanned)
+        if data.app == "oa":
+            await channels.record_push(
+                session, kind="scan", scene=data.scene, openid=data.openid, at=data.create_time
+            )
+
+    async def on_followed(session: AsyncSession, envelope: Envelope) -> None:
+        # identity resolved the follower (or scanner) to a member: their first touch, maybe.
+        data = parse(envelope, MemberFollowed)
+        if data.scene:
+            await channels.touch(
+                session, scene=data.scene, member_no=data.member_no, source="oa", at=data.followed_at
+            )
+
     return [
+        ConsumerSpec(
+            name="channels",
+            topics=[WECHAT_INBOUND],
+            handlers={
+                "wechat.inbound.subscribed": on_subscribed,
+                "wechat.inbound.scanned": on_scanned,
+            },
+        ),
         ConsumerSpec(
             name="payments",
             topics=[WECHAT_INBOUND],
@@ -103,6 +148,7 @@ def consumers(runtime: ServiceRuntime) -> list[ConsumerSpec]:
             topics=[IDENTITY_EVENTS],
             handlers={
                 "identity.member.merged": on_merged,
+                "identity.member.followed": on_followed,
             },
         ),
     ]

@@ -4,14 +4,20 @@ from fastapi import FastAPI
 
 from campaign_service import scheduler
 from campaign_service.blocklist.router import admin_router as blocklist_admin
+from campaign_service.channels.router import admin_router as channels_admin
 from campaign_service.checkins.router import admin_router as checkins_admin
 from campaign_service.checkins.router import mp_router as checkins_mp
+from campaign_service.clock.router import internal_router as clock_internal
 from campaign_service.clock.router import router as clock_router
+from campaign_service.communities.router import admin_router as communities_admin
+from campaign_service.communities.router import mp_router as communities_mp
 from campaign_service.config import CampaignSettings
 from campaign_service.deps import startup
 from campaign_service.handlers import consumers
 from campaign_service.periods.router import admin_router as periods_admin
 from campaign_service.periods.router import mp_router as periods_mp
+from campaign_service.referrals.router import admin_router as referrals_admin
+from campaign_service.referrals.router import mp_router as referrals_mp
 from campaign_service.registrations.router import mp_router as registrations_mp
 from campaign_service.settlement.router import admin_router as settlement_admin
 from shared.runtime import ServiceDefinition, create_service_app
@@ -29,6 +35,12 @@ DEFINITION = ServiceDefinition(
         checkins_admin,
         settlement_admin,
         blocklist_admin,
+        channels_admin,
+        referrals_mp,
+        referrals_admin,
+        communities_mp,
+        communities_admin,
+        clock_internal,
     ],
     consumers=consumers,
     on_startup=[startup],

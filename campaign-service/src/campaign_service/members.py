@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from shared.errors import Conflict
 from shared.http import ServiceClient
 
 
 class MemberDirectory(Protocol):
-    """Looks up a member's mini-program openid (the payer of JSAPI orders)."""
+    """Looks up a member's mini-program openid and opens their encryptedData."""
 
     async def mp_openid(self, member_no: int) -> str: ...
 
+    async def decrypt(self, member_no: int, encrypted_data: str, iv: str) -> dict[str, Any]: ...
+
 
 class IdentityDirectory:
-    """``GET /internal/members/{member_no}`` on identity-service."""
+    """``GET /internal/members/{member_no}`` and ``POST …/decrypt`` on identity-service."""
 
     def __init__(self, client: ServiceClient, mp_appid: str) -> None:
         self.client = client
@@ -30,3 +32,13 @@ class IdentityDirectory:
         raise Conflict(
             "请先在小程序中登录后再支付。", slug="mp-openid-missing", title="No mini-program openid"
         )
+
+    async def decrypt(self, member_no: int, encrypted_data: str, iv: str) -> dict[str, Any]:
+        """The plaintext of the member's encryptedData (session_key never leaves identity)."""
+        # Decrypting has no side effect: a retry after a lost answer is safe.
+        answer = await self.client.post_json(
+            f"/internal/members/{member_no}/decrypt",
+            {"encrypted_data": encrypted_data, "iv": iv},
+            retry=True,
+        )
+        return dict(answer)

@@ -26,6 +26,7 @@ ROUTES: tuple[Route, ...] = (
     # mini-program
     Route("/mp/v1/session", "identity", "none"),
     Route("/mp/v1/me/registrations", "campaign", "member"),
+    Route("/mp/v1/me/invite", "campaign", "member"),
     Route("/mp/v1/me", "identity", "member"),
     Route("/mp/v1/server-time", "campaign", "member"),
     Route("/mp/v1/series", "campaign", "member"),
@@ -40,6 +41,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/admin/v1/periods", "campaign", "staff"),
     Route("/admin/v1/channels", "campaign", "staff"),
     Route("/admin/v1/communities", "campaign", "staff"),
+    Route("/admin/v1/referrals", "campaign", "staff"),
     Route("/admin/v1/tags", "tagging", "staff"),
     Route("/admin/v1/segments", "tagging", "staff"),
     # campaign keeps the blocklist until tagging-service owns it; it emits the

@@ -13,6 +13,8 @@ from gateway.routing_table import ROUTES, match
         ("/mp/v1/me", "identity", "member"),
         ("/mp/v1/me/phone", "identity", "member"),
         ("/mp/v1/me/registrations", "campaign", "member"),
+        ("/mp/v1/me/invite", "campaign", "member"),
+        ("/admin/v1/referrals", "campaign", "staff"),
         ("/mp/v1/periods/12/checkins", "campaign", "member"),
         ("/admin/v1/session", "identity", "none"),
         ("/admin/v1/members/10001", "identity", "staff"),

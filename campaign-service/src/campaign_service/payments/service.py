@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from campaign_service.payments import repository
 from campaign_service.payments.models import Order
 from campaign_service.payments.wechatpay import WeChatPayClient, WeChatPayError
+from campaign_service.referrals import service as referrals
 from campaign_service.registrations import repository as registrations
 from campaign_service.registrations.models import Registration
 from shared.contracts.campaign import RegistrationExpired, RegistrationPaid
@@ -53,6 +54,7 @@ async def confirm_payment(
     registration.state, registration.confirmed_at = "confirmed", now
     registration.ended_at = registration.end_reason = None
     await session.flush()
+    await referrals.on_confirmed(session, registration, now)
     await emit(
         session,
         RegistrationPaid(

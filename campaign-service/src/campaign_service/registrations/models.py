@@ -23,6 +23,8 @@ class Registration(Base):
     state: Mapped[str] = mapped_column(Text)
     fee_fen: Mapped[int] = mapped_column(Integer)
     channel: Mapped[str | None] = mapped_column(Text)
+    # The channel the registration came through: its launch scene, else the member's first touch.
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 
 from campaign_service.checkins import repository as checkins
 from campaign_service.checkins import service as checkin_service
-from campaign_service.deps import ClockDep, MembersDep, PayDep, RuntimeDep, settings_of
+from campaign_service.deps import ClockDep, InviteKeysDep, MembersDep, PayDep, RuntimeDep, settings_of
 from campaign_service.payments import repository as orders
 from campaign_service.payments.service import settle_with_query
 from campaign_service.periods import repository as periods_repo
@@ -38,6 +38,7 @@ async def register(
     pay: PayDep,
     members: MembersDep,
     runtime: RuntimeDep,
+    keys: InviteKeysDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Register for a period; a retry with the same Idempotency-Key replays the first answer."""
@@ -72,6 +73,7 @@ async def register(
         pay=pay,
         members=members,
         order_ttl=timedelta(seconds=settings_of(runtime).order_ttl_seconds),
+        invite_keys=keys,
     )
     payload = read.model_dump(mode="json")
     if idempotency_key:

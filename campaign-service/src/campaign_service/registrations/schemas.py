@@ -11,7 +11,10 @@ class RegistrationCreate(BaseModel):
     """A member registers for a period."""
 
     channel: str | None = Field(
-        None, max_length=64, description="where the member came from (scene, share …)"
+        None, max_length=64, description="the mini-program launch scene (a channel code), if any"
+    )
+    invite_code: str | None = Field(
+        None, max_length=32, description="the code of the member who invited me, if any"
     )
 
 
@@ -45,6 +48,11 @@ class RegistrationRead(BaseModel):
     fee_fen: int
     created_at: datetime
     confirmed_at: datetime | None = None
+    channel_id: int | None = None
+    referral: str | None = Field(
+        None,
+        description="what the invite code did: credited, pending, invalid, self, cycle, already-referred",
+    )
     order: OrderRead | None = None
 
 

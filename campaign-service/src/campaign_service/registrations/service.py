@@ -10,11 +10,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaign_service.blocklist.models import BlockedMember
+from campaign_service.channels import service as channels
 from campaign_service.members import MemberDirectory
 from campaign_service.payments.models import Order
 from campaign_service.payments.wechatpay import WeChatPayClient
 from campaign_service.periods import service as periods
 from campaign_service.periods.models import Period
+from campaign_service.referrals import service as referrals
 from campaign_service.registrations import repository
 from campaign_service.registrations.models import Registration
 from campaign_service.registrations.schemas import OrderRead, PayParams, RegistrationCreate, RegistrationRead
@@ -45,6 +47,7 @@ async def register(
     pay: WeChatPayClient | None,
     members: MemberDirectory,
     order_ttl: timedelta,
+    invite_keys: list[bytes] | None = None,
 ) -> RegistrationRead:
     """Register a member; a paid period also places a WeChat Pay order and holds the place meanwhile."""
     period = await periods.require_period(session, period_id)
@@ -93,11 +96,15 @@ async def register(
         await session.refresh(period)
         _check_open(period, now)
         raise Conflict("本期名额已满。", slug="period-full", title="Period full")
+    channel_id = await channels.attribute_registration(
+        session, member_no=member_no, scene=body.channel, at=now
+    )
     registration = Registration(
         period_id=period.id,
         member_no=member_no,
         fee_fen=period.fee_fen,
         channel=body.channel,
+        channel_id=channel_id,
         created_at=now,
         state="awaiting_payment" if order else "confirmed",
         confirmed_at=None if order else now,
@@ -111,6 +118,11 @@ async def register(
         order.registration_id = registration.id
         session.add(order)
         await session.flush()
+    referral = None
+    if body.invite_code and invite_keys:
+        referral = await referrals.record(
+            session, registration=registration, invite_code=body.invite_code, keys=invite_keys, now=now
+        )
     await emit(
         session,
         RegistrationCreated(
@@ -124,7 +136,9 @@ async def register(
         member_no=member_no,
         occurred_at=now,
     )
-    return read_of(registration, order, params)
+    read = read_of(registration, order, params)
+    read.referral = referral
+    return read
 
 
 def read_of(
@@ -138,6 +152,7 @@ def read_of(
         fee_fen=registration.fee_fen,
         created_at=registration.created_at,
         confirmed_at=registration.confirmed_at,
+        channel_id=registration.channel_id,
         order=OrderRead(
             out_trade_no=order.out_trade_no,
             amount_fen=order.amount_fen,

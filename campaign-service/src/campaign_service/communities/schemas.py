@@ -1,0 +1,106 @@
+"""Shapes of the community API and the community matrix."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SightingCreate(BaseModel):
+    """``wx.getShareInfo`` / ``wx.getGroupEnterInfo`` output of a card opened in a group."""
+
+    encrypted_data: str = Field(min_length=1, max_length=65536)
+    iv: str = Field(min_length=1, max_length=64)
+    period_id: int | None = Field(None, description="the period whose card was shared, if any")
+
+
+class SightingRead(BaseModel):
+    """The group the member was seen in."""
+
+    community_id: int
+    name: str | None
+    period_id: int | None
+    first_time: bool = Field(description="the member's first sighting in this group")
+
+
+class CommunityUpdate(BaseModel):
+    """Name a group or link it to a period (``period_id: null`` unlinks it)."""
+
+    name: str | None = Field(None, min_length=1, max_length=100)
+    period_id: int | None = None
+
+
+class CommunityRead(BaseModel):
+    """A group as staff see it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    open_gid: str
+    name: str | None
+    period_id: int | None
+    proposed_period_id: int | None
+    linked_at: datetime | None
+    first_seen_at: datetime
+    last_seen_at: datetime
+    members_seen: int = 0
+
+
+class CommunityMemberRead(BaseModel):
+    """A member seen in a group."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    member_no: int
+    first_seen_at: datetime
+    last_seen_at: datetime
+    sightings: int
+    in_period: bool = Field(False, description="registered (confirmed) for the group's period")
+
+
+class GroupCell(BaseModel):
+    """One group in the matrix."""
+
+    community_id: int
+    name: str | None
+    open_gid: str
+    period_id: int | None
+    members_seen: int
+    period_members_seen: int = Field(description="confirmed registrants of the group's period seen in it")
+    last_activity_at: datetime | None
+
+
+class Reach(BaseModel):
+    """Where a period's registrants were seen: a group of the series and how many of them."""
+
+    community_id: int
+    name: str | None
+    registrants_seen: int
+
+
+class PeriodMatrix(BaseModel):
+    """A period, its groups, and the series groups its registrants were seen in."""
+
+    period_id: int
+    number: int
+    title: str
+    state: str
+    registrants: int
+    groups: list[GroupCell]
+    seen_in: list[Reach] = Field(description="every group of the series holding registrants of this period")
+
+
+class SeriesMatrix(BaseModel):
+    """A series and its periods."""
+
+    series_id: int
+    title: str
+    periods: list[PeriodMatrix]
+
+
+class MatrixRead(BaseModel):
+    """The community matrix: series → periods → groups, and groups not linked yet."""
+
+    series: list[SeriesMatrix]
+    unlinked: list[GroupCell]

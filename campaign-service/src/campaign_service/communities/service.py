@@ -1,0 +1,157 @@
+"""Use cases of communities: sightings from shared cards, naming and linking, the matrix."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from campaign_service.communities import repository
+from campaign_service.communities.models import Community
+from campaign_service.communities.schemas import (
+    CommunityRead,
+    CommunityUpdate,
+    GroupCell,
+    MatrixRead,
+    PeriodMatrix,
+    Reach,
+    SeriesMatrix,
+    SightingCreate,
+    SightingRead,
+)
+from campaign_service.members import MemberDirectory
+from campaign_service.periods import repository as periods_repo
+from campaign_service.periods.models import Period
+from shared.contracts.campaign import CommunityMemberSeen
+from shared.errors import Invalid, NotFound
+from shared.events.outbox import emit
+from shared.wechat.miniprogram import open_gid_from
+
+
+async def record_sighting(
+    session: AsyncSession, *, member_no: int, body: SightingCreate, members: MemberDirectory, now: datetime
+) -> SightingRead:
+    """Open the share/group-enter data through identity and record the member in that group."""
+    payload = await members.decrypt(member_no, body.encrypted_data, body.iv)
+    open_gid = open_gid_from(payload)
+    if open_gid is None:
+        raise Invalid("这不是群聊信息。", slug="not-group-data", title="Not group data")
+    community = await repository.see_group(session, open_gid, now)
+    first = await repository.see_member(session, community.id, member_no, now)
+    if body.period_id is not None and community.period_id is None and community.proposed_period_id is None:
+        period = await session.get(Period, body.period_id)
+        if period is not None and period.state != "draft":
+            community.proposed_period_id = period.id
+            await session.flush()
+    await emit(
+        session,
+        CommunityMemberSeen(member_no=member_no, open_gid=open_gid, community_id=community.id),
+        member_no=member_no,
+        occurred_at=now,
+    )
+    return SightingRead(
+        community_id=community.id, name=community.name, period_id=community.period_id, first_time=first
+    )
+
+
+async def require(session: AsyncSession, community_id: int, *, lock: bool = False) -> Community:
+    """A group or a 404."""
+    community = await repository.get(session, community_id, lock=lock)
+    if community is None:
+        raise NotFound("社群不存在。", slug="community-not-found", title="Community not found")
+    return community
+
+
+async def update(
+    session: AsyncSession, community: Community, body: CommunityUpdate, now: datetime
+) -> Community:
+    """Name a group and/or link it to a period (or unlink it)."""
+    changes = body.model_dump(exclude_unset=True)
+    if "name" in changes and body.name is not None:
+        community.name = body.name
+    if "period_id" in changes:
+        if body.period_id is not None:
+            await link(session, community, body.period_id, now)
+        else:
+            community.period_id, community.linked_at = None, None
+    await session.flush()
+    return community
+
+
+async def link(session: AsyncSession, community: Community, period_id: int, now: datetime) -> None:
+    """Link a group to a period (the proposal, if any, is settled by it)."""
+    if await session.get(Period, period_id) is None:
+        raise NotFound("活动期不存在。", slug="period-not-found", title="Period not found")
+    community.period_id, community.linked_at = period_id, now
+    community.proposed_period_id = None
+
+
+async def read_of(session: AsyncSession, community: Community) -> CommunityRead:
+    """The staff view with the number of members seen."""
+    read = CommunityRead.model_validate(community)
+    read.members_seen = (await repository.members_seen(session, [community.id])).get(community.id, 0)
+    return read
+
+
+def _cell(community: Community, seen: dict[int, int], reach: dict[tuple[int, int], int]) -> GroupCell:
+    return GroupCell(
+        community_id=community.id,
+        name=community.name,
+        open_gid=community.open_gid,
+        period_id=community.period_id,
+        members_seen=seen.get(community.id, 0),
+        period_members_seen=reach.get((community.period_id, community.id), 0) if community.period_id else 0,
+        last_activity_at=community.last_seen_at,
+    )
+
+
+async def matrix(session: AsyncSession, *, series_id: int | None) -> MatrixRead:
+    """Series → periods → groups, with members seen, registrants seen per group and last activity."""
+    if series_id is not None:
+        one = await periods_repo.get_series(session, series_id)
+        if one is None:
+            raise NotFound("系列不存在。", slug="series-not-found", title="Series not found")
+        series = [one]
+    else:
+        series = await periods_repo.list_series(session, after_id=None, limit=500)
+    periods = await periods_repo.periods_of(session, [s.id for s in series])
+    period_ids = [p.id for p in periods]
+    groups = await repository.of_periods(session, period_ids)
+    unlinked = (
+        await repository.page(session, period_id=None, unlinked=True, after_id=None, limit=500)
+        if series_id is None
+        else []
+    )
+    seen = await repository.members_seen(session, [g.id for g in groups + unlinked])
+    reach = await repository.registrants_seen(session, period_ids, [g.id for g in groups])
+    registrants = await repository.registrants(session, period_ids)
+    by_id = {g.id: g for g in groups}
+    out = []
+    for s in series:
+        mine = [p for p in periods if p.series_id == s.id]
+        series_groups = [g for g in groups if g.period_id in {p.id for p in mine}]
+        out.append(
+            SeriesMatrix(
+                series_id=s.id,
+                title=s.title,
+                periods=[
+                    PeriodMatrix(
+                        period_id=p.id,
+                        number=p.number,
+                        title=p.title,
+                        state=p.state,
+                        registrants=registrants.get(p.id, 0),
+                        groups=[_cell(g, seen, reach) for g in series_groups if g.period_id == p.id],
+                        seen_in=[
+                            Reach(
+                                community_id=g.id, name=by_id[g.id].name, registrants_seen=reach[(p.id, g.id)]
+                            )
+                            for g in series_groups
+                            if reach.get((p.id, g.id))
+                        ],
+                    )
+                    for p in mine
+                ],
+            )
+        )
+    return MatrixRead(series=out, unlinked=[_cell(g, seen, reach) for g in unlinked])
