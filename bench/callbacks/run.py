@@ -24,14 +24,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import aiohttp  # noqa: E402
-from aiokafka import AIOKafkaConsumer  # noqa: E402
-from common import REPO, print_table, spawn, wait_http  # noqa: E402
+import aiohttp
+from aiokafka import AIOKafkaConsumer
+from common import REPO, print_table, spawn, wait_http
 
-from shared.events.envelope import Envelope  # noqa: E402
-from shared.settings import DEV_OA_AES_KEY, DEV_OA_APPID, DEV_OA_TOKEN  # noqa: E402
-from shared.testing.infra import drop_database, free_port, migrated_database, start_infra  # noqa: E402
-from shared.wechat.callback import CallbackCrypto  # noqa: E402
+from shared.events.envelope import Envelope
+from shared.settings import DEV_OA_AES_KEY, DEV_OA_APPID, DEV_OA_TOKEN
+from shared.testing.infra import drop_database, free_port, migrated_database, start_infra
+from shared.wechat.callback import CallbackCrypto
 
 
 def build_pushes(count: int) -> list[tuple[str, bytes]]:
@@ -41,14 +41,20 @@ def build_pushes(count: int) -> list[tuple[str, bytes]]:
     base_id = secrets.randbelow(10**12)
     for i in range(count):
         ts, nonce = str(int(time.time())), secrets.token_hex(5)
-        xml = (f"<xml><ToUserName><![CDATA[gh_qunyundev0001]]></ToUserName>"
-               f"<FromUserName><![CDATA[oBENCH{i % 500}]]></FromUserName><CreateTime>{ts}</CreateTime>"
-               f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[打卡 {i}]]></Content>"
-               f"<MsgId>{base_id + i}</MsgId></xml>")
+        xml = (
+            f"<xml><ToUserName><![CDATA[gh_qunyundev0001]]></ToUserName>"
+            f"<FromUserName><![CDATA[oBENCH{i % 500}]]></FromUserName><CreateTime>{ts}</CreateTime>"
+            f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[打卡 {i}]]></Content>"
+            f"<MsgId>{base_id + i}</MsgId></xml>"
+        )
         encrypt, msg_sig = crypto.encrypt(xml.encode(), ts, nonce)
         signature = hashlib.sha1("".join(sorted([DEV_OA_TOKEN, ts, nonce])).encode()).hexdigest()  # noqa: S324
-        query = f"signature={signature}&timestamp={ts}&nonce={nonce}&openid=oBENCH&encrypt_type=aes&msg_signature={msg_sig}"
-        body = f"<xml><ToUserName><![CDATA[gh_qunyundev0001]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
+        query = (
+            f"signature={signature}&timestamp={ts}&nonce={nonce}&openid=oBENCH&encrypt_type=aes&msg_signature={msg_sig}"
+        )
+        body = (
+            f"<xml><ToUserName><![CDATA[gh_qunyundev0001]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
+        )
         pushes.append((query, body.encode()))
     return pushes
 
@@ -116,14 +122,33 @@ def main() -> None:
     database = asyncio.run(migrated_database(infra, "gateway"))
     namespace = f"bench{uuid.uuid4().hex[:6]}."
     ports = {"gateway": free_port(), "bare": free_port()}
-    env = {"QUNYUN_ENV": "test", "QUNYUN_ENV_FILE": os.devnull, "QUNYUN_LOG_LEVEL": "WARNING",
-           "DATABASE_URL": infra.server_uri, "GATEWAY_DATABASE_NAME": database,
-           "KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap, "QUNYUN_KAFKA_NAMESPACE": namespace,
-           "GATEWAY_PORT": str(ports["gateway"])}
+    env = {
+        "QUNYUN_ENV": "test",
+        "QUNYUN_ENV_FILE": os.devnull,
+        "QUNYUN_LOG_LEVEL": "WARNING",
+        "DATABASE_URL": infra.server_uri,
+        "GATEWAY_DATABASE_NAME": database,
+        "KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap,
+        "QUNYUN_KAFKA_NAMESPACE": namespace,
+        "GATEWAY_PORT": str(ports["gateway"]),
+    }
     gateway = spawn("gateway", env, logs / "gateway.log")
-    bare = subprocess.Popen([sys.executable, "-m", "uvicorn", "bare:app", "--port", str(ports["bare"]),
-                             "--log-level", "warning", "--no-access-log"], cwd=Path(__file__).parent,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    bare = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bare:app",
+            "--port",
+            str(ports["bare"]),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=Path(__file__).parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_http(f"http://127.0.0.1:{ports['gateway']}/healthz")
         time.sleep(1)
@@ -144,14 +169,29 @@ def main() -> None:
     duplicated = sum(n - 1 for n in seen.values() if n > 1)
     print_table(
         f"{args.pushes:,} safe-mode text pushes, {args.concurrency} concurrent",
-        [("bare FastAPI endpoint", f"{bare_rate:,.0f}", f"{pct(bare_lat, 0.5):.2f}", f"{pct(bare_lat, 0.99):.2f}", "-"),
-         ("gateway /wechat/oa (verify, decrypt, dedupe, outbox)", f"{rate:,.0f}", f"{pct(lat, 0.5):.2f}",
-          f"{pct(lat, 0.99):.2f}", str(failures))],
+        [
+            (
+                "bare FastAPI endpoint",
+                f"{bare_rate:,.0f}",
+                f"{pct(bare_lat, 0.5):.2f}",
+                f"{pct(bare_lat, 0.99):.2f}",
+                "-",
+            ),
+            (
+                "gateway /wechat/oa (verify, decrypt, dedupe, outbox)",
+                f"{rate:,.0f}",
+                f"{pct(lat, 0.5):.2f}",
+                f"{pct(lat, 0.99):.2f}",
+                str(failures),
+            ),
+        ],
         ("endpoint", "pushes/s", "p50 ms", "p99 ms", "failed"),
     )
     total = args.pushes + len(warm)
-    print(f"\nwechat.inbound: {published:,} events for {total:,} pushes; lost {max(total - len(seen), 0)}, "
-          f"duplicated {duplicated}")
+    print(
+        f"\nwechat.inbound: {published:,} events for {total:,} pushes; lost {max(total - len(seen), 0)}, "
+        f"duplicated {duplicated}"
+    )
 
 
 if __name__ == "__main__":

@@ -20,19 +20,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # noqa: E402
-from common import REPO, print_table, spawn  # noqa: E402
-from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from common import REPO, print_table, spawn
+from sqlalchemy.ext.asyncio import create_async_engine
 
-from gateway.config import GatewaySettings  # noqa: E402
-from gateway.main import create_app  # noqa: E402
-from shared.contracts.identity import MemberFollowed  # noqa: E402
-from shared.db import unit_of_work  # noqa: E402
-from shared.events.envelope import Envelope  # noqa: E402
-from shared.events.outbox import emit  # noqa: E402
-from shared.kafka.topics import ensure_topics  # noqa: E402
-from shared.settings import to_async_url, with_database  # noqa: E402
-from shared.testing.infra import drop_database, migrated_database, start_infra  # noqa: E402
+from gateway.config import GatewaySettings
+from gateway.main import create_app
+from shared.contracts.identity import MemberFollowed
+from shared.db import unit_of_work
+from shared.events.envelope import Envelope
+from shared.events.outbox import emit
+from shared.kafka.topics import ensure_topics
+from shared.settings import to_async_url, with_database
+from shared.testing.infra import drop_database, migrated_database, start_infra
 
 
 def _event(i: int) -> MemberFollowed:

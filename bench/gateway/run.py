@@ -16,11 +16,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common import REPO, print_table, spawn, wait_http, wrk  # noqa: E402
+from common import REPO, print_table, spawn, wait_http, wrk
 
-from shared.auth import MemberPrincipal, TokenCodec  # noqa: E402
-from shared.settings import QunyunSettings  # noqa: E402
-from shared.testing.infra import drop_database, free_port, migrated_database, start_infra  # noqa: E402
+from shared.auth import MemberPrincipal, TokenCodec
+from shared.settings import QunyunSettings
+from shared.testing.infra import drop_database, free_port, migrated_database, start_infra
 
 
 def main() -> None:

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = 'b99c4cea9667'
 down_revision: str | None = 'c31ade422dc9'
 branch_labels: str | Sequence[str] | None = None

@@ -1,7 +1,7 @@
 """initial schema
 
 Revision ID: c31ade422dc9
-Revises: 
+Revises:
 Create Date: 2026-11-23 09:50:13.603621
 """
 
@@ -9,9 +9,9 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 from shared.events.outbox import DROP_NOTIFY_SQL, NOTIFY_FUNCTION_SQL, NOTIFY_TRIGGER_SQL
-from sqlalchemy.dialects import postgresql
 
 revision: str = 'c31ade422dc9'
 down_revision: str | None = None

@@ -17,10 +17,10 @@ from sqlalchemy import select
 
 from gateway.config import GatewaySettings
 from gateway.main import create_app
-from shared.testing.wechat import query_signature
 from qunyun_local.devkeys import ensure_dev_pay_keys
 from shared.events.outbox import OutboxMessage
 from shared.settings import DEV_MP_APPID, DEV_OA_APPID
+from shared.testing.wechat import query_signature
 
 
 @dataclass

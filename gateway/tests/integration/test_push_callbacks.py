@@ -7,24 +7,34 @@ from xml.etree import ElementTree
 
 from wechatpy.crypto import WeChatCrypto
 
-from shared.testing.wechat import query_signature
-
 from gateway.callbacks.replies import ReplyRule
-from shared.settings import DEV_MP_AES_KEY, DEV_MP_APPID, DEV_MP_TOKEN, DEV_OA_AES_KEY, DEV_OA_APPID, DEV_OA_TOKEN
+from shared.settings import (
+    DEV_MP_AES_KEY,
+    DEV_MP_APPID,
+    DEV_MP_TOKEN,
+    DEV_OA_AES_KEY,
+    DEV_OA_APPID,
+    DEV_OA_TOKEN,
+)
+from shared.testing.wechat import query_signature
 
 
 def text_xml(openid: str, content: str, msg_id: str = "6000000000000000001", create_time: int | None = None) -> str:
     ts = create_time or int(time.time())
-    return (f"<xml><ToUserName><![CDATA[gh_qunyundev0001]]></ToUserName><FromUserName><![CDATA[{openid}]]>"
-            f"</FromUserName><CreateTime>{ts}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-            f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>")
+    return (
+        f"<xml><ToUserName><![CDATA[gh_qunyundev0001]]></ToUserName><FromUserName><![CDATA[{openid}]]>"
+        f"</FromUserName><CreateTime>{ts}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>"
+    )
 
 
 def event_xml(openid: str, event: str, key: str = "", create_time: int = 1_763_000_000) -> str:
-    return (f"<xml><ToUserName><![CDATA[gh_qunyundev0001]]></ToUserName><FromUserName><![CDATA[{openid}]]>"
-            f"</FromUserName><CreateTime>{create_time}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
-            f"<Event><![CDATA[{event}]]></Event><EventKey><![CDATA[{key}]]></EventKey>"
-            f"<Ticket><![CDATA[tkt]]></Ticket></xml>")
+    return (
+        f"<xml><ToUserName><![CDATA[gh_qunyundev0001]]></ToUserName><FromUserName><![CDATA[{openid}]]>"
+        f"</FromUserName><CreateTime>{create_time}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+        f"<Event><![CDATA[{event}]]></Event><EventKey><![CDATA[{key}]]></EventKey>"
+        f"<Ticket><![CDATA[tkt]]></Ticket></xml>"
+    )
 
 
 def assert_problem(response, status: int, slug: str | None = None) -> None:
@@ -45,8 +55,7 @@ async def test_url_verification_plain_and_safe(gateway):
     ts, nonce = str(int(time.time())), "nonce42"
     root = ElementTree.fromstring(crypto.encrypt_message("<xml/>", nonce, ts))
     encrypt, signature = root.findtext("Encrypt"), root.findtext("MsgSignature")
-    params = {"timestamp": ts, "nonce": nonce, "encrypt_type": "aes", "msg_signature": signature,
-              "echostr": encrypt}
+    params = {"timestamp": ts, "nonce": nonce, "encrypt_type": "aes", "msg_signature": signature, "echostr": encrypt}
     response = await gateway.client.get(gateway.oa_url, params=params)
     assert response.status_code == 200 and response.text == "<xml/>"
 
@@ -54,8 +63,7 @@ async def test_url_verification_plain_and_safe(gateway):
 async def test_plain_text_message_is_recorded_once_across_retries(gateway):
     body = text_xml("oUSER1", "hello", msg_id="777")
     for _ in range(3):  # WeChat retries a push it got no answer for
-        response = await gateway.client.post(gateway.oa_url, params=gateway.signed_query(DEV_OA_TOKEN),
-                                              content=body)
+        response = await gateway.client.post(gateway.oa_url, params=gateway.signed_query(DEV_OA_TOKEN), content=body)
         assert response.status_code == 200 and response.text == "success"
     rows = await gateway.outbox("wechat.inbound.message")
     assert len(rows) == 1
@@ -65,8 +73,12 @@ async def test_plain_text_message_is_recorded_once_across_retries(gateway):
 
 async def test_events_dedupe_on_sender_time_event_and_key(gateway):
     query = gateway.signed_query
-    await gateway.client.post(gateway.oa_url, params=query(DEV_OA_TOKEN), content=event_xml("oA", "subscribe", "qrscene_ch1"))
-    await gateway.client.post(gateway.oa_url, params=query(DEV_OA_TOKEN), content=event_xml("oA", "subscribe", "qrscene_ch1"))
+    await gateway.client.post(
+        gateway.oa_url, params=query(DEV_OA_TOKEN), content=event_xml("oA", "subscribe", "qrscene_ch1")
+    )
+    await gateway.client.post(
+        gateway.oa_url, params=query(DEV_OA_TOKEN), content=event_xml("oA", "subscribe", "qrscene_ch1")
+    )
     await gateway.client.post(gateway.oa_url, params=query(DEV_OA_TOKEN), content=event_xml("oA", "SCAN", "ch2"))
     await gateway.client.post(gateway.oa_url, params=query(DEV_OA_TOKEN), content=event_xml("oA", "unsubscribe"))
     subscribed = await gateway.outbox("wechat.inbound.subscribed")
@@ -81,10 +93,18 @@ def safe_push(token: str, aes_key: str, appid: str, message: str, *, compat_fiel
     crypto = WeChatCrypto(token, aes_key, appid)
     ts, nonce = str(int(time.time())), "n0nce"
     root = ElementTree.fromstring(crypto.encrypt_message(message, nonce, ts))
-    params = {"signature": query_signature(token, ts, nonce), "timestamp": ts, "nonce": nonce,
-              "encrypt_type": "aes", "msg_signature": root.findtext("MsgSignature"), "openid": "x"}
-    body = (f"<xml><ToUserName><![CDATA[gh_qunyundev0001]]></ToUserName>{compat_fields}"
-            f"<Encrypt><![CDATA[{root.findtext('Encrypt')}]]></Encrypt></xml>")
+    params = {
+        "signature": query_signature(token, ts, nonce),
+        "timestamp": ts,
+        "nonce": nonce,
+        "encrypt_type": "aes",
+        "msg_signature": root.findtext("MsgSignature"),
+        "openid": "x",
+    }
+    body = (
+        f"<xml><ToUserName><![CDATA[gh_qunyundev0001]]></ToUserName>{compat_fields}"
+        f"<Encrypt><![CDATA[{root.findtext('Encrypt')}]]></Encrypt></xml>"
+    )
     return params, body
 
 
@@ -97,8 +117,12 @@ async def test_safe_mode_push_from_reference_implementation_and_encrypted_reply(
     assert response.status_code == 200, response.text
     reply_root = ElementTree.fromstring(response.text)
     crypto = WeChatCrypto(DEV_OA_TOKEN, DEV_OA_AES_KEY, DEV_OA_APPID)
-    plain = crypto.decrypt_message(response.text, reply_root.findtext("MsgSignature"),
-                                   reply_root.findtext("TimeStamp"), reply_root.findtext("Nonce"))
+    plain = crypto.decrypt_message(
+        response.text,
+        reply_root.findtext("MsgSignature"),
+        reply_root.findtext("TimeStamp"),
+        reply_root.findtext("Nonce"),
+    )
     reply = ElementTree.fromstring(plain)
     assert reply.findtext("Content") == "回复 1 查看课程表"
     assert reply.findtext("ToUserName") == "oSAFE" and reply.findtext("FromUserName") == "gh_qunyundev0001"
@@ -106,10 +130,13 @@ async def test_safe_mode_push_from_reference_implementation_and_encrypted_reply(
 
 
 async def test_compatible_mode_trusts_only_the_encrypted_part(gateway):
-    fake = ("<FromUserName>oFAKE</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType>"
-            "<Content>假</Content><MsgId>901</MsgId>")
-    params, body = safe_push(DEV_OA_TOKEN, DEV_OA_AES_KEY, DEV_OA_APPID, text_xml("oREAL", "真", msg_id="901"),
-                             compat_fields=fake)
+    fake = (
+        "<FromUserName>oFAKE</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType>"
+        "<Content>假</Content><MsgId>901</MsgId>"
+    )
+    params, body = safe_push(
+        DEV_OA_TOKEN, DEV_OA_AES_KEY, DEV_OA_APPID, text_xml("oREAL", "真", msg_id="901"), compat_fields=fake
+    )
     response = await gateway.client.post(gateway.oa_url, params=params, content=body)
     assert response.status_code == 200 and response.text == "success"
     [row] = await gateway.outbox("wechat.inbound.message")
@@ -130,16 +157,22 @@ async def test_wrong_appid_inside_or_bad_msg_signature_is_rejected(gateway):
 
 async def test_replayed_timestamp_malformed_bodies_and_size(gateway):
     stale = gateway.signed_query(DEV_OA_TOKEN, timestamp=int(time.time()) - 600)
-    assert_problem(await gateway.client.post(gateway.oa_url, params=stale, content=text_xml("o", "x")), 403,
-                   "replayed-push")
+    assert_problem(
+        await gateway.client.post(gateway.oa_url, params=stale, content=text_xml("o", "x")), 403, "replayed-push"
+    )
     query = gateway.signed_query(DEV_OA_TOKEN)
-    assert_problem(await gateway.client.post(gateway.oa_url, params=query, content=b"<xml><broken>"), 400,
-                   "malformed-push")
-    xxe = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
-           b"<xml><FromUserName>&e;</FromUserName></xml>")
+    assert_problem(
+        await gateway.client.post(gateway.oa_url, params=query, content=b"<xml><broken>"), 400, "malformed-push"
+    )
+    xxe = (
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+        b"<xml><FromUserName>&e;</FromUserName></xml>"
+    )
     assert_problem(await gateway.client.post(gateway.oa_url, params=query, content=xxe), 400, "malformed-push")
-    bomb = (b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]>'
-            b"<xml><Content>&b;</Content></xml>")
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]>'
+        b"<xml><Content>&b;</Content></xml>"
+    )
     assert_problem(await gateway.client.post(gateway.oa_url, params=query, content=bomb), 400, "malformed-push")
     assert_problem(await gateway.client.post(gateway.oa_url, params=query, content=b"x" * (65 * 1024)), 413)
     assert_problem(await gateway.client.post("/wechat/oa/wxnotours", params=query, content=text_xml("o", "x")), 404)
@@ -148,8 +181,14 @@ async def test_replayed_timestamp_malformed_bodies_and_size(gateway):
 
 async def test_mini_program_json_list_as_object_or_array(gateway):
     def popup(items):
-        return {"ToUserName": "gh_mp", "FromUserName": "oMP1", "CreateTime": int(time.time()),
-                "MsgType": "event", "Event": "subscribe_msg_popup_event", "List": items}
+        return {
+            "ToUserName": "gh_mp",
+            "FromUserName": "oMP1",
+            "CreateTime": int(time.time()),
+            "MsgType": "event",
+            "Event": "subscribe_msg_popup_event",
+            "List": items,
+        }
 
     one = {"TemplateId": "T1", "SubscribeStatusString": "accept", "PopupScene": "0"}
     many = [one, {"TemplateId": "T2", "SubscribeStatusString": "reject", "PopupScene": "0"}]
@@ -157,8 +196,7 @@ async def test_mini_program_json_list_as_object_or_array(gateway):
 
     for items in (one, many):
         body = json.dumps(popup(items))
-        response = await gateway.client.post(gateway.mp_url, params=gateway.signed_query(DEV_MP_TOKEN),
-                                             content=body)
+        response = await gateway.client.post(gateway.mp_url, params=gateway.signed_query(DEV_MP_TOKEN), content=body)
         assert response.text == "success"
     # Same sender, time and event: the second is a retry of the first by WeChat's dedupe rule.
     rows = await gateway.outbox("wechat.inbound.subscribe_popup")
@@ -166,10 +204,12 @@ async def test_mini_program_json_list_as_object_or_array(gateway):
 
 
 async def test_mini_program_xml_safe_mode_subscribe_sent(gateway):
-    xml = ("<xml><ToUserName>gh_mp</ToUserName><FromUserName>oMP2</FromUserName><CreateTime>1763000001</CreateTime>"
-           "<MsgType>event</MsgType><Event>subscribe_msg_sent_event</Event><SubscribeMsgSentEvent>"
-           "<List><TemplateId>T1</TemplateId><MsgID>100</MsgID><ErrorCode>0</ErrorCode>"
-           "<ErrorStatus>success</ErrorStatus></List></SubscribeMsgSentEvent></xml>")
+    xml = (
+        "<xml><ToUserName>gh_mp</ToUserName><FromUserName>oMP2</FromUserName><CreateTime>1763000001</CreateTime>"
+        "<MsgType>event</MsgType><Event>subscribe_msg_sent_event</Event><SubscribeMsgSentEvent>"
+        "<List><TemplateId>T1</TemplateId><MsgID>100</MsgID><ErrorCode>0</ErrorCode>"
+        "<ErrorStatus>success</ErrorStatus></List></SubscribeMsgSentEvent></xml>"
+    )
     params, body = safe_push(DEV_MP_TOKEN, DEV_MP_AES_KEY, DEV_MP_APPID, xml)
     response = await gateway.client.post(gateway.mp_url, params=params, content=body)
     assert response.status_code == 200 and response.text == "success"

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = 'cd66d096dd29'
 down_revision: str | None = '578a0a47465e'
 branch_labels: str | Sequence[str] | None = None

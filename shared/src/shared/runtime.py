@@ -23,9 +23,9 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.client import AIOKafkaClient
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
-from starlette.requests import Request
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.requests import Request
 
 from shared.auth import TokenCodec
 from shared.db import create_engine, create_session_factory

@@ -33,8 +33,9 @@ def _start_worker(infra, database: str, namespace: str, log) -> subprocess.Popen
         "KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap,
         "QUNYUN_KAFKA_NAMESPACE": namespace,
     }
-    return subprocess.Popen([sys.executable, "-m", "metrics_service.worker"], env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, "-m", "metrics_service.worker"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
 
 
 @pytest.mark.slow
@@ -46,7 +47,9 @@ async def test_killed_consumer_applies_each_event_exactly_once(
 
     async def follows() -> int:
         async with engine.connect() as conn:
-            result = await conn.exec_driver_sql("SELECT coalesce(sum(value), 0) FROM daily_counters WHERE kind='follows'")
+            result = await conn.exec_driver_sql(
+                "SELECT coalesce(sum(value), 0) FROM daily_counters WHERE kind='follows'"
+            )
             return int(result.scalar_one())
 
     producer_settings = service_settings(GatewaySettings, await migrated_db("gateway"))
@@ -58,9 +61,17 @@ async def test_killed_consumer_applies_each_event_exactly_once(
             async with unit_of_work(runtime.session_factory) as session:
                 for i in range(start, start + 500):
                     member = 10001 + i % 50
-                    await emit(session, MemberFollowed(member_no=member, appid="wxoa", openid=f"o{member}",
-                                                       scene=str(i), followed_at=datetime.now(UTC)),
-                               member_no=member)
+                    await emit(
+                        session,
+                        MemberFollowed(
+                            member_no=member,
+                            appid="wxoa",
+                            openid=f"o{member}",
+                            scene=str(i),
+                            followed_at=datetime.now(UTC),
+                        ),
+                        member_no=member,
+                    )
         runtime.relay.wake()
 
         worker = _start_worker(infra, metrics_db, kafka_namespace, log)

@@ -2,9 +2,9 @@
 
 from fastapi import FastAPI
 
-from tagging_service.config import TaggingSettings
 from shared.runtime import ServiceDefinition, create_service_app
 from shared.settings import load_settings
+from tagging_service.config import TaggingSettings
 
 DEFINITION = ServiceDefinition(
     name="tagging",

@@ -9,6 +9,7 @@ answer is ``success``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 
 import structlog
@@ -63,7 +64,5 @@ async def refresh_rules(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
             )
         except Exception as exc:  # messaging down: keep the last rules
             log.debug("reply_rules_refresh_failed", error=repr(exc))
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=REFRESH_SECONDS)
-        except TimeoutError:
-            pass

@@ -7,8 +7,6 @@ see member or staff tokens.
 
 from __future__ import annotations
 
-import asyncio
-
 import aiohttp
 import structlog
 from fastapi import APIRouter, Request
@@ -62,7 +60,7 @@ async def forward(request: Request) -> Response:
             content = await upstream_response.read()
             status = upstream_response.status
             out_headers = {k: v for k, v in upstream_response.headers.items() if k.lower() in RESPONSE_HEADERS}
-    except (TimeoutError, asyncio.TimeoutError) as exc:
+    except TimeoutError as exc:
         raise UpstreamError("服务响应超时，请稍后再试。", slug="upstream-timeout", title="Upstream timed out") from exc
     except aiohttp.ClientError as exc:
         log.warning("upstream_unreachable", service=route.service, error=repr(exc))

@@ -4,7 +4,12 @@ from fastapi import APIRouter, Response
 
 from messaging_service.auto_replies import repository
 from messaging_service.auto_replies.models import AutoReply
-from messaging_service.auto_replies.schemas import AutoReplyCreate, AutoReplyList, AutoReplyRead, AutoReplyUpdate
+from messaging_service.auto_replies.schemas import (
+    AutoReplyCreate,
+    AutoReplyList,
+    AutoReplyRead,
+    AutoReplyUpdate,
+)
 from shared.auth import CurrentStaff, InternalCallerDep, require_roles
 from shared.errors import Conflict, NotFound
 from shared.routing import SessionDep

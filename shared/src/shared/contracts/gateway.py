@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
+from pydantic import Field
+
 from shared.contracts import EventData, event
 from shared.kafka.topics import APP_ACTIVITY, WECHAT_INBOUND
 
@@ -53,7 +55,7 @@ class MessageReceived(InboundBase):
     msg_type: str
     msg_id: str | None = None
     content: str | None = None
-    fields: dict[str, Any] = {}
+    fields: dict[str, Any] = Field(default_factory=dict)
 
 
 @event("wechat.inbound.menu_clicked", topic=WECHAT_INBOUND)
@@ -147,4 +149,4 @@ class ActivityRecorded(EventData):
     kind: str
     page: str | None = None
     duration_ms: int | None = None
-    props: dict[str, Any] = {}
+    props: dict[str, Any] = Field(default_factory=dict)

@@ -10,6 +10,7 @@ redelivered duplicate is harmless because consumers dedupe on event id.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import zlib
 from datetime import timedelta
 
@@ -185,10 +186,8 @@ class OutboxRelay:
             await asyncio.sleep(self.linger)
 
     async def _sleep(self, stop: asyncio.Event, seconds: float) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=seconds)
-        except TimeoutError:
-            pass
 
     async def _listen(self, stop: asyncio.Event) -> None:
         """LISTEN for commit-time notifications so publishing starts at once."""

@@ -11,6 +11,7 @@ redelivers and the inbox turns the redelivery into a no-op.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -170,7 +171,8 @@ class EventConsumer:
         await self._dead_letter(record, envelope, last_error)
 
     async def _dead_letter(self, record: ConsumerRecord, envelope: Envelope | None, error: str) -> None:
-        headers = list(record.headers or []) + [
+        headers = [
+            *(record.headers or []),
             ("dlq-error", error[:1000].encode()),
             ("dlq-consumer", self.consumer_id.encode()),
             ("dlq-source", f"{record.topic}/{record.partition}/{record.offset}".encode()),
@@ -186,7 +188,5 @@ class EventConsumer:
 
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except TimeoutError:
-        pass

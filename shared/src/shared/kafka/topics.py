@@ -48,12 +48,18 @@ async def ensure_topics(
             existing = set(await admin.list_topics())
             missing = [t for t in topics if t not in existing]
             if missing:
-                try:
-                    await admin.create_topics(
-                        [NewTopic(t, num_partitions=partitions, replication_factor=replication) for t in missing]
-                    )
-                except TopicAlreadyExistsError:
-                    pass
+                response = await admin.create_topics(
+                    [NewTopic(t, num_partitions=partitions, replication_factor=replication) for t in missing]
+                )
+                # Errors come back per topic (some brokers never raise):
+                # "already exists" is fine (a concurrent creator), anything else is not.
+                failed = {
+                    name: code
+                    for name, code, *_ in getattr(response, "topic_errors", [])
+                    if code not in (0, TopicAlreadyExistsError.errno)
+                }
+                if failed:
+                    raise RuntimeError(f"topic creation failed: {failed}")
                 log.info("topics_created", topics=missing, partitions=partitions)
             return
         except Exception as exc:  # broker not up yet: any client error is retried

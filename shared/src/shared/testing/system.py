@@ -7,7 +7,6 @@ databases, real migrations) and broker (a topic namespace of their own).
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import os
 import secrets

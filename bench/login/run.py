@@ -1,0 +1,129 @@
+"""Mini-program logins: ``POST /mp/v1/session`` through the gateway vs directly on identity.
+
+Starts the whole system (simulator, services, gateway) as processes, creates
+simulated people, pre-fetches single-use login codes from the simulator, then
+logs in new members once and returning members repeatedly at a fixed
+concurrency: through the gateway, and directly on identity-service with an
+internal token (the baseline of the same run). Each login calls the
+simulator's jscode2session and writes the session.
+Target: ≥ 500 logins/s for returning members, p99 < 50 ms at 50 concurrent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import aiohttp
+from common import REPO, print_table
+
+from shared.auth import TokenCodec
+from shared.settings import QunyunSettings
+from shared.testing.infra import start_infra
+from shared.testing.system import start_system
+
+
+async def make_people(sim: str, count: int) -> list[str]:
+    """Simulated people with UnionIDs; returns their ids."""
+    async with aiohttp.ClientSession() as session:
+        async def one(_: int) -> str:
+            async with session.post(f"{sim}/sim/people", json={"with_unionid": True}) as response:
+                return str((await response.json())["person_id"])
+
+        return list(await asyncio.gather(*(one(i) for i in range(count))))
+
+
+async def codes_for(sim: str, people: list[str], rounds: int) -> list[str]:
+    """``rounds`` login codes per person, interleaved so no person logs in twice in a row."""
+    async with aiohttp.ClientSession() as session:
+        async def one(person: str) -> str:
+            async with session.post(f"{sim}/sim/people/{person}/login-code") as response:
+                return str((await response.json())["code"])
+
+        codes: list[str] = []
+        for _ in range(rounds):
+            codes += await asyncio.gather(*(one(p) for p in people))
+        return codes
+
+
+async def login_all(url: str, codes: list[str], headers: dict[str, str], concurrency: int):
+    """Log in with every code; returns (logins/s, sorted latencies, failures)."""
+    latencies: list[float] = []
+    failures = 0
+    pending = list(reversed(codes))
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
+        async def worker() -> None:
+            nonlocal failures
+            while pending:
+                code = pending.pop()
+                started = time.perf_counter()
+                async with session.post(url, json={"code": code}, headers=headers) as response:
+                    await response.read()
+                    ok = response.status == 200
+                latencies.append(time.perf_counter() - started)
+                failures += 0 if ok else 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return len(codes) / elapsed, sorted(latencies), failures
+
+
+def pct(values: list[float], q: float) -> float:
+    """Percentile in ms of sorted seconds."""
+    return values[min(int(len(values) * q), len(values) - 1)] * 1000
+
+
+def main() -> None:
+    """Run the benchmark and print the table."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--people", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--concurrency", type=int, default=50)
+    args = parser.parse_args()
+    infra = start_infra(REPO)
+    system = start_system(infra)
+    try:
+        sim, gateway, identity = system.simulator, system.gateway, system.urls["identity"]
+        internal = TokenCodec(QunyunSettings(secret_key=system.env["QUNYUN_SECRET_KEY"])).issue_internal(
+            caller="gateway", audience="identity", ttl=3600)
+        direct_headers = {"Authorization": f"Bearer {internal}"}
+
+        async def scenario():
+            gw_people = await make_people(sim, args.people)
+            direct_people = await make_people(sim, args.people)
+            rows = []
+            # New members: each person's first login creates the member.
+            new_gw = await login_all(f"{gateway}/mp/v1/session", await codes_for(sim, gw_people, 1), {},
+                                     args.concurrency)
+            new_direct = await login_all(f"{identity}/mp/v1/session", await codes_for(sim, direct_people, 1),
+                                         direct_headers, args.concurrency)
+            ret_gw = await login_all(f"{gateway}/mp/v1/session", await codes_for(sim, gw_people, args.rounds), {},
+                                     args.concurrency)
+            ret_direct = await login_all(f"{identity}/mp/v1/session",
+                                         await codes_for(sim, direct_people, args.rounds), direct_headers,
+                                         args.concurrency)
+            for label, (rate, lat, failed) in (
+                ("new members, direct (identity)", new_direct), ("new members, through the gateway", new_gw),
+                ("returning, direct (identity)", ret_direct), ("returning, through the gateway", ret_gw),
+            ):
+                rows.append((label, f"{rate:,.0f}", f"{pct(lat, 0.5):.1f}", f"{pct(lat, 0.99):.1f}", str(failed)))
+            return rows, ret_gw
+
+        rows, ret_gw = asyncio.run(scenario())
+    finally:
+        system.stop()
+        infra.stop()
+    print_table(f"POST /mp/v1/session, {args.concurrency} concurrent ({args.people} people per path)", rows,
+                ("logins", "logins/s", "p50 ms", "p99 ms", "failed"))
+    print(f"\nreturning members through the gateway: {ret_gw[0]:,.0f} logins/s (target ≥ 500), "
+          f"p99 {pct(ret_gw[1], 0.99):.1f} ms (target < 50 ms)")
+
+
+if __name__ == "__main__":
+    main()
