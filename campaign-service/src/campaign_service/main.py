@@ -18,6 +18,7 @@ from campaign_service.periods.router import admin_router as periods_admin
 from campaign_service.periods.router import mp_router as periods_mp
 from campaign_service.referrals.router import admin_router as referrals_admin
 from campaign_service.referrals.router import mp_router as referrals_mp
+from campaign_service.registrations.router import admin_router as registrations_admin
 from campaign_service.registrations.router import mp_router as registrations_mp
 from campaign_service.settlement.router import admin_router as settlement_admin
 from shared.runtime import ServiceDefinition, create_service_app
@@ -31,6 +32,7 @@ DEFINITION = ServiceDefinition(
         periods_admin,
         periods_mp,
         registrations_mp,
+        registrations_admin,
         checkins_mp,
         checkins_admin,
         settlement_admin,

@@ -224,3 +224,11 @@ async def test_unknown_kinds_are_kept_raw(gateway):
     await gateway.client.post(gateway.oa_url, params=gateway.signed_query(DEV_OA_TOKEN), content=xml)
     [row] = await gateway.outbox("wechat.inbound.unknown")
     assert "some_future_event" in row.envelope["data"]["raw"]
+
+
+async def test_json_push_with_non_string_ciphertext_is_a_client_error(gateway):
+    # Found by the fuzz test: {"Encrypt": 1} in safe mode reached the crypto as an int.
+    params = {**gateway.signed_query(DEV_MP_TOKEN), "encrypt_type": "aes", "msg_signature": "0" * 40}
+    for body in (b'{"Encrypt": 1}', b'{"Encrypt": ["x"]}', b'{"Encrypt": null}'):
+        response = await gateway.client.post(gateway.mp_url, params=params, content=body)
+        assert response.status_code == 400, response.text

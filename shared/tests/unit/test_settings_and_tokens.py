@@ -72,3 +72,18 @@ def test_expired_token_has_its_own_problem_type():
     with pytest.raises(Unauthorized) as caught:
         codec.verify_member(codec.issue_member(1, session_id="s", ttl=-30))
     assert caught.value.slug == "token-expired"
+
+
+def test_outbox_row_is_a_valid_envelope():
+    from datetime import UTC, datetime
+
+    from shared.contracts.identity import MemberFollowed
+    from shared.events.envelope import Envelope
+    from shared.events.outbox import outbox_row
+
+    data = MemberFollowed(member_no=10001, appid="wx", openid="o", scene="s", followed_at=datetime.now(UTC))
+    row = outbox_row(data, source="identity", member_no=10001)
+    envelope = Envelope.model_validate(row["envelope"])
+    assert envelope.id == row["event_id"] and envelope.type == "identity.member.followed"
+    assert row["topic"] == "identity.events" and row["key"] == "10001"
+    assert MemberFollowed.model_validate(envelope.data) == data

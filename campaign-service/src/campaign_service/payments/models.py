@@ -7,7 +7,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from campaign_service.models import Base
 
-ORDER_STATES = ("created", "paid", "expired")
+# closed: closed at WeChat Pay because its registration was cancelled before payment.
+ORDER_STATES = ("created", "paid", "expired", "closed")
 
 
 class Order(Base):

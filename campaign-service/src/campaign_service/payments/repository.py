@@ -18,11 +18,14 @@ async def by_out_trade_no(session: AsyncSession, out_trade_no: str, *, lock: boo
     return await session.scalar(stmt)
 
 
-async def latest_of_registration(session: AsyncSession, registration_id: int) -> Order | None:
+async def latest_of_registration(
+    session: AsyncSession, registration_id: int, *, lock: bool = False
+) -> Order | None:
     """The newest order of a registration."""
-    return await session.scalar(
-        select(Order).where(Order.registration_id == registration_id).order_by(Order.id.desc()).limit(1)
-    )
+    stmt = select(Order).where(Order.registration_id == registration_id).order_by(Order.id.desc()).limit(1)
+    if lock:
+        stmt = stmt.with_for_update()
+    return await session.scalar(stmt)
 
 
 async def paid_of_registration(session: AsyncSession, registration_id: int) -> Order | None:

@@ -41,8 +41,15 @@ async def confirm_payment(
             "payment_amount_mismatch", out_trade_no=out_trade_no, paid=amount_fen, expected=order.amount_fen
         )
         return registration
-    was_expired = order.state == "expired"
+    was_expired = order.state in ("expired", "closed")
     order.state, order.transaction_id, order.paid_at = "paid", transaction_id, now
+    if registration.state == "cancelled":
+        # Paid although the registration was cancelled first: never revive it, refund the fee.
+        from campaign_service.settlement.service import refund_late_payment
+
+        await refund_late_payment(session, registration, order, now)
+        await session.flush()
+        return registration
     if was_expired:
         free = await registrations.active_registration(session, order.period_id, order.member_no) is None
         if not (free and await registrations.retake_place(session, order.period_id)):

@@ -10,6 +10,8 @@ from campaign_service.models import Base
 
 # awaiting_payment holds a place until the order is paid or expires.
 ACTIVE_STATES = ("awaiting_payment", "confirmed")
+# Ended states free the place: expired (unpaid in time) and cancelled (by the member or staff).
+REGISTRATION_STATES = (*ACTIVE_STATES, "expired", "cancelled")
 
 
 class Registration(Base):
@@ -29,6 +31,11 @@ class Registration(Base):
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     end_reason: Mapped[str | None] = mapped_column(Text)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    # Who cancelled: "member" (cancelled_by is the member number) or "staff" (a staff id).
+    cancelled_by_kind: Mapped[str | None] = mapped_column(Text)
+    cancelled_by: Mapped[int | None] = mapped_column(BigInteger)
 
     __table_args__ = (
         # One live registration per member and period; expired/cancelled ones stay as history.

@@ -1,4 +1,4 @@
-"""Registering (mini-program) and the member's own registrations."""
+"""Registering (mini-program), the member's own registrations, and cancelling them (member or staff)."""
 
 from __future__ import annotations
 
@@ -16,14 +16,23 @@ from campaign_service.deps import ClockDep, InviteKeysDep, MembersDep, PayDep, R
 from campaign_service.payments import repository as orders
 from campaign_service.payments.service import settle_with_query
 from campaign_service.periods import repository as periods_repo
-from campaign_service.registrations import repository, service
-from campaign_service.registrations.schemas import MyRegistration, RegistrationCreate, RegistrationRead
+from campaign_service.registrations import cancellation, repository, service
+from campaign_service.registrations.cancellation import MEMBER_REQUEST, Canceller
+from campaign_service.registrations.schemas import (
+    CancellationRead,
+    MyRegistration,
+    RegistrationCancel,
+    RegistrationCreate,
+    RegistrationRead,
+)
 from campaign_service.settlement import repository as refunds
-from shared.auth import CurrentMember
+from shared.auth import CurrentMember, CurrentStaff, require_roles
 from shared.errors import Invalid, NotFound
 from shared.routing import SessionDep
 
 mp_router = APIRouter(prefix="/mp/v1", tags=["registrations"])
+admin_router = APIRouter(prefix="/admin/v1/periods", tags=["registrations"])
+EDIT = require_roles("admin", "operator")
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=8, max_length=128)]
 
@@ -141,3 +150,42 @@ async def check_payment(
         await session.refresh(registration)
         await session.refresh(order)
     return service.read_of(registration, order)
+
+
+@mp_router.post("/me/registrations/{registration_id}/cancel")
+async def cancel_mine(
+    registration_id: int,
+    member: CurrentMember,
+    session: SessionDep,
+    clock: ClockDep,
+    pay: PayDep,
+) -> CancellationRead:
+    """Cancel my registration before the period starts; a paid one is refunded in full."""
+    return await cancellation.cancel(
+        session,
+        registration_id=registration_id,
+        by=Canceller(kind="member", id=member.member_no, reason=MEMBER_REQUEST, refund=True),
+        pay=pay,
+        now=clock.now(),
+    )
+
+
+@admin_router.post("/{period_id}/registrations/{registration_id}/cancel", dependencies=[EDIT])
+async def cancel_registration(
+    period_id: int,
+    registration_id: int,
+    body: RegistrationCancel,
+    staff: CurrentStaff,
+    session: SessionDep,
+    clock: ClockDep,
+    pay: PayDep,
+) -> CancellationRead:
+    """Cancel a registration until the period closes, with a reason; optionally refund the full fee."""
+    return await cancellation.cancel(
+        session,
+        registration_id=registration_id,
+        period_id=period_id,
+        by=Canceller(kind="staff", id=staff.staff_id, reason=body.reason, refund=body.refund),
+        pay=pay,
+        now=clock.now(),
+    )

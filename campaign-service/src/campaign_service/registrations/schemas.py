@@ -48,12 +48,31 @@ class RegistrationRead(BaseModel):
     fee_fen: int
     created_at: datetime
     confirmed_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    cancel_reason: str | None = None
+    cancelled_by: str | None = Field(None, description="who cancelled: member or staff")
     channel_id: int | None = None
     referral: str | None = Field(
         None,
         description="what the invite code did: credited, pending, invalid, self, cycle, already-referred",
     )
     order: OrderRead | None = None
+
+
+class RegistrationCancel(BaseModel):
+    """Staff cancel a registration, with a reason and optionally a full refund of a paid one."""
+
+    reason: str = Field(min_length=1, max_length=200)
+    refund: bool = Field(description="refund the full fee of a paid registration")
+
+
+class CancellationRead(BaseModel):
+    """A cancelled registration and the full-fee refund its cancellation queued, if any."""
+
+    registration: RegistrationRead
+    out_refund_no: str | None = None
+    refund_amount_fen: int | None = None
+    refund_state: str | None = None
 
 
 class CalendarDay(BaseModel):

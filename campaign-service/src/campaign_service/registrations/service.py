@@ -152,6 +152,9 @@ def read_of(
         fee_fen=registration.fee_fen,
         created_at=registration.created_at,
         confirmed_at=registration.confirmed_at,
+        cancelled_at=registration.cancelled_at,
+        cancel_reason=registration.cancel_reason,
+        cancelled_by=registration.cancelled_by_kind,
         channel_id=registration.channel_id,
         order=OrderRead(
             out_trade_no=order.out_trade_no,

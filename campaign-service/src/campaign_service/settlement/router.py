@@ -13,6 +13,7 @@ from campaign_service.periods import service as periods
 from campaign_service.settlement import repository
 from campaign_service.settlement.models import Refund
 from campaign_service.settlement.schemas import RefundFailure, SettlementReport
+from campaign_service.settlement.service import SETTLEMENT_REFUND
 from shared.auth import require_roles
 from shared.errors import Conflict
 from shared.routing import SessionDep
@@ -41,7 +42,8 @@ async def _closed_refunds(session: SessionDep, period_id: int) -> tuple[str, lis
 async def settlement_report(period_id: int, session: SessionDep) -> SettlementReport:
     """Registrants, rate distribution, refund totals and failures."""
     state, refunds = await _closed_refunds(session, period_id)
-    regular = [r for r in refunds if not r.out_refund_no.startswith("QL")]
+    # Late-payment and cancellation refunds are money out, but not registrants of the settlement.
+    regular = [r for r in refunds if r.out_refund_no.startswith(SETTLEMENT_REFUND)]
     return SettlementReport(
         period_id=period_id,
         state=state,

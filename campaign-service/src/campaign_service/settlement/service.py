@@ -33,9 +33,20 @@ from shared.events.outbox import emit
 log = structlog.get_logger("campaign.settlement")
 
 
-def out_refund_no_for(registration_id: int, *, late: bool = False) -> str:
+# The prefix of out_refund_no says why a refund exists.
+SETTLEMENT_REFUND = "QR"  # the rate-based refund computed when the period closes
+LATE_PAYMENT_REFUND = "QL"  # a payment that arrived after its order expired and the place was gone
+CANCELLATION_REFUND = "QC"  # the full fee of a cancelled registration
+REFUND_REASONS = {
+    SETTLEMENT_REFUND: "活动打卡退款",
+    LATE_PAYMENT_REFUND: "报名已失效，全额退款",
+    CANCELLATION_REFUND: "取消报名，全额退款",
+}
+
+
+def out_refund_no_for(registration_id: int, *, prefix: str = SETTLEMENT_REFUND) -> str:
     """Deterministic refund number: one refund per registration, ever."""
-    return f"{'QL' if late else 'QR'}{registration_id:012d}"
+    return f"{prefix}{registration_id:012d}"
 
 
 async def close_period(session: AsyncSession, period: Period, now: datetime) -> None:
@@ -86,8 +97,9 @@ async def close_period(session: AsyncSession, period: Period, now: datetime) -> 
 async def refund_late_payment(
     session: AsyncSession, registration: Registration, order: Order, now: datetime
 ) -> None:
-    """A payment arrived after its order expired and the place was gone: refund it in full."""
-    registration.end_reason = "paid_after_expiry"
+    """A payment arrived after its order expired (or was cancelled) and the place was gone: refund it in full."""
+    if registration.state != "cancelled":
+        registration.end_reason = "paid_after_expiry"
     await repository.add_if_absent(
         session,
         {
@@ -95,7 +107,7 @@ async def refund_late_payment(
             "registration_id": registration.id,
             "member_no": registration.member_no,
             "out_trade_no": order.out_trade_no,
-            "out_refund_no": out_refund_no_for(registration.id, late=True),
+            "out_refund_no": out_refund_no_for(registration.id, prefix=LATE_PAYMENT_REFUND),
             "fee_fen": order.amount_fen,
             "amount_fen": order.amount_fen,
             "checked_days": 0,
@@ -197,7 +209,7 @@ async def issue_one(
             out_refund_no=refund.out_refund_no,
             amount_fen=refund.amount_fen,
             total_fen=refund.fee_fen,
-            reason="活动打卡退款",
+            reason=REFUND_REASONS.get(refund.out_refund_no[:2], REFUND_REASONS[SETTLEMENT_REFUND]),
         )
     except WeChatPayError as exc:
         error = f"{exc.code}: {exc.message}"

@@ -80,7 +80,9 @@ async def receive_push(request: Request, kind: str, appid: str) -> Response:
         check_query_signature(query, app.token)
     outer = _parse(body, app.data_format)
     if query.encrypted:
-        plaintext = decrypt_body(query, app.crypto, outer.get("Encrypt"))
+        encrypt = outer.get("Encrypt")
+        # JSON bodies may carry any type here; only a string can be ciphertext.
+        plaintext = decrypt_body(query, app.crypto, encrypt if isinstance(encrypt, str) else None)
         message = _parse(plaintext, app.data_format)
         raw = plaintext.decode("utf-8", "replace")
     else:

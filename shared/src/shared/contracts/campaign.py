@@ -33,12 +33,18 @@ class RegistrationPaid(EventData):
 
 @event("campaign.registration.cancelled", topic=CAMPAIGN_EVENTS)
 class RegistrationCancelled(EventData):
-    """A registration was cancelled (by staff or by a merge of two members)."""
+    """A registration was cancelled (by its member, by staff or by a merge of two members); its place was freed."""
 
     member_no: int
     registration_id: int
     period_id: int
     reason: str
+    # Who cancelled: "member" or "staff" (absent in older events).
+    cancelled_by: str | None = None
+    by_staff_id: int | None = None
+    # The full-fee refund queued with the cancellation (0 when none).
+    refund_fen: int = 0
+    out_refund_no: str | None = None
 
 
 @event("campaign.registration.expired", topic=CAMPAIGN_EVENTS)

@@ -6,8 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import DateTime, Text, func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import DateTime, Text, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import Uuid
@@ -36,15 +35,22 @@ async def claim(
     """
     if not event_ids:
         return set()
-    table = ProcessedEvent.__table__
-    stmt = (
-        insert(table)
-        .values([{"consumer": consumer, "event_id": eid, "outcome": outcome} for eid in event_ids])
-        .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
-        .returning(table.c.event_id)
+    # One statement with an array parameter: compiled once and cached, where
+    # a VALUES list of a different length each batch is compiled every time.
+    result = await session.execute(
+        _CLAIM, {"consumer": consumer, "event_ids": list(event_ids), "outcome": outcome}
     )
-    result = await session.execute(stmt)
     return set(result.scalars().all())
+
+
+_CLAIM = text(
+    """
+    INSERT INTO processed_events (consumer, event_id, outcome)
+    SELECT :consumer, ids.event_id, :outcome FROM unnest(CAST(:event_ids AS uuid[])) AS ids(event_id)
+    ON CONFLICT (consumer, event_id) DO NOTHING
+    RETURNING event_id
+    """
+)
 
 
 async def was_processed(session: AsyncSession, *, consumer: str, event_id: UUID) -> bool:

@@ -19,7 +19,7 @@ from sqlalchemy.types import Uuid
 
 from shared.contracts import EventData, spec_of
 from shared.db import SharedBase
-from shared.events.envelope import Envelope, utcnow
+from shared.events.envelope import Envelope, new_event_id, utcnow
 from shared.observability import current_trace_id
 
 NOTIFY_CHANNEL = "qunyun_outbox"
@@ -88,21 +88,25 @@ def outbox_row(
     member yet (e.g. a push from an unknown openid) pass an explicit ``key``.
     """
     spec = spec_of(data)
-    envelope = Envelope(
-        type=spec.type,
-        version=spec.version,
-        occurred_at=occurred_at or utcnow(),
-        source=source,
-        member_no=member_no,
-        trace_id=current_trace_id(),
-        data=data.model_dump(mode="json"),
-    )
+    event_id = new_event_id()
+    # Built as the JSON form of an Envelope directly: validating a model only
+    # to dump it again costs more than the rest of emit() on busy writers.
+    envelope = {
+        "id": str(event_id),
+        "type": spec.type,
+        "version": spec.version,
+        "occurred_at": (occurred_at or utcnow()).isoformat(),
+        "source": source,
+        "member_no": member_no,
+        "trace_id": current_trace_id(),
+        "data": data.model_dump(mode="json"),
+    }
     return {
-        "event_id": envelope.id,
+        "event_id": event_id,
         "topic": spec.topic,
         "key": key if key is not None else (str(member_no) if member_no is not None else None),
         "type": spec.type,
-        "envelope": envelope.model_dump(mode="json"),
+        "envelope": envelope,
     }
 
 
