@@ -204,6 +204,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled_error", error_type=type(exc).__name__, exc_info=exc)
+        # This response is built outside the request-id middleware (Starlette's
+        # outermost error layer), so echo the id here for support to find it.
+        request_id = current_request_id()
         return problem_response(
-            500, detail="An unexpected error occurred; quote the request id when reporting it."
+            500, detail="An unexpected error occurred; quote the request id when reporting it.",
+            headers={"x-request-id": request_id} if request_id else None,
         )
