@@ -447,7 +447,6 @@ def banner(env: dict[str, str], ports: Ports, *, ready: bool) -> str:
     gateway = env["QUNYUN_GATEWAY_URL"].rstrip("/")
     rows = [
         ("gateway", gateway),
-        ("console", f"{gateway}/console/"),
         ("API docs", f"{gateway}/docs"),
         ("simulator", f"http://127.0.0.1:{ports.simulator}"),
         *((service, env[f"QUNYUN_{service.upper()}_URL"]) for service in SERVICES),
