@@ -20,7 +20,7 @@ PYPROJECTS := $(wildcard pyproject.toml $(addsuffix /pyproject.toml,$(PACKAGES))
 OWN_PACKAGES := ^(qunyun[-_]|wechat[-_]simulator)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint typecheck bench migrate revision lock clean
+.PHONY: help install run test lint typecheck bench migrate revision lock clean demo
 
 help:
 	@echo "make run        start the whole system locally (Ctrl-C stops it; data in .data/)"
@@ -28,6 +28,7 @@ help:
 	@echo "make lint       ruff"
 	@echo "make typecheck  mypy (strict on shared/)"
 	@echo "make bench      every bench/*/run.py"
+	@echo "make demo       walk the running system (make run in another terminal) through a small campaign"
 	@echo "make migrate    apply every service's migrations to the local database"
 	@echo "make revision SERVICE=identity MSG='add x'   autogenerate a migration"
 	@echo "make lock       re-resolve constraints.txt from requirements-lock.in"
@@ -60,6 +61,9 @@ bench: $(VENV)/.installed
 		[ -f "$$script" ] || continue; found=1; \
 		echo "== $$script"; $(PY) "$$script"; \
 	done; [ $$found -eq 1 ] || echo "no bench/*/run.py yet"
+
+demo: $(VENV)/.installed
+	$(LOCAL) demo
 
 migrate: $(VENV)/.installed
 	$(LOCAL) migrate

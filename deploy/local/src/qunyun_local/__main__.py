@@ -29,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="apply every service's migrations")
     commands.add_parser("env", help="print the environment as shell exports (secrets included)")
     commands.add_parser("stop", help="stop what a launcher left running (PostgreSQL, leftovers)")
+    commands.add_parser("demo", help="walk the running system through a small campaign (needs `run`)")
     revision = commands.add_parser("revision", help="autogenerate an Alembic revision for one service")
     revision.add_argument("service", help="gateway, identity, campaign, tagging, messaging or metrics")
     revision.add_argument("-m", "--message", required=True, help="the revision message")
@@ -55,6 +56,13 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if command == "stop":
             return stack.stop(data_dir)
+        if command == "demo":
+            from qunyun_local.demo import run_demo
+
+            env = stack.build_env(data_dir, ports)
+            run_demo(env["QUNYUN_GATEWAY_URL"], env["QUNYUN_WECHAT_API_BASE"],
+                     env.get("QUNYUN_ADMIN_USERNAME", "admin"), env["QUNYUN_ADMIN_PASSWORD"])
+            return 0
         if command == "revision":
             return stack.revision(data_dir, ports, args.service, args.message)
     except (stack.StackError, MigrationError) as exc:
