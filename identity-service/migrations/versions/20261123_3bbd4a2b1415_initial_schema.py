@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from shared.events.outbox import DROP_NOTIFY_SQL, NOTIFY_FUNCTION_SQL, NOTIFY_TRIGGER_SQL
+from shared.migrations import create_shared_tables, drop_shared_tables
 
 revision: str = "3bbd4a2b1415"
 down_revision: str | None = None
@@ -39,9 +39,7 @@ def upgrade() -> None:
             "(status = 'merged') = (merged_into IS NOT NULL)", name=op.f("ck_members_merged_has_target")
         ),
         sa.CheckConstraint("status IN ('active', 'merged')", name=op.f("ck_members_status")),
-        sa.ForeignKeyConstraint(
-            ["merged_into"], ["members.member_no"], name=op.f("fk_members_merged_into_members")
-        ),
+        sa.ForeignKeyConstraint(["merged_into"], ["members.member_no"], name=op.f("fk_members_merged_into_members")),
         sa.PrimaryKeyConstraint("member_no", name=op.f("pk_members")),
         sa.UniqueConstraint("unionid", name=op.f("uq_members_unionid")),
     )
@@ -70,9 +68,7 @@ def upgrade() -> None:
         sa.Column("appid", sa.Text(), nullable=False),
         sa.Column("access_token", sa.Text(), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column(
-            "refreshed_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
-        ),
+        sa.Column("refreshed_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("refresh_count", sa.Integer(), server_default=sa.text("1"), nullable=False),
         sa.PrimaryKeyConstraint("appid", name=op.f("pk_wechat_access_tokens")),
     )
@@ -90,9 +86,7 @@ def upgrade() -> None:
         sa.Column("last_scanned_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_event_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["member_no"], ["members.member_no"], name=op.f("fk_followers_member_no_members")
-        ),
+        sa.ForeignKeyConstraint(["member_no"], ["members.member_no"], name=op.f("fk_followers_member_no_members")),
         sa.PrimaryKeyConstraint("appid", "openid", name=op.f("pk_followers")),
     )
     op.create_index(op.f("ix_followers_member_no"), "followers", ["member_no"], unique=False)
@@ -113,12 +107,8 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_member_merges")),
     )
-    op.create_index(
-        op.f("ix_member_merges_from_member_no"), "member_merges", ["from_member_no"], unique=False
-    )
-    op.create_index(
-        op.f("ix_member_merges_into_member_no"), "member_merges", ["into_member_no"], unique=False
-    )
+    op.create_index(op.f("ix_member_merges_from_member_no"), "member_merges", ["from_member_no"], unique=False)
+    op.create_index(op.f("ix_member_merges_into_member_no"), "member_merges", ["into_member_no"], unique=False)
     op.create_table(
         "member_openids",
         sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
@@ -129,9 +119,7 @@ def upgrade() -> None:
         sa.Column("unionid", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.CheckConstraint("app IN ('mp', 'oa', 'web')", name=op.f("ck_member_openids_app")),
-        sa.ForeignKeyConstraint(
-            ["member_no"], ["members.member_no"], name=op.f("fk_member_openids_member_no_members")
-        ),
+        sa.ForeignKeyConstraint(["member_no"], ["members.member_no"], name=op.f("fk_member_openids_member_no_members")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_member_openids")),
         sa.UniqueConstraint("appid", "openid", name=op.f("uq_member_openids_appid_openid")),
     )
@@ -148,9 +136,7 @@ def upgrade() -> None:
         sa.Column("source", sa.Text(), nullable=False),
         sa.Column("bound_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.CheckConstraint("source IN ('code', 'encrypted_data')", name=op.f("ck_member_phones_source")),
-        sa.ForeignKeyConstraint(
-            ["member_no"], ["members.member_no"], name=op.f("fk_member_phones_member_no_members")
-        ),
+        sa.ForeignKeyConstraint(["member_no"], ["members.member_no"], name=op.f("fk_member_phones_member_no_members")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_member_phones")),
         sa.UniqueConstraint("phone_hash", name=op.f("uq_member_phones_phone_hash")),
     )
@@ -165,14 +151,10 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("revoked_reason", sa.Text(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["member_no"], ["members.member_no"], name=op.f("fk_mp_sessions_member_no_members")
-        ),
+        sa.ForeignKeyConstraint(["member_no"], ["members.member_no"], name=op.f("fk_mp_sessions_member_no_members")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_mp_sessions")),
     )
-    op.create_index(
-        "ix_mp_sessions_member_latest", "mp_sessions", ["member_no", "appid", "created_at"], unique=False
-    )
+    op.create_index("ix_mp_sessions_member_latest", "mp_sessions", ["member_no", "appid", "created_at"], unique=False)
     op.create_table(
         "phone_conflicts",
         sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
@@ -184,9 +166,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("resolved_by", sa.Text(), nullable=True),
-        sa.CheckConstraint(
-            "status IN ('open', 'merged', 'dismissed')", name=op.f("ck_phone_conflicts_status")
-        ),
+        sa.CheckConstraint("status IN ('open', 'merged', 'dismissed')", name=op.f("ck_phone_conflicts_status")),
         sa.ForeignKeyConstraint(
             ["member_no"], ["members.member_no"], name=op.f("fk_phone_conflicts_member_no_members")
         ),
@@ -205,9 +185,7 @@ def upgrade() -> None:
         unique=False,
         postgresql_where=sa.text("status = 'open'"),
     )
-    op.create_index(
-        op.f("ix_phone_conflicts_owner_member_no"), "phone_conflicts", ["owner_member_no"], unique=False
-    )
+    op.create_index(op.f("ix_phone_conflicts_owner_member_no"), "phone_conflicts", ["owner_member_no"], unique=False)
     op.create_table(
         "refresh_tokens",
         sa.Column("token_hash", sa.LargeBinary(), nullable=False),
@@ -221,54 +199,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("token_hash", name=op.f("pk_refresh_tokens")),
     )
     op.create_index(op.f("ix_refresh_tokens_session_id"), "refresh_tokens", ["session_id"], unique=False)
-    op.create_table(
-        "outbox",
-        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
-        sa.Column("event_id", sa.Uuid(), nullable=False),
-        sa.Column("topic", sa.Text(), nullable=False),
-        sa.Column("key", sa.Text(), nullable=True),
-        sa.Column("type", sa.Text(), nullable=False),
-        sa.Column("envelope", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("attempts", sa.Integer(), server_default=sa.text("0"), nullable=False),
-        sa.Column("last_error", sa.Text(), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
-        sa.UniqueConstraint("event_id", name=op.f("uq_outbox_event_id")),
-    )
-    op.create_index(
-        "ix_outbox_pending", "outbox", ["id"], unique=False, postgresql_where=sa.text("published_at IS NULL")
-    )
-    op.create_index("ix_outbox_published_at", "outbox", ["published_at"], unique=False)
-    op.create_table(
-        "processed_events",
-        sa.Column("consumer", sa.Text(), nullable=False),
-        sa.Column("event_id", sa.Uuid(), nullable=False),
-        sa.Column("outcome", sa.Text(), server_default="applied", nullable=False),
-        sa.Column(
-            "processed_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
-        ),
-        sa.PrimaryKeyConstraint("consumer", "event_id", name=op.f("pk_processed_events")),
-    )
-
-    op.execute(NOTIFY_FUNCTION_SQL)
-    op.execute(NOTIFY_TRIGGER_SQL)
+    create_shared_tables()
 
 
 def downgrade() -> None:
-    # asyncpg runs one statement per execute; DROP_NOTIFY_SQL holds two.
-    for statement in filter(None, (part.strip() for part in DROP_NOTIFY_SQL.split(";"))):
-        op.execute(statement)
-    op.drop_table("processed_events")
-    op.drop_index("ix_outbox_published_at", table_name="outbox")
-    op.drop_index("ix_outbox_pending", table_name="outbox", postgresql_where=sa.text("published_at IS NULL"))
-    op.drop_table("outbox")
+    drop_shared_tables()
     op.drop_index(op.f("ix_refresh_tokens_session_id"), table_name="refresh_tokens")
     op.drop_table("refresh_tokens")
     op.drop_index(op.f("ix_phone_conflicts_owner_member_no"), table_name="phone_conflicts")
-    op.drop_index(
-        "ix_phone_conflicts_open", table_name="phone_conflicts", postgresql_where=sa.text("status = 'open'")
-    )
+    op.drop_index("ix_phone_conflicts_open", table_name="phone_conflicts", postgresql_where=sa.text("status = 'open'"))
     op.drop_index(op.f("ix_phone_conflicts_member_no"), table_name="phone_conflicts")
     op.drop_table("phone_conflicts")
     op.drop_index("ix_mp_sessions_member_latest", table_name="mp_sessions")
