@@ -12,6 +12,7 @@ from gateway.callbacks.push_router import router as push_router
 from gateway.callbacks.replies import ReplyRules, refresh_rules
 from gateway.clients.upstream import InternalTokenCache, create_upstream_client
 from gateway.config import ROUTED_SERVICES, GatewaySettings
+from gateway.revocations.service import Revocations, consumers, refresh_revocations
 from gateway.routes.docs import docs_router
 from gateway.routes.proxy import router as proxy_router
 from shared.runtime import ServiceDefinition, ServiceRuntime, create_service_app
@@ -28,6 +29,7 @@ async def _start(runtime: ServiceRuntime) -> None:
     runtime.extras["token_cache"] = InternalTokenCache(runtime.tokens)
     runtime.extras["push_apps"] = push_apps(settings)
     runtime.extras["reply_rules"] = ReplyRules()
+    runtime.extras["revocations"] = Revocations()
     runtime.extras["pay_platform_keys"] = _platform_keys(settings)
 
 
@@ -72,7 +74,8 @@ def definition(settings: GatewaySettings) -> ServiceDefinition:
         on_startup=[_start],
         on_shutdown=[_stop],
         readiness=_services_ready,
-        background=[refresh_rules],
+        consumers=consumers,
+        background=[refresh_rules, refresh_revocations],
         max_body_bytes=settings.max_body_bytes,
         own_openapi=False,
     )

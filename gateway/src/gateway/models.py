@@ -14,3 +14,4 @@ class Base(DeclarativeBase):
 def import_models() -> None:
     """Import every model module so ``Base.metadata`` is complete."""
     from gateway.callbacks import models  # noqa: F401
+    from gateway.revocations import models as revocation_models  # noqa: F401

@@ -84,8 +84,10 @@ class TokenCodec:
         }
 
     def _encode(self, kind: str, claims: dict[str, Any], ttl: int) -> str:
-        now = int(time.time())
-        payload = {"iss": ISSUER, "typ": kind, "iat": now, "exp": now + ttl, **claims}
+        now = time.time()
+        # iat keeps milliseconds (NumericDate may be fractional): a revocation
+        # and a re-login in the same second must stay distinguishable.
+        payload = {"iss": ISSUER, "typ": kind, "iat": round(now, 3), "exp": int(now) + ttl, **claims}
         return jwt.encode(payload, self._keys[kind][0], algorithm=ALGORITHM)
 
     def _decode(self, kind: str, token: str, audience: str | None = None) -> dict[str, Any]:
@@ -115,8 +117,12 @@ class TokenCodec:
 
     def verify_member(self, token: str) -> MemberPrincipal:
         """Check a member token."""
+        return self.verify_member_token(token)[0]
+
+    def verify_member_token(self, token: str) -> tuple[MemberPrincipal, float]:
+        """Check a member token; also return when it was issued (unix seconds)."""
         claims = self._decode("member", token)
-        return MemberPrincipal(member_no=int(claims["sub"]), session_id=claims.get("sid"))
+        return MemberPrincipal(member_no=int(claims["sub"]), session_id=claims.get("sid")), float(claims["iat"])
 
     def issue_staff(self, staff: StaffPrincipal, *, ttl: int = STAFF_TTL) -> str:
         """An access token for a staff user."""
@@ -126,11 +132,16 @@ class TokenCodec:
 
     def verify_staff(self, token: str) -> StaffPrincipal:
         """Check a staff token."""
+        return self.verify_staff_token(token)[0]
+
+    def verify_staff_token(self, token: str) -> tuple[StaffPrincipal, float]:
+        """Check a staff token; also return when it was issued (unix seconds)."""
         claims = self._decode("staff", token)
-        return StaffPrincipal(
+        principal = StaffPrincipal(
             staff_id=int(claims["sub"]), username=str(claims.get("name", "")),
             roles=frozenset(claims.get("roles", [])),
         )
+        return principal, float(claims["iat"])
 
     def issue_internal(
         self,

@@ -32,9 +32,16 @@ def _authenticate(request: Request, route: Route) -> tuple[MemberPrincipal | Non
     if token is None:
         detail = "请先登录小程序。" if route.auth == "member" else "请先登录运营后台。"
         raise Unauthorized(detail, slug="token-missing")
+    revocations = request.app.state.runtime.extras["revocations"]
     if route.auth == "member":
-        return tokens.verify_member(token), None
-    return None, tokens.verify_staff(token)
+        member, issued_at = tokens.verify_member_token(token)
+        if revocations.refuses("member_session", member.session_id, issued_at):
+            raise Unauthorized("登录已失效，请重新登录。", slug="access-revoked", title="Session revoked")
+        return member, None
+    staff, issued_at = tokens.verify_staff_token(token)
+    if revocations.refuses("staff", str(staff.staff_id), issued_at):
+        raise Unauthorized("账号权限已变更或已停用，请重新登录。", slug="access-revoked", title="Access revoked")
+    return None, staff
 
 
 async def forward(request: Request) -> Response:

@@ -25,8 +25,10 @@ from identity_service.sessions.models import MpSession
 from identity_service.sessions.schemas import SessionRead
 from identity_service.wechat_calls import login_problem
 from shared.auth import MEMBER_TTL, MemberPrincipal, TokenCodec
+from shared.contracts.identity import AccessRevoked
 from shared.errors import UpstreamError
 from shared.events.envelope import utcnow
+from shared.events.outbox import emit
 from shared.wechat.errors import WeChatError
 
 log = structlog.get_logger("identity.sessions")
@@ -80,6 +82,12 @@ async def refresh(
     if row.used_at is not None:
         log.warning("refresh_token_reused", session_id=str(row.session_id), member_no=mp_session.member_no)
         await repository.revoke(session, row.session_id, reason="refresh-token-reuse")
+        await emit(
+            session,
+            AccessRevoked(kind="member_session", subject=str(row.session_id), revoked_at=utcnow(),
+                          reason="refresh-token-reuse", member_no=mp_session.member_no),
+            member_no=mp_session.member_no,
+        )
         raise RecordedFailure(refresh_token_reused())
     if row.expires_at <= utcnow():
         raise refresh_token_invalid()

@@ -25,8 +25,10 @@ from identity_service.staff.models import Staff
 from identity_service.staff.passwords import hash_password, needs_rehash, verify_password
 from identity_service.staff.schemas import StaffCreate, StaffRead, StaffSessionRead
 from shared.auth import STAFF_TTL, StaffPrincipal, TokenCodec
+from shared.contracts.identity import AccessRevoked
 from shared.db import unit_of_work
 from shared.events.envelope import utcnow
+from shared.events.outbox import emit
 
 log = structlog.get_logger("identity.staff")
 
@@ -125,7 +127,9 @@ async def set_disabled(
             and await repository.active_admins(session) <= 1
         ):
             raise last_admin()
-        staff.disabled_at = staff.disabled_at or utcnow()
+        if staff.disabled_at is None:
+            staff.disabled_at = utcnow()
+            await _revoke_tokens(session, staff.id, reason="disabled")
     else:
         staff.disabled_at = None
         staff.failed_logins = 0
@@ -145,10 +149,23 @@ async def change_role(session: AsyncSession, *, staff_id: int, role: str, actor:
         and await repository.active_admins(session) <= 1
     ):
         raise last_admin()
-    staff.role = role
+    if staff.role != role:
+        staff.role = role
+        # Tokens carry the role: the old ones must stop counting at once.
+        await _revoke_tokens(session, staff.id, reason="role-changed")
     await session.flush()
     log.info("staff_role_changed", staff_id=staff.id, role=role, by=actor.staff_id)
     return staff
+
+
+async def _revoke_tokens(session: AsyncSession, staff_id: int, *, reason: str) -> None:
+    """Tell the gateway that this account's existing tokens no longer count."""
+    await emit(
+        session,
+        AccessRevoked(kind="staff", subject=str(staff_id), revoked_at=utcnow(), reason=reason),
+        member_no=None,
+        key=f"staff-{staff_id}",
+    )
 
 
 async def ensure_admin(

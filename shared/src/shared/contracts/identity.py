@@ -71,3 +71,20 @@ class MemberUnfollowed(EventData):
     appid: str
     openid: str
     unfollowed_at: datetime
+
+
+@event("identity.access.revoked", topic=IDENTITY_EVENTS)
+class AccessRevoked(EventData):
+    """Tokens of a subject issued at or before ``revoked_at`` no longer count.
+
+    ``kind`` is ``staff`` (an account disabled or given another role; subject
+    = staff id) or ``member_session`` (a mini-program session revoked;
+    subject = session id). The gateway enforces it for tokens still within
+    their lifetime.
+    """
+
+    kind: Literal["staff", "member_session"]
+    subject: str
+    revoked_at: datetime
+    reason: str
+    member_no: int | None = None
