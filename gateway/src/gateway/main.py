@@ -78,6 +78,7 @@ def definition(settings: GatewaySettings) -> ServiceDefinition:
         background=[refresh_rules, refresh_revocations],
         max_body_bytes=settings.max_body_bytes,
         own_openapi=False,
+        driver_pool_size=settings.db_pool_size,
     )
 
 

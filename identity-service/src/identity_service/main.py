@@ -30,6 +30,8 @@ DEFINITION = ServiceDefinition(
     consumers=consumers,
     on_startup=[build_context, create_first_admin],
     on_shutdown=[close_context],
+    # Returning members' logins (sessions.repository.record_returning_login).
+    driver_pool_size=10,
 )
 
 

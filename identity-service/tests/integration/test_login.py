@@ -45,6 +45,20 @@ async def test_returning_member_keeps_number(identity, sim):
     assert len(rows) == 2
 
 
+async def test_returning_login_opens_a_working_refresh_family(identity, sim):
+    person = await sim.person(with_unionid=True)
+    first = await identity.login(sim, person["person_id"])
+    again = await identity.login(sim, person["person_id"])  # a known member: the one-statement path
+    assert again["member_no"] == first["member_no"]
+    refreshed = await identity.client.post(
+        "/mp/v1/session/refresh", json={"refresh_token": again["refresh_token"]}, headers=identity.public()
+    )
+    assert refreshed.status_code == 200, refreshed.text
+    assert refreshed.json()["member_no"] == first["member_no"]
+    me = await identity.client.get("/mp/v1/me", headers=identity.member(refreshed.json()))
+    assert me.status_code == 200 and me.json()["member_no"] == first["member_no"]
+
+
 async def test_wechat_errors_become_clear_problems(identity, sim):
     person = await sim.person()
     code = await sim.login_code(person["person_id"])

@@ -46,6 +46,8 @@ async def test_two_members_of_one_person_merge_into_the_older_number(identity, s
     # The next mini-program login returns the UnionID that the newer member holds: one person, merge.
     relogin = await identity.login(sim, person["person_id"])
     assert relogin["member_no"] == older["member_no"]
+    # Later logins take the one-statement path of known members, still the survivor.
+    assert (await identity.login(sim, person["person_id"]))["member_no"] == older["member_no"]
 
     [merged] = await identity.events("identity.member.merged")
     assert merged["data"] == {

@@ -7,6 +7,12 @@ every service needs the same way (outbox, inbox, idempotency keys) live on
 
 The entry point owns the transaction: :func:`unit_of_work` is what routes,
 consumers and the relay use; code below only ``flush()``es.
+
+A few hot paths (a WeChat push, a returning member's login) are one SQL
+statement that is its own transaction. They run on a plain asyncpg pool
+(:func:`create_driver_pool`): measured at about three times the statements per
+second of the same statement through an engine connection, because a pool
+checkout through SQLAlchemy costs more than the statement itself.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -56,9 +63,33 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20, **kw
         # No pre-ping: it costs a round trip per checkout; a dead connection
         # fails its statement and the entry point's retry or error path runs.
         pool_recycle=1800,
-        connect_args={"server_settings": {"timezone": "UTC", "application_name": "qunyun"}},
+        connect_args={"server_settings": SERVER_SETTINGS},
         **kwargs,
     )
+
+
+SERVER_SETTINGS = {"timezone": "UTC", "application_name": "qunyun"}
+
+
+async def create_driver_pool(dsn: str, *, max_size: int) -> asyncpg.Pool:
+    """A plain asyncpg pool for single-statement hot paths (autocommit, prepared statements).
+
+    Connections open on first use, so a service starts while its database is
+    still coming up, like the engine does.
+    """
+    return await asyncpg.create_pool(
+        dsn, min_size=0, max_size=max_size, server_settings=SERVER_SETTINGS,
+        max_inactive_connection_lifetime=300, reset=_keep_connection_state,
+    )
+
+
+async def _keep_connection_state(conn: asyncpg.Connection) -> None:
+    """Skip asyncpg's reset query on release (a round trip per use).
+
+    Statements on this pool are single autocommit statements that change no
+    session state (no SET, LISTEN, advisory locks or open cursors), so there
+    is nothing to reset.
+    """
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -96,6 +96,25 @@ def create_shared_tables() -> None:
     op.execute(NOTIFY_TRIGGER_SQL)
 
 
+def drop_outbox_notify_trigger() -> None:
+    """Writers wake their in-process relay, or NOTIFY explicitly (shared.events.outbox.WAKE_KEY)."""
+    from alembic import op
+
+    from shared.events.outbox import DROP_NOTIFY_SQL
+
+    op.execute(DROP_NOTIFY_SQL)
+
+
+def restore_outbox_notify_trigger() -> None:
+    """The reverse of :func:`drop_outbox_notify_trigger`."""
+    from alembic import op
+
+    from shared.events.outbox import NOTIFY_FUNCTION_SQL, NOTIFY_TRIGGER_SQL
+
+    op.execute(NOTIFY_FUNCTION_SQL)
+    op.execute(NOTIFY_TRIGGER_SQL)
+
+
 def drop_shared_tables() -> None:
     """The reverse of :func:`create_shared_tables`."""
     from alembic import op

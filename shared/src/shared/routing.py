@@ -24,8 +24,6 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
         try:
             yield session
             await session.commit()
-            if session.info.pop("outbox_dirty", False) and runtime.relay is not None:
-                runtime.relay.wake()
         except BaseException:
             await session.rollback()
             raise

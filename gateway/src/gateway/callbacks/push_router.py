@@ -91,8 +91,11 @@ async def receive_push(request: Request, kind: str, appid: str) -> Response:
     pushed = normalize(app.kind, app.appid, message, raw)
     runtime = request.app.state.runtime
     event = outbox_row(pushed.event, source="gateway", member_no=None, key=pushed.openid)
-    if await repository.record_push(runtime.engine, dedupe_key=pushed.dedupe_key, app=app.kind,
-                                    openid=pushed.openid, kind=pushed.kind, event=event) and runtime.relay:
+    recorded = await repository.record_push(
+        runtime.driver_pool, dedupe_key=pushed.dedupe_key, app=app.kind, openid=pushed.openid,
+        kind=pushed.kind, event=event, notify=runtime.relay is None,
+    )
+    if recorded and runtime.relay is not None:
         runtime.relay.wake()
     return _answer(request, app, query, pushed.event, pushed.openid)
 

@@ -2,12 +2,13 @@
 
 from typing import Any
 
+import asyncpg
 import orjson
-from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.callbacks.models import ReceivedPayNotification
+from shared.events.outbox import notify_sql
 
 
 async def remember_pay_notification(
@@ -23,35 +24,42 @@ async def remember_pay_notification(
     return result.scalar() is not None
 
 
-_RECORD_PUSH = text(
-    """
+# asyncpg placeholders: this statement runs on the driver pool (shared.db).
+_RECORD_PUSH = """
     WITH claimed AS (
         INSERT INTO received_pushes (dedupe_key, app, openid, kind)
-        VALUES (:dedupe_key, :app, :openid, :kind)
+        VALUES ($1, $2, $3, $4)
         ON CONFLICT (dedupe_key) DO NOTHING
         RETURNING 1
     )
     INSERT INTO outbox (event_id, topic, key, type, envelope)
-    SELECT :event_id, :topic, :key, :type, CAST(:envelope AS jsonb) FROM claimed
+    SELECT $5, $6, $7, $8, $9::jsonb FROM claimed
     RETURNING id
-    """
-)
+"""
 
 
 async def record_push(
-    engine: AsyncEngine, *, dedupe_key: str, app: str, openid: str, kind: str, event: dict[str, Any]
+    pool: asyncpg.Pool,
+    *,
+    dedupe_key: str,
+    app: str,
+    openid: str,
+    kind: str,
+    event: dict[str, Any],
+    notify: bool,
 ) -> bool:
     """Record a push and its outbox event in one statement; False for a WeChat retry.
 
     The hottest write of the system (every follow, message and click): one
-    statement in one short transaction, without an ORM session, measured at
-    about three times the throughput of the session path.
+    autocommit statement (atomic on its own) on the driver pool, no
+    BEGIN/COMMIT round trips and no ORM. ``notify`` wakes a relay running in
+    another process (the caller wakes its own relay directly).
     """
-    async with engine.begin() as conn:
-        result = await conn.execute(
-            _RECORD_PUSH,
-            {"dedupe_key": dedupe_key, "app": app, "openid": openid, "kind": kind,
-             "event_id": event["event_id"], "topic": event["topic"], "key": event["key"],
-             "type": event["type"], "envelope": orjson.dumps(event["envelope"]).decode()},
+    async with pool.acquire() as conn:
+        inserted = await conn.fetchval(
+            _RECORD_PUSH, dedupe_key, app, openid, kind, event["event_id"], event["topic"], event["key"],
+            event["type"], orjson.dumps(event["envelope"]).decode(),
         )
-        return result.scalar() is not None
+        if inserted is not None and notify:
+            await conn.execute(notify_sql())
+    return inserted is not None

@@ -3,6 +3,7 @@
 from datetime import datetime
 from uuid import UUID
 
+import asyncpg
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,6 +34,50 @@ async def create(
         .values(token_hash=token_hash, session_id=session_id, expires_at=token_expires_at)
         .add_cte(new_session.cte("new_session"))
     )
+
+
+# A returning member's whole login in one autocommit statement: the member of
+# (appid, openid), locked FOR SHARE so a merge in progress finishes first (and
+# a member it retired no longer matches), gets the session and its first
+# refresh token. No row when the login teaches something new (an unknown
+# openid, a UnionID not yet recorded): the caller takes the full path.
+_RETURNING_LOGIN = """
+    WITH known AS (
+        SELECT m.member_no
+        FROM member_openids o JOIN members m ON m.member_no = o.member_no
+        WHERE o.appid = $1 AND o.openid = $2 AND m.status = 'active'
+          AND ($3::text IS NULL OR (m.unionid = $3 AND o.unionid = $3))
+        FOR SHARE OF m
+    ), new_session AS (
+        INSERT INTO mp_sessions (id, member_no, appid, openid, session_key_enc)
+        SELECT $4, member_no, $1, $2, $5 FROM known
+        RETURNING member_no
+    ), first_token AS (
+        INSERT INTO refresh_tokens (token_hash, session_id, expires_at)
+        SELECT $6, $4, $7 FROM new_session
+        RETURNING 1
+    )
+    SELECT member_no FROM new_session, first_token
+"""
+
+
+async def record_returning_login(
+    pool: asyncpg.Pool,
+    *,
+    appid: str,
+    openid: str,
+    unionid: str | None,
+    session_id: UUID,
+    session_key_enc: bytes,
+    token_hash: bytes,
+    token_expires_at: datetime,
+) -> int | None:
+    """Record the login of a known, active member in one statement; its member number, or None."""
+    async with pool.acquire() as conn:
+        member_no: int | None = await conn.fetchval(
+            _RETURNING_LOGIN, appid, openid, unionid, session_id, session_key_enc, token_hash, token_expires_at
+        )
+    return member_no
 
 
 async def get(session: AsyncSession, session_id: UUID) -> MpSession | None:

@@ -16,7 +16,9 @@ async def create_session(
     body: SessionCreate, session: SessionDep, ctx: ContextDep, runtime: RuntimeDep
 ) -> SessionRead:
     """Sign in with a ``wx.login`` code; creates the member on first sight."""
-    return await service.login(session, ctx=ctx, tokens=runtime.tokens, code=body.code)
+    return await service.login(
+        session, ctx=ctx, tokens=runtime.tokens, pool=runtime.driver_pool, code=body.code
+    )
 
 
 @mp_router.post("/refresh")

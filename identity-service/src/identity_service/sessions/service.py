@@ -11,6 +11,7 @@ import secrets
 from datetime import datetime, timedelta
 from uuid import UUID
 
+import asyncpg
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
@@ -36,8 +37,15 @@ log = structlog.get_logger("identity.sessions")
 SESSION_KEY_CONTEXT = "session_key"
 
 
-async def login(session: AsyncSession, *, ctx: IdentityContext, tokens: TokenCodec, code: str) -> SessionRead:
-    """Exchange a ``wx.login`` code for a member token and a refresh token."""
+async def login(
+    session: AsyncSession, *, ctx: IdentityContext, tokens: TokenCodec, pool: asyncpg.Pool | None, code: str
+) -> SessionRead:
+    """Exchange a ``wx.login`` code for a member token and a refresh token.
+
+    A returning member takes one statement on the driver pool (``pool``);
+    a first login, or one that links a UnionID, resolves the member in
+    ``session`` with the locks of identity resolution.
+    """
     app = ctx.apps.mp
     try:
         answer = await ctx.call_wechat(lambda: ctx.api.jscode2session(app.appid, app.secret, code))
@@ -49,22 +57,24 @@ async def login(session: AsyncSession, *, ctx: IdentityContext, tokens: TokenCod
         raise UpstreamError(
             "微信登录返回的数据不完整。", slug="wechat-bad-answer", title="Incomplete WeChat answer"
         )
-    resolution = await resolve_openid(
-        session, app="mp", appid=app.appid, openid=str(openid), unionid=answer.get("unionid") or None
-    )
-    member_no = resolution.member.member_no
+    openid, unionid = str(openid), answer.get("unionid") or None
     session_id = uuid7()
     refresh_token, digest, expires_at = _new_refresh_token(ctx)
-    await repository.create(
-        session,
-        session_id=session_id,
-        member_no=member_no,
-        appid=app.appid,
-        openid=str(openid),
-        session_key_enc=ctx.cipher.encrypt(str(session_key), context=SESSION_KEY_CONTEXT),
-        token_hash=digest,
-        token_expires_at=expires_at,
-    )
+    login_row = {
+        "session_id": session_id,
+        "session_key_enc": ctx.cipher.encrypt(str(session_key), context=SESSION_KEY_CONTEXT),
+        "token_hash": digest,
+        "token_expires_at": expires_at,
+    }
+    member_no = None
+    if pool is not None:
+        member_no = await repository.record_returning_login(
+            pool, appid=app.appid, openid=openid, unionid=unionid, **login_row
+        )
+    if member_no is None:
+        resolution = await resolve_openid(session, app="mp", appid=app.appid, openid=openid, unionid=unionid)
+        member_no = resolution.member.member_no
+        await repository.create(session, member_no=member_no, appid=app.appid, openid=openid, **login_row)
     return _answer(tokens, session_id=session_id, member_no=member_no, refresh_token=refresh_token)
 
 

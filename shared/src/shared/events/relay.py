@@ -98,9 +98,21 @@ class OutboxRelay:
                     backoff = min(backoff * 2, self.max_backoff)
                     continue
                 await self._wait(stop)
+            await self._drain()
         finally:
             listener.cancel()
             await asyncio.gather(listener, return_exceptions=True)
+
+    async def _drain(self, limit: float = 5.0) -> None:
+        """On a graceful stop, publish what was committed until now (bounded; the rest waits in the table)."""
+        if not self._producer_started:
+            return
+        try:
+            async with asyncio.timeout(limit):
+                while await self.publish_batch():
+                    pass
+        except Exception as exc:
+            log.info("outbox_drain_incomplete", error=repr(exc))
 
     async def _ensure_producer(self) -> None:
         if not self._producer_started:

@@ -1,0 +1,27 @@
+"""outbox wakes in process
+
+The outbox NOTIFY trigger serialised the commits of every writing
+transaction; writers now wake their own relay, or NOTIFY explicitly when the
+relay runs in another process.
+
+Revision ID: 46523a2d7c2e
+Revises: de7949c12bf5
+Create Date: 2026-11-23 12:10:00
+"""
+
+from collections.abc import Sequence
+
+from shared.migrations import drop_outbox_notify_trigger, restore_outbox_notify_trigger
+
+revision: str = '46523a2d7c2e'
+down_revision: str | None = 'de7949c12bf5'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    drop_outbox_notify_trigger()
+
+
+def downgrade() -> None:
+    restore_outbox_notify_trigger()
