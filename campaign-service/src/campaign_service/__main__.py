@@ -1,10 +1,9 @@
 """``python -m campaign_service``: serve the API (and, by default, the worker)."""
 
 from campaign_service.config import CampaignSettings
-from campaign_service.main import create_app
 from shared.runtime import serve
 from shared.settings import load_settings
 
 if __name__ == "__main__":
     settings = load_settings(CampaignSettings)
-    serve(create_app(settings), settings)
+    serve("campaign_service.main:create_app", settings)

@@ -9,6 +9,7 @@ the response and propagated to outgoing calls and emitted events.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 import time
@@ -18,13 +19,24 @@ from typing import Any
 
 import orjson
 import structlog
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "x-request-id"
 TRACE_ID_HEADER = "x-trace-id"
+
+# prometheus-client's switch for metrics shared by worker processes.
+MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 _trace_id: ContextVar[str | None] = ContextVar("trace_id", default=None)
@@ -39,16 +51,22 @@ HTTP_LATENCY = Histogram(
     ["service", "method", "route"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
-OUTBOX_PENDING = Gauge("outbox_pending_events", "Outbox rows not yet published", ["service"])
+# Gauges: with several worker processes (PROMETHEUS_MULTIPROC_DIR) each
+# reports the same database-wide or partition-owned value; show the largest.
+OUTBOX_PENDING = Gauge(
+    "outbox_pending_events", "Outbox rows not yet published", ["service"], multiprocess_mode="max"
+)
 OUTBOX_OLDEST_AGE = Gauge(
-    "outbox_oldest_pending_age_seconds", "Age of the oldest unpublished outbox row", ["service"]
+    "outbox_oldest_pending_age_seconds", "Age of the oldest unpublished outbox row", ["service"],
+    multiprocess_mode="max",
 )
 EVENTS_PUBLISHED = Counter("events_published_total", "Events published", ["service", "topic"])
 EVENTS_CONSUMED = Counter(
     "events_consumed_total", "Events handled by consumers", ["service", "consumer", "outcome"]
 )
 CONSUMER_LAG = Gauge(
-    "consumer_lag_events", "Messages behind the partition end", ["service", "consumer", "topic", "partition"]
+    "consumer_lag_events", "Messages behind the partition end", ["service", "consumer", "topic", "partition"],
+    multiprocess_mode="max",
 )
 
 
@@ -207,5 +225,9 @@ class RequestContextMiddleware:
 
 
 async def metrics_endpoint(_: Request) -> Response:
-    """Prometheus exposition of this process's metrics."""
+    """Prometheus exposition: this process's metrics, or every worker's when there are several."""
+    if os.environ.get(MULTIPROC_DIR_ENV):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

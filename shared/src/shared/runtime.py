@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
+import os
 import signal
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import asyncpg
 import httpx
 import structlog
 import uvicorn
@@ -28,15 +32,21 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import Request
 
 from shared.auth import TokenCodec
-from shared.db import create_engine, create_session_factory
+from shared.db import create_driver_pool, create_engine, create_session_factory
 from shared.errors import install_error_handlers
+from shared.events.outbox import WAKE_KEY
 from shared.events.relay import OutboxRelay
 from shared.http import ServiceClient, create_http_client
 from shared.kafka.consumer import ConsumerSpec, EventConsumer
 from shared.kafka.producer import create_producer
 from shared.kafka.topics import all_topics, ensure_topics
 from shared.middleware import BodySizeLimitMiddleware
-from shared.observability import RequestContextMiddleware, configure_logging, metrics_endpoint
+from shared.observability import (
+    MULTIPROC_DIR_ENV,
+    RequestContextMiddleware,
+    configure_logging,
+    metrics_endpoint,
+)
 from shared.settings import ServiceSettings, to_plain_url
 
 log = structlog.get_logger("shared.runtime")
@@ -62,6 +72,9 @@ class ServiceDefinition:
     readiness: Callable[[ServiceRuntime], Awaitable[dict[str, bool]]] | None = None
     # The gateway serves combined docs at these paths instead of its own.
     own_openapi: bool = True
+    # Connections of the plain asyncpg pool for single-statement hot paths
+    # (shared.db.create_driver_pool); 0: the service has none.
+    driver_pool_size: int = 0
 
 
 @dataclass
@@ -80,6 +93,7 @@ class ServiceRuntime:
     consumers: list[EventConsumer] = field(default_factory=list)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+    driver_pool: asyncpg.Pool | None = None
     _kafka_probe: AIOKafkaClient | None = None
 
     def client_for(self, target: str) -> ServiceClient:
@@ -140,6 +154,10 @@ def build_runtime(definition: ServiceDefinition, settings: ServiceSettings) -> S
 
 async def start_runtime(runtime: ServiceRuntime, *, with_worker: bool) -> None:
     """Run start-up hooks, then the relay and consumers when this process is a worker."""
+    if runtime.definition.driver_pool_size:
+        runtime.driver_pool = await create_driver_pool(
+            to_plain_url(runtime.settings.own_database_url()), max_size=runtime.definition.driver_pool_size
+        )
     for hook in runtime.definition.on_startup:
         await hook(runtime)
     if not with_worker:
@@ -153,6 +171,8 @@ async def start_runtime(runtime: ServiceRuntime, *, with_worker: bool) -> None:
         listen_dsn=to_plain_url(settings.own_database_url()),
         topic_prefix=settings.kafka_namespace,
     )
+    # This process's commits wake its own relay instead of sending a NOTIFY.
+    runtime.session_factory.configure(info={"service": name, WAKE_KEY: runtime.relay.wake})
     runtime.producer = create_producer(settings, client_id=f"{name}-dlq")
     runtime.consumers = [
         EventConsumer(
@@ -208,6 +228,9 @@ async def stop_runtime(runtime: ServiceRuntime) -> None:
         with contextlib.suppress(Exception):
             await runtime._kafka_probe.close()
     await runtime.http.aclose()
+    if runtime.driver_pool is not None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(runtime.driver_pool.close(), timeout=5)
     await runtime.engine.dispose()
 
 
@@ -220,6 +243,10 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
         runtime = build_runtime(definition, settings)
         app.state.runtime = runtime
         await start_runtime(runtime, with_worker=settings.run_worker)
+        # Everything loaded so far lives as long as the process: keep it out of
+        # the collector's generations so full collections stay short (tail latency).
+        gc.collect()
+        gc.freeze()
         log.info("service_started", port=settings.port, worker=settings.run_worker)
         try:
             yield
@@ -270,11 +297,20 @@ async def _no_checks() -> dict[str, bool]:
     return {}
 
 
-def serve(app: FastAPI, settings: ServiceSettings) -> None:
-    """Run ``app`` under uvicorn on the configured host and port."""
+def serve(factory: str, settings: ServiceSettings) -> None:
+    """Serve the app built by ``factory`` ("package.main:create_app") under uvicorn.
+
+    ``settings.workers`` processes share the port; their relays take turns
+    (the relay's advisory lock), their consumers share the partitions (one
+    consumer group), and /metrics adds up every worker's counters.
+    """
+    if settings.workers > 1 and not os.environ.get(MULTIPROC_DIR_ENV):
+        # Set before uvicorn spawns the workers, which import prometheus-client afresh.
+        os.environ[MULTIPROC_DIR_ENV] = tempfile.mkdtemp(prefix=f"qunyun-{settings.service_name}-metrics-")
     uvicorn.run(
-        app, host=settings.host, port=settings.port, log_config=None, access_log=False,
-        proxy_headers=False, server_header=False, timeout_graceful_shutdown=10,
+        factory, factory=True, workers=settings.workers, host=settings.host, port=settings.port,
+        log_config=None, access_log=False, proxy_headers=False, server_header=False,
+        timeout_graceful_shutdown=10,
     )
 
 

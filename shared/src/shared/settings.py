@@ -209,6 +209,9 @@ class ServiceSettings(QunyunSettings):
     # Consumers and the outbox relay run inside the app process by default;
     # set to false when a separate `worker` process runs them.
     run_worker: bool = True
+    # uvicorn worker processes sharing the port (one per core on a single host;
+    # on Kubernetes scale replicas instead and keep 1).
+    workers: int = Field(default=1, ge=1, le=64)
     db_pool_size: int = 10
     db_max_overflow: int = 20
     service_urls: dict[str, str] = Field(default_factory=dict)

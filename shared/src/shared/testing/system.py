@@ -140,12 +140,15 @@ def system_env(infra: Infra, ports: dict[str, int], namespace: str) -> dict[str,
     return env
 
 
-def start_system(infra: Infra) -> System:
-    """Create fresh databases, start every available process, wait until ready."""
+def start_system(infra: Infra, extra_env: dict[str, str] | None = None) -> System:
+    """Create fresh databases, start every available process, wait until ready.
+
+    ``extra_env`` adds or overrides settings of every process (e.g. ``IDENTITY_WORKERS``).
+    """
     names = [name for name in ("simulator", *SERVICES, "gateway") if available(name)]
     ports = {name: free_port() for name in ("simulator", *SERVICES, "gateway")}
     namespace = f"sys{secrets.token_hex(3)}."
-    env = system_env(infra, ports, namespace)
+    env = system_env(infra, ports, namespace) | (extra_env or {})
 
     # Databases named for this run: never touch the qunyun_* databases of a
     # developer's `make run` on the same server.

@@ -1,0 +1,72 @@
+"""A service run as several uvicorn workers: one port, every worker serving, metrics added up."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+
+import httpx
+
+from shared.testing.infra import free_port
+
+
+def _healthz_count(exposition: str) -> float:
+    pattern = re.compile(r'^http_requests_total\{[^}]*route="/healthz"[^}]*\} ([\d.e+]+)$', re.M)
+    return sum(float(value) for value in pattern.findall(exposition))
+
+
+async def test_a_service_with_two_workers_shares_its_port_and_its_metrics(
+    infra, migrated_db, kafka_namespace, tmp_path
+):
+    port = free_port()
+    env = {
+        **os.environ,
+        "QUNYUN_ENV": "test",
+        "QUNYUN_ENV_FILE": os.devnull,
+        "QUNYUN_LOG_LEVEL": "WARNING",
+        "DATABASE_URL": infra.server_uri,
+        "METRICS_DATABASE_NAME": await migrated_db("metrics"),
+        "KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap,
+        "QUNYUN_KAFKA_NAMESPACE": kafka_namespace,
+        "METRICS_PORT": str(port),
+        "METRICS_WORKERS": "2",
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    with open(tmp_path / "metrics.log", "wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "metrics_service"], env=env, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=5) as client:
+            for _ in range(300):
+                try:
+                    if (await client.get("/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError((tmp_path / "metrics.log").read_text()[-2000:])
+        # Both workers up (children of the supervisor process).
+        for _ in range(100):
+            children = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout
+            if len(children.split()) >= 2:
+                break
+            await asyncio.sleep(0.1)
+        assert len(children.split()) >= 2, children
+
+        # Fresh connections land on either worker; /metrics counts all of them.
+        for _ in range(40):
+            async with httpx.AsyncClient(base_url=base, timeout=5) as client:
+                assert (await client.get("/healthz")).status_code == 200
+        # Whichever worker answers, it reports the sum over both.
+        for _ in range(10):
+            async with httpx.AsyncClient(base_url=base, timeout=5) as client:
+                exposition = (await client.get("/metrics")).text
+            assert _healthz_count(exposition) >= 41
+    finally:
+        process.terminate()
+        process.wait(30)
