@@ -51,26 +51,37 @@ async def codes_for(sim: str, people: list[str], rounds: int) -> list[str]:
         return codes
 
 
-async def login_all(url: str, codes: list[str], headers: dict[str, str], concurrency: int):
-    """Log in with every code; returns (logins/s, sorted latencies, failures)."""
+async def login_all(url: str, codes: list[str], headers: dict[str, str], concurrency: int,
+                    rate: float | None = None):
+    """Log in with every code; returns (logins/s, sorted latencies, failures).
+
+    Without ``rate``, ``concurrency`` clients log in back to back (saturation).
+    With it, logins are scheduled at ``rate`` per second over the same
+    connections and each latency counts from its scheduled start, so a slow
+    answer delays no later measurement (no coordinated omission).
+    """
     latencies: list[float] = []
     failures = 0
-    pending = list(reversed(codes))
+    pending = list(reversed(range(len(codes))))
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
         async def worker() -> None:
             nonlocal failures
             while pending:
-                code = pending.pop()
+                index = pending.pop()
                 started = time.perf_counter()
-                async with session.post(url, json={"code": code}, headers=headers) as response:
+                if rate is not None:
+                    scheduled = begin + index / rate
+                    await asyncio.sleep(max(scheduled - started, 0))
+                    started = scheduled
+                async with session.post(url, json={"code": codes[index]}, headers=headers) as response:
                     await response.read()
                     ok = response.status == 200
                 latencies.append(time.perf_counter() - started)
                 failures += 0 if ok else 1
 
-        started = time.perf_counter()
+        begin = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
+        elapsed = time.perf_counter() - begin
     return len(codes) / elapsed, sorted(latencies), failures
 
 
@@ -85,9 +96,14 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--paced-rate", type=float, default=300,
+                        help="logins/s offered in the paced run of returning members (latency below saturation)")
+    parser.add_argument("--identity-workers", type=int, default=1, help="IDENTITY_WORKERS")
+    parser.add_argument("--gateway-workers", type=int, default=1, help="GATEWAY_WORKERS")
     args = parser.parse_args()
     infra = start_infra(REPO)
-    system = start_system(infra)
+    system = start_system(infra, {"IDENTITY_WORKERS": str(args.identity_workers),
+                                  "GATEWAY_WORKERS": str(args.gateway_workers)})
     try:
         sim, gateway, identity = system.simulator, system.gateway, system.urls["identity"]
         internal = TokenCodec(QunyunSettings(secret_key=system.env["QUNYUN_SECRET_KEY"])).issue_internal(
@@ -108,21 +124,26 @@ def main() -> None:
             ret_direct = await login_all(f"{identity}/mp/v1/session",
                                          await codes_for(sim, direct_people, args.rounds), direct_headers,
                                          args.concurrency)
+            paced_gw = await login_all(f"{gateway}/mp/v1/session", await codes_for(sim, gw_people, 3), {},
+                                       args.concurrency, rate=args.paced_rate)
             for label, (rate, lat, failed) in (
                 ("new members, direct (identity)", new_direct), ("new members, through the gateway", new_gw),
                 ("returning, direct (identity)", ret_direct), ("returning, through the gateway", ret_gw),
+                (f"returning, through the gateway, paced at {args.paced_rate:,.0f}/s", paced_gw),
             ):
                 rows.append((label, f"{rate:,.0f}", f"{pct(lat, 0.5):.1f}", f"{pct(lat, 0.99):.1f}", str(failed)))
-            return rows, ret_gw
+            return rows, ret_gw, paced_gw
 
-        rows, ret_gw = asyncio.run(scenario())
+        rows, ret_gw, paced_gw = asyncio.run(scenario())
     finally:
         system.stop()
         infra.stop()
-    print_table(f"POST /mp/v1/session, {args.concurrency} concurrent ({args.people} people per path)", rows,
+    print_table(f"POST /mp/v1/session, {args.concurrency} concurrent ({args.people} people per path; "
+                f"identity workers {args.identity_workers}, gateway workers {args.gateway_workers})", rows,
                 ("logins", "logins/s", "p50 ms", "p99 ms", "failed"))
-    print(f"\nreturning members through the gateway: {ret_gw[0]:,.0f} logins/s (target ≥ 500), "
-          f"p99 {pct(ret_gw[1], 0.99):.1f} ms (target < 50 ms)")
+    print(f"\nreturning members through the gateway: {ret_gw[0]:,.0f} logins/s at saturation (target ≥ 500); "
+          f"p99 {pct(paced_gw[1], 0.99):.1f} ms at {args.paced_rate:,.0f}/s offered over {args.concurrency} "
+          f"connections (target < 50 ms); p99 {pct(ret_gw[1], 0.99):.1f} ms at saturation")
 
 
 if __name__ == "__main__":
