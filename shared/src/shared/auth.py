@@ -34,6 +34,10 @@ STAFF_ROLES = ("admin", "operator", "sales", "viewer")
 MEMBER_TTL = 2 * 3600
 STAFF_TTL = 8 * 3600
 INTERNAL_TTL = 120
+LEEWAY = 5
+# Tokens remembered per codec (verified claims, issued internal tokens);
+# past this the memory is simply cleared.
+CACHE_SIZE = 10_000
 
 
 def derive_key(secret: bytes, purpose: str, length: int = 32) -> bytes:
@@ -82,6 +86,12 @@ class TokenCodec:
             kind: [derive_key(s, f"token:{kind}") for s in secrets]
             for kind in ("member", "staff", "internal")
         }
+        # Checking an HMAC signature costs more than the rest of a small
+        # request between services, and a client sends the same token many
+        # times: verified claims are remembered (expiry is still checked on
+        # every use), and an internal token is reused for half its lifetime.
+        self._verified: dict[tuple[str, str, str | None], dict[str, Any]] = {}
+        self._issued: dict[tuple[Any, ...], tuple[str, float]] = {}
 
     def _encode(self, kind: str, claims: dict[str, Any], ttl: int) -> str:
         now = time.time()
@@ -91,16 +101,29 @@ class TokenCodec:
         return jwt.encode(payload, self._keys[kind][0], algorithm=ALGORITHM)
 
     def _decode(self, kind: str, token: str, audience: str | None = None) -> dict[str, Any]:
+        cache_key = (kind, token, audience)
+        claims = self._verified.get(cache_key)
+        if claims is None:
+            claims = self._verify_signature(kind, token, audience)
+            if len(self._verified) >= CACHE_SIZE:
+                self._verified.clear()
+            self._verified[cache_key] = claims
+        # Expiry is ours to check (one clock for fresh and remembered claims).
+        if float(claims["exp"]) + LEEWAY < time.time():
+            self._verified.pop(cache_key, None)
+            raise Unauthorized("The token has expired.", slug="token-expired")
+        return claims
+
+    def _verify_signature(self, kind: str, token: str, audience: str | None) -> dict[str, Any]:
         last: Exception | None = None
         for key in self._keys[kind]:
             try:
                 claims = jwt.decode(
                     token, key, algorithms=[ALGORITHM], issuer=ISSUER, audience=audience,
-                    options={"require": ["exp", "iat", "typ"], "verify_aud": audience is not None},
-                    leeway=5,
+                    options={"require": ["exp", "iat", "typ"], "verify_aud": audience is not None,
+                             "verify_exp": False},
+                    leeway=LEEWAY,
                 )
-            except jwt.ExpiredSignatureError as exc:
-                raise Unauthorized("The token has expired.", slug="token-expired") from exc
             except jwt.InvalidSignatureError as exc:
                 last = exc
                 continue
@@ -152,7 +175,26 @@ class TokenCodec:
         staff: StaffPrincipal | None = None,
         ttl: int = INTERNAL_TTL,
     ) -> str:
-        """A short-lived token for one service calling another."""
+        """A short-lived token for one service calling another (reused while fresh)."""
+        cache_key = (
+            caller, audience, ttl,
+            (member.member_no, member.session_id) if member is not None else None,
+            (staff.staff_id, staff.username, tuple(sorted(staff.roles))) if staff is not None else None,
+        )
+        issued = self._issued.get(cache_key)
+        now = time.time()
+        if issued is not None and issued[1] - now > ttl / 2:
+            return issued[0]
+        token = self._issue_internal(caller=caller, audience=audience, member=member, staff=staff, ttl=ttl)
+        if len(self._issued) >= CACHE_SIZE:
+            self._issued.clear()
+        self._issued[cache_key] = (token, now + ttl)
+        return token
+
+    def _issue_internal(
+        self, *, caller: str, audience: str, member: MemberPrincipal | None, staff: StaffPrincipal | None,
+        ttl: int,
+    ) -> str:
         claims: dict[str, Any] = {"sub": caller, "aud": audience}
         if member is not None:
             claims["member_no"] = member.member_no

@@ -67,6 +67,33 @@ def test_rotation_accepts_previous_key_and_issues_with_current():
         TokenCodec(QunyunSettings(secret_key=STRONG)).verify_member(token)  # previous key dropped
 
 
+def test_internal_tokens_are_reused_while_fresh_and_remembered_claims_still_expire(monkeypatch):
+    import shared.auth as auth
+
+    clock = [auth.time.time()]
+    monkeypatch.setattr(auth.time, "time", lambda: clock[0])
+    codec = TokenCodec(QunyunSettings(secret_key=STRONG))
+    first = codec.issue_internal(caller="gateway", audience="identity", member=MemberPrincipal(10001, "s1"))
+    assert codec.issue_internal(caller="gateway", audience="identity", member=MemberPrincipal(10001, "s1")) == first
+    assert codec.issue_internal(caller="gateway", audience="identity", member=MemberPrincipal(10002, "s2")) != first
+    assert codec.issue_internal(caller="gateway", audience="campaign", member=MemberPrincipal(10001, "s1")) != first
+    staff = StaffPrincipal(7, "ops", frozenset({"operator"}))
+    promoted = StaffPrincipal(7, "ops", frozenset({"admin"}))
+    as_operator = codec.issue_internal(caller="gateway", audience="identity", staff=staff)
+    as_admin = codec.issue_internal(caller="gateway", audience="identity", staff=promoted)
+    assert codec.verify_internal(as_admin, audience="identity").staff == promoted
+    assert codec.verify_internal(as_operator, audience="identity").staff == staff
+
+    assert codec.verify_internal(first, audience="identity").member == MemberPrincipal(10001, "s1")
+    clock[0] += auth.INTERNAL_TTL / 2 + 1  # past half its life: a new one is issued
+    assert codec.issue_internal(caller="gateway", audience="identity", member=MemberPrincipal(10001, "s1")) != first
+    assert codec.verify_internal(first, audience="identity").member == MemberPrincipal(10001, "s1")
+    clock[0] += auth.INTERNAL_TTL  # the remembered claims of ``first`` do not outlive it
+    with pytest.raises(Unauthorized) as caught:
+        codec.verify_internal(first, audience="identity")
+    assert caught.value.slug == "token-expired"
+
+
 def test_expired_token_has_its_own_problem_type():
     codec = TokenCodec(QunyunSettings(secret_key=STRONG))
     with pytest.raises(Unauthorized) as caught:
