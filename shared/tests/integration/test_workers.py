@@ -7,10 +7,16 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 
 from shared.testing.infra import free_port
+
+
+def _worker_pids(supervisor: int) -> list[str]:
+    """Child processes of the uvicorn supervisor (Linux /proc)."""
+    return Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
 
 
 def _healthz_count(exposition: str) -> float:
@@ -36,8 +42,10 @@ async def test_a_service_with_two_workers_shares_its_port_and_its_metrics(
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     with open(tmp_path / "metrics.log", "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "metrics_service"], env=env, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "metrics_service", env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient(base_url=base, timeout=5) as client:
@@ -52,11 +60,10 @@ async def test_a_service_with_two_workers_shares_its_port_and_its_metrics(
                 raise AssertionError((tmp_path / "metrics.log").read_text()[-2000:])
         # Both workers up (children of the supervisor process).
         for _ in range(100):
-            children = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout
-            if len(children.split()) >= 2:
+            if len(_worker_pids(process.pid)) >= 2:
                 break
             await asyncio.sleep(0.1)
-        assert len(children.split()) >= 2, children
+        assert len(_worker_pids(process.pid)) >= 2
 
         # Fresh connections land on either worker; /metrics counts all of them.
         for _ in range(40):
@@ -69,4 +76,4 @@ async def test_a_service_with_two_workers_shares_its_port_and_its_metrics(
             assert _healthz_count(exposition) >= 41
     finally:
         process.terminate()
-        process.wait(30)
+        await asyncio.wait_for(process.wait(), 30)
