@@ -54,6 +54,9 @@ class SharedBase(DeclarativeBase):
 shared_metadata = SharedBase.metadata
 
 
+SERVER_SETTINGS = {"timezone": "UTC", "application_name": "qunyun"}
+
+
 def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20, **kwargs: Any) -> AsyncEngine:
     """An asyncpg engine with sane pool settings and UTC sessions."""
     return create_async_engine(
@@ -66,9 +69,6 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20, **kw
         connect_args={"server_settings": SERVER_SETTINGS},
         **kwargs,
     )
-
-
-SERVER_SETTINGS = {"timezone": "UTC", "application_name": "qunyun"}
 
 
 async def create_driver_pool(dsn: str, *, max_size: int) -> asyncpg.Pool:
