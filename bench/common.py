@@ -6,12 +6,14 @@ same run beside each figure. The machine is small and noisy; read the ratios.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,3 +89,33 @@ def wait_http(url: str, timeout: float = 60) -> None:
             pass
         time.sleep(0.2)
     raise TimeoutError(url)
+
+
+async def run_load(send: Callable[[int], Awaitable[bool]], count: int, concurrency: int,
+                   rate: float | None = None) -> tuple[float, list[float], int]:
+    """Call ``send(i)`` for i in range(count) from ``concurrency`` tasks; (per second, sorted latencies, failures).
+
+    Without ``rate`` the tasks send back to back (saturation). With it, call i
+    is scheduled at ``i / rate`` seconds and its latency counts from that time,
+    so a slow answer delays no later measurement (no coordinated omission).
+    """
+    latencies: list[float] = []
+    failures = 0
+    pending = list(reversed(range(count)))
+
+    async def worker() -> None:
+        nonlocal failures
+        while pending:
+            index = pending.pop()
+            started = time.perf_counter()
+            if rate is not None:
+                scheduled = begin + index / rate
+                await asyncio.sleep(max(scheduled - started, 0))
+                started = scheduled
+            ok = await send(index)
+            latencies.append(time.perf_counter() - started)
+            failures += 0 if ok else 1
+
+    begin = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return count / (time.perf_counter() - begin), sorted(latencies), failures

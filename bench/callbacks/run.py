@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp
 from aiokafka import AIOKafkaConsumer
-from common import REPO, print_table, spawn, wait_http
+from common import REPO, print_table, run_load, spawn, wait_http
 
 from shared.events.envelope import Envelope
 from shared.settings import DEV_OA_AES_KEY, DEV_OA_APPID, DEV_OA_TOKEN
@@ -61,38 +61,15 @@ def build_pushes(count: int) -> list[tuple[str, bytes]]:
 
 async def post_all(base: str, pushes: list[tuple[str, bytes]], concurrency: int,
                    rate: float | None = None) -> tuple[float, list[float], int]:
-    """Post every push once; returns (pushes/s, latencies in s, failures).
-
-    Without ``rate``, ``concurrency`` senders post back to back (saturation).
-    With it, pushes are scheduled at ``rate`` per second over the same
-    connections, as WeChat delivers them, and each latency counts from its
-    scheduled time (no coordinated omission).
-    """
-    latencies: list[float] = []
-    failures = 0
-    pending = list(reversed(range(len(pushes))))
+    """Post every push once (saturated, or paced at ``rate``/s as WeChat delivers); (pushes/s, latencies, failures)."""
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
 
-        async def worker() -> None:
-            nonlocal failures
-            while pending:
-                index = pending.pop()
-                query, body = pushes[index]
-                started = time.perf_counter()
-                if rate is not None:
-                    scheduled = begin + index / rate
-                    await asyncio.sleep(max(scheduled - started, 0))
-                    started = scheduled
-                async with session.post(f"{base}/wechat/oa/{DEV_OA_APPID}?{query}", data=body) as response:
-                    text = await response.text()
-                latencies.append(time.perf_counter() - started)
-                if response.status != 200 or text != "success":
-                    failures += 1
+        async def send(index: int) -> bool:
+            query, body = pushes[index]
+            async with session.post(f"{base}/wechat/oa/{DEV_OA_APPID}?{query}", data=body) as response:
+                return response.status == 200 and await response.text() == "success"
 
-        begin = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - begin
-    return len(pushes) / elapsed, sorted(latencies), failures
+        return await run_load(send, len(pushes), concurrency, rate)
 
 
 async def count_topic(bootstrap: str, topic: str, expected: int, timeout: float = 60) -> Counter[str]:

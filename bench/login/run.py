@@ -14,13 +14,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp
-from common import REPO, print_table
+from common import REPO, print_table, run_load
 
 from shared.auth import TokenCodec
 from shared.settings import QunyunSettings
@@ -53,36 +52,14 @@ async def codes_for(sim: str, people: list[str], rounds: int) -> list[str]:
 
 async def login_all(url: str, codes: list[str], headers: dict[str, str], concurrency: int,
                     rate: float | None = None):
-    """Log in with every code; returns (logins/s, sorted latencies, failures).
-
-    Without ``rate``, ``concurrency`` clients log in back to back (saturation).
-    With it, logins are scheduled at ``rate`` per second over the same
-    connections and each latency counts from its scheduled start, so a slow
-    answer delays no later measurement (no coordinated omission).
-    """
-    latencies: list[float] = []
-    failures = 0
-    pending = list(reversed(range(len(codes))))
+    """Log in with every code (saturated, or paced at ``rate``/s); (logins/s, sorted latencies, failures)."""
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
-        async def worker() -> None:
-            nonlocal failures
-            while pending:
-                index = pending.pop()
-                started = time.perf_counter()
-                if rate is not None:
-                    scheduled = begin + index / rate
-                    await asyncio.sleep(max(scheduled - started, 0))
-                    started = scheduled
-                async with session.post(url, json={"code": codes[index]}, headers=headers) as response:
-                    await response.read()
-                    ok = response.status == 200
-                latencies.append(time.perf_counter() - started)
-                failures += 0 if ok else 1
+        async def send(index: int) -> bool:
+            async with session.post(url, json={"code": codes[index]}, headers=headers) as response:
+                await response.read()
+                return response.status == 200
 
-        begin = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - begin
-    return len(codes) / elapsed, sorted(latencies), failures
+        return await run_load(send, len(codes), concurrency, rate)
 
 
 def pct(values: list[float], q: float) -> float:
