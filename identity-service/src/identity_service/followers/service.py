@@ -9,6 +9,7 @@ the state it would change is ignored.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,35 +40,16 @@ def scene_of(raw: str | None) -> str | None:
 
 async def on_subscribed(session: AsyncSession, *, ctx: IdentityContext, data: Subscribed) -> None:
     """A user followed the service account."""
-    if not _is_our_account(ctx, data):
-        return
     scene = scene_of(data.scene)
-    # Member first (advisory locks, then the member row), follow row second: the
-    # same lock order as a merge, which moves follow rows.
-    member = await _member_for(session, ctx, data, scene=scene, learn_unionid=True)
-    follower = await repository.get_for_update(session, appid=data.appid, openid=data.openid)
     at = data.create_time
-    if follower is None:
-        follower = Follower(
-            appid=data.appid,
-            openid=data.openid,
-            member_no=member.member_no,
-            subscribed=True,
-            first_subscribed_at=at,
-            subscribed_at=at,
-            subscribe_scene=scene,
-            last_event_at=at,
-        )
-        await repository.add(session, follower)
-    elif _is_stale(follower, at):
+    recorded = await _record(
+        session, ctx, data, scene=scene, learn_unionid=True,
+        changes={"subscribed": True, "subscribed_at": at, "subscribe_scene": scene},
+    )
+    if recorded is None:
         return
-    else:
-        follower.member_no = member.member_no
-        follower.subscribed = True
-        follower.subscribed_at = at
-        follower.first_subscribed_at = follower.first_subscribed_at or at
-        follower.subscribe_scene = scene
-        follower.last_event_at = at
+    member, follower = recorded
+    follower.first_subscribed_at = follower.first_subscribed_at or at
     await emit(
         session,
         MemberFollowed(
@@ -78,36 +60,16 @@ async def on_subscribed(session: AsyncSession, *, ctx: IdentityContext, data: Su
 
 
 async def on_scanned(session: AsyncSession, *, ctx: IdentityContext, data: Scanned) -> None:
-    """A follower scanned a channel QR code."""
-    if not _is_our_account(ctx, data):
-        return
+    """A follower scanned a channel QR code (without a row yet, we missed its subscribe)."""
     scene = scene_of(data.scene)
-    # Member first (advisory locks, then the member row), follow row second: the
-    # same lock order as a merge, which moves follow rows.
-    member = await _member_for(session, ctx, data, scene=scene, learn_unionid=True)
-    follower = await repository.get_for_update(session, appid=data.appid, openid=data.openid)
     at = data.create_time
-    if follower is None:
-        # We missed the subscribe: a SCAN only comes from a follower.
-        follower = Follower(
-            appid=data.appid,
-            openid=data.openid,
-            member_no=member.member_no,
-            subscribed=True,
-            subscribed_at=None,
-            last_scan_scene=scene,
-            last_scanned_at=at,
-            last_event_at=at,
-        )
-        await repository.add(session, follower)
-    elif _is_stale(follower, at):
+    recorded = await _record(
+        session, ctx, data, scene=scene, learn_unionid=True,
+        changes={"subscribed": True, "last_scan_scene": scene, "last_scanned_at": at},
+    )
+    if recorded is None:
         return
-    else:
-        follower.member_no = member.member_no
-        follower.subscribed = True
-        follower.last_scan_scene = scene
-        follower.last_scanned_at = at
-        follower.last_event_at = at
+    member, _ = recorded
     await emit(
         session,
         MemberFollowed(
@@ -119,34 +81,53 @@ async def on_scanned(session: AsyncSession, *, ctx: IdentityContext, data: Scann
 
 async def on_unsubscribed(session: AsyncSession, *, ctx: IdentityContext, data: Unsubscribed) -> None:
     """A user unfollowed the service account."""
-    if not _is_our_account(ctx, data):
-        return
-    # user/info tells nothing about non-followers: no UnionID to learn here.
-    member = await _member_for(session, ctx, data, scene=None, learn_unionid=False)
-    follower = await repository.get_for_update(session, appid=data.appid, openid=data.openid)
     at = data.create_time
-    if follower is None:
-        follower = Follower(
-            appid=data.appid,
-            openid=data.openid,
-            member_no=member.member_no,
-            subscribed=False,
-            unsubscribed_at=at,
-            last_event_at=at,
-        )
-        await repository.add(session, follower)
-    elif _is_stale(follower, at):
+    # user/info tells nothing about non-followers: no UnionID to learn here.
+    recorded = await _record(
+        session, ctx, data, scene=None, learn_unionid=False,
+        changes={"subscribed": False, "unsubscribed_at": at},
+    )
+    if recorded is None:
         return
-    else:
-        follower.member_no = member.member_no
-        follower.subscribed = False
-        follower.unsubscribed_at = at
-        follower.last_event_at = at
+    member, _ = recorded
     await emit(
         session,
         MemberUnfollowed(member_no=member.member_no, appid=data.appid, openid=data.openid, unfollowed_at=at),
         member_no=member.member_no,
     )
+
+
+async def _record(
+    session: AsyncSession,
+    ctx: IdentityContext,
+    data: InboundBase,
+    *,
+    scene: str | None,
+    learn_unionid: bool,
+    changes: dict[str, Any],
+) -> tuple[Member, Follower] | None:
+    """Apply ``changes`` to the openid's follow row (created when missing).
+
+    None when the event is for another account or older than the row's state.
+    """
+    if not _is_our_account(ctx, data):
+        return None
+    # Member first (advisory locks, then the member row), follow row second: the
+    # same lock order as a merge, which moves follow rows.
+    member = await _member_for(session, ctx, data, scene=scene, learn_unionid=learn_unionid)
+    follower = await repository.get_for_update(session, appid=data.appid, openid=data.openid)
+    at = data.create_time
+    if follower is None:
+        follower = Follower(
+            appid=data.appid, openid=data.openid, member_no=member.member_no, last_event_at=at, **changes
+        )
+        await repository.add(session, follower)
+    elif _is_stale(follower, at):
+        return None
+    else:
+        for name, value in {"member_no": member.member_no, "last_event_at": at, **changes}.items():
+            setattr(follower, name, value)
+    return member, follower
 
 
 async def fetch_unionid(ctx: IdentityContext, *, appid: str, openid: str) -> str | None:
