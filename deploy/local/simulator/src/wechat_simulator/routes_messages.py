@@ -8,10 +8,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from wechat_simulator import pushes, tokens, windows
+from wechat_simulator import pushes, windows
 from wechat_simulator.context import Sim, SimDep
 from wechat_simulator.errcodes import wx_error, wx_ok
-from wechat_simulator.routes_wechat import json_body
+from wechat_simulator.routes_wechat import authorized_body
 from wechat_simulator.state import App, Person, SentMessage
 
 router = APIRouter()
@@ -72,12 +72,10 @@ def _deliver_later(sim: Sim, app: App, message: dict[str, Any]) -> None:
 @router.post("/cgi-bin/message/subscribe/send")
 async def send_subscribe(request: Request, sim: SimDep) -> JSONResponse:
     """Send a subscribe message: one accepted credit of the template per send."""
-    auth = tokens.authorize(sim.state, sim.settings, request, ("mp",))
-    if isinstance(auth, JSONResponse):
-        return auth
-    body = await json_body(request)
-    if isinstance(body, JSONResponse):
-        return body
+    call = await authorized_body(request, sim, ("mp",))
+    if isinstance(call, JSONResponse):
+        return call
+    _, body = call
     state = sim.state
     person = state.person_by_openid(str(body.get("touser") or ""), "mp")
     if person is None:
@@ -121,12 +119,10 @@ def _cut_template_data(data: dict[str, Any]) -> dict[str, Any]:
 @router.post("/cgi-bin/message/template/send")
 async def send_template(request: Request, sim: SimDep) -> JSONResponse:
     """Send a service-account template message to a follower; the result comes as a push."""
-    auth = tokens.authorize(sim.state, sim.settings, request, ("oa",))
-    if isinstance(auth, JSONResponse):
-        return auth
-    body = await json_body(request)
-    if isinstance(body, JSONResponse):
-        return body
+    call = await authorized_body(request, sim, ("oa",))
+    if isinstance(call, JSONResponse):
+        return call
+    _, body = call
     state = sim.state
     person = state.person_by_openid(str(body.get("touser") or ""), "oa")
     if person is None:
@@ -164,13 +160,10 @@ async def send_template(request: Request, sim: SimDep) -> JSONResponse:
 @router.post("/cgi-bin/message/custom/send")
 async def send_custom(request: Request, sim: SimDep) -> JSONResponse:
     """Send a customer-service message inside the window the user's last interaction opened."""
-    auth = tokens.authorize(sim.state, sim.settings, request, ("oa", "mp"))
-    if isinstance(auth, JSONResponse):
-        return auth
-    _, app = auth
-    body = await json_body(request)
-    if isinstance(body, JSONResponse):
-        return body
+    call = await authorized_body(request, sim, ("oa", "mp"))
+    if isinstance(call, JSONResponse):
+        return call
+    app, body = call
     state = sim.state
     person: Person | None = state.person_by_openid(str(body.get("touser") or ""), app)
     if person is None:

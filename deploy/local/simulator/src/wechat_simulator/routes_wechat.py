@@ -15,7 +15,7 @@ from wechat_simulator import tokens
 from wechat_simulator.context import Sim, SimDep
 from wechat_simulator.errcodes import wx_error, wx_ok
 from wechat_simulator.png import code_png
-from wechat_simulator.state import QrTicket
+from wechat_simulator.state import App, QrTicket
 
 router = APIRouter()
 
@@ -35,6 +35,19 @@ async def json_body(request: Request) -> dict[str, Any] | JSONResponse:
     except ValueError:
         return wx_error(47001)
     return data if isinstance(data, dict) else wx_error(47001)
+
+
+async def authorized_body(
+    request: Request, sim: Sim, apps: tuple[App, ...]
+) -> tuple[App, dict[str, Any]] | JSONResponse:
+    """The calling app and posted JSON of an access-token API, or WeChat's errcode (the token is checked first)."""
+    auth = tokens.authorize(sim.state, sim.settings, request, apps)
+    if isinstance(auth, JSONResponse):
+        return auth
+    body = await json_body(request)
+    if isinstance(body, JSONResponse):
+        return body
+    return auth[1], body
 
 
 @router.get("/sns/jscode2session")
@@ -159,12 +172,10 @@ async def user_info(request: Request, sim: SimDep) -> JSONResponse:
 async def get_phone_number(request: Request, sim: SimDep) -> JSONResponse:
     """Exchange a phone button code for the user's phone number."""
     sim.state.counters.phone_calls += 1
-    auth = tokens.authorize(sim.state, sim.settings, request, ("mp",))
-    if isinstance(auth, JSONResponse):
-        return auth
-    body = await json_body(request)
-    if isinstance(body, JSONResponse):
-        return body
+    call = await authorized_body(request, sim, ("mp",))
+    if isinstance(call, JSONResponse):
+        return call
+    _, body = call
     record = sim.state.phone_codes.get(str(body.get("code") or ""))
     if record is None or record.used or sim.state.now() - record.created_at > sim.settings.code_ttl_seconds:
         return wx_error(40029)
@@ -199,12 +210,10 @@ def _scene_of(action_name: str, scene: Any) -> str | None:
 @router.post("/cgi-bin/qrcode/create")
 async def create_qrcode(request: Request, sim: SimDep) -> JSONResponse:
     """A temporary or permanent scene QR code of the service account."""
-    auth = tokens.authorize(sim.state, sim.settings, request, ("oa",))
-    if isinstance(auth, JSONResponse):
-        return auth
-    body = await json_body(request)
-    if isinstance(body, JSONResponse):
-        return body
+    call = await authorized_body(request, sim, ("oa",))
+    if isinstance(call, JSONResponse):
+        return call
+    _, body = call
     action = str(body.get("action_name") or "")
     if action not in _TEMPORARY | _PERMANENT:
         return wx_error(40097)
@@ -256,12 +265,10 @@ def _qr_url(ticket: str) -> str:
 @router.post("/wxa/getwxacodeunlimit")
 async def get_wxacode_unlimit(request: Request, sim: SimDep) -> Response:
     """A mini-program code image for a scene (≤ 32 characters); errors come back as JSON."""
-    auth = tokens.authorize(sim.state, sim.settings, request, ("mp",))
-    if isinstance(auth, JSONResponse):
-        return auth
-    body = await json_body(request)
-    if isinstance(body, JSONResponse):
-        return body
+    call = await authorized_body(request, sim, ("mp",))
+    if isinstance(call, JSONResponse):
+        return call
+    _, body = call
     scene = body.get("scene")
     if not isinstance(scene, str) or not 1 <= len(scene) <= 32 or not _SCENE_CHARS.match(scene):
         return wx_error(40169)
