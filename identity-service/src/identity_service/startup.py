@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 
-import httpx
 import structlog
 
 from identity_service.apps import WeChatApps
@@ -15,7 +13,7 @@ from identity_service.deps import EXTRAS_KEY, IdentityContext
 from identity_service.staff import repository as staff_repository
 from identity_service.staff.service import ensure_admin
 from identity_service.wechat_tokens.service import AccessTokenService
-from shared.http import AiohttpTransport
+from shared.http import create_aiohttp_session
 from shared.runtime import ServiceRuntime
 from shared.wechat.api import WeChatApi
 
@@ -28,15 +26,11 @@ async def build_context(runtime: ServiceRuntime) -> None:
     """Create the WeChat client, the field cipher and the access-token owner."""
     settings = runtime.settings
     assert isinstance(settings, IdentitySettings)
-    # httpx logs every request URL at INFO, and WeChat URLs carry the app
-    # secret, login codes and access tokens in the query string.
-    for name in ("httpx", "httpcore"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    # WeChat gets its own pool and a shorter timeout than service-to-service calls;
-    # aiohttp underneath: httpcore's pool cost more CPU than the rest of a login.
-    client = httpx.AsyncClient(
-        transport=AiohttpTransport(max_connections=settings.wechat_max_connections),
-        timeout=httpx.Timeout(settings.wechat_timeout_seconds, connect=2.0),
+    # WeChat gets its own pool and a shorter timeout than service-to-service
+    # calls. (configure_logging keeps the HTTP clients' request lines out of the
+    # logs: WeChat URLs carry the app secret, login codes and access tokens.)
+    client = create_aiohttp_session(
+        max_connections=settings.wechat_max_connections, read_timeout=settings.wechat_timeout_seconds
     )
     runtime.extras[WECHAT_HTTP_KEY] = client
     api = WeChatApi(client, settings.wechat_api_base)
@@ -81,4 +75,4 @@ async def close_context(runtime: ServiceRuntime) -> None:
     """Close the WeChat connection pool."""
     client = runtime.extras.pop(WECHAT_HTTP_KEY, None)
     if client is not None:
-        await client.aclose()
+        await client.close()

@@ -1,10 +1,13 @@
-"""The aiohttp-backed httpx transport the WeChat client uses."""
+"""HTTP to WeChat: the WeChat client over aiohttp, and the aiohttp-backed httpx transport."""
 
 import httpx
 import pytest
 
-from shared.http import AiohttpTransport
+from shared.http import AiohttpTransport, create_aiohttp_session
+from shared.settings import DEV_MP_APPID, DEV_MP_SECRET
 from shared.testing.infra import free_port
+from shared.wechat.api import WeChatApi
+from shared.wechat.errors import WeChatError, WeChatUnavailable
 
 
 async def test_requests_answers_and_errors(simulator_url, sim):
@@ -34,3 +37,32 @@ async def test_a_slow_wechat_is_retried_then_503(identity_app, sim):
         )
         assert response.status_code == 503
         assert response.json()["type"].endswith("/wechat-unavailable")
+
+
+async def test_wechat_api_over_aiohttp(simulator_url, sim):
+    """The services' WeChat client: answers, errcodes, HTTP errors, timeouts, dead hosts."""
+    session = create_aiohttp_session(read_timeout=0.3)
+    async with session:
+        api = WeChatApi(session, simulator_url)
+        person = await sim.person()
+        answer = await api.jscode2session(DEV_MP_APPID, DEV_MP_SECRET,
+                                          await sim.login_code(person["person_id"]))
+        assert answer["openid"] and answer["session_key"]
+
+        with pytest.raises(WeChatError) as used:
+            await api.jscode2session(DEV_MP_APPID, DEV_MP_SECRET, "no-such-code")
+        assert used.value.errcode in (40029, 40163)
+
+        await sim.fault("/sns/jscode2session", http_status=502)
+        with pytest.raises(WeChatUnavailable, match="HTTP 502"):
+            await api.jscode2session(DEV_MP_APPID, DEV_MP_SECRET, "x")
+
+        await sim.fault("/sns/jscode2session", latency_ms=1000)
+        with pytest.raises(WeChatUnavailable, match="timed out") as slow:
+            await api.jscode2session(DEV_MP_APPID, DEV_MP_SECRET, "x")
+        # The app secret travels in the query string; it must not travel into errors.
+        assert DEV_MP_SECRET not in str(slow.value)
+
+        dead = WeChatApi(session, f"http://127.0.0.1:{free_port()}")
+        with pytest.raises(WeChatUnavailable, match="ClientConnectorError"):
+            await dead.jscode2session(DEV_MP_APPID, DEV_MP_SECRET, "x")

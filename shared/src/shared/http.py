@@ -42,6 +42,18 @@ def create_http_client(**kwargs: Any) -> httpx.AsyncClient:
     return httpx.AsyncClient(**kwargs)
 
 
+def create_aiohttp_session(
+    *, max_connections: int = 100, read_timeout: float | None = None, connect_timeout: float = 2.0
+) -> aiohttp.ClientSession:
+    """A pooled aiohttp session with the project's defaults (call inside the running loop)."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=max_connections, ttl_dns_cache=300),
+        timeout=aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout, sock_read=read_timeout),
+        auto_decompress=True,
+        skip_auto_headers=("User-Agent",),
+    )
+
+
 class AiohttpTransport(httpx.AsyncBaseTransport):
     """Sends httpx requests over one pooled ``aiohttp.ClientSession`` (created lazily in the loop)."""
 
@@ -51,11 +63,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._max_connections, ttl_dns_cache=300),
-                auto_decompress=True,
-                skip_auto_headers=("User-Agent",),
-            )
+            self._session = create_aiohttp_session(max_connections=self._max_connections)
         return self._session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:

@@ -12,12 +12,15 @@ mp_router = APIRouter(prefix="/mp/v1/session", tags=["mini-program"], dependenci
 
 
 @mp_router.post("")
-async def create_session(
-    body: SessionCreate, session: SessionDep, ctx: ContextDep, runtime: RuntimeDep
-) -> SessionRead:
-    """Sign in with a ``wx.login`` code; creates the member on first sight."""
+async def create_session(body: SessionCreate, ctx: ContextDep, runtime: RuntimeDep) -> SessionRead:
+    """Sign in with a ``wx.login`` code; creates the member on first sight.
+
+    No request session here: a returning member's login is one autocommit
+    statement, and the login opens its own unit of work only when it has to
+    resolve the member (the hottest route skips a session it would not use).
+    """
     return await service.login(
-        session, ctx=ctx, tokens=runtime.tokens, pool=runtime.driver_pool, code=body.code
+        runtime.session_factory, ctx=ctx, tokens=runtime.tokens, pool=runtime.driver_pool, code=body.code
     )
 
 

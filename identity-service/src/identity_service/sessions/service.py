@@ -13,7 +13,7 @@ from uuid import UUID
 
 import asyncpg
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from uuid_utils.compat import uuid7
 
 from identity_service.crypto import token_digest
@@ -27,6 +27,7 @@ from identity_service.sessions.schemas import SessionRead
 from identity_service.wechat_calls import login_problem
 from shared.auth import MEMBER_TTL, MemberPrincipal, TokenCodec
 from shared.contracts.identity import AccessRevoked
+from shared.db import unit_of_work
 from shared.errors import UpstreamError
 from shared.events.envelope import utcnow
 from shared.events.outbox import emit
@@ -38,13 +39,18 @@ SESSION_KEY_CONTEXT = "session_key"
 
 
 async def login(
-    session: AsyncSession, *, ctx: IdentityContext, tokens: TokenCodec, pool: asyncpg.Pool | None, code: str
+    session_factory: async_sessionmaker[AsyncSession],
+    *,
+    ctx: IdentityContext,
+    tokens: TokenCodec,
+    pool: asyncpg.Pool | None,
+    code: str,
 ) -> SessionRead:
     """Exchange a ``wx.login`` code for a member token and a refresh token.
 
     A returning member takes one statement on the driver pool (``pool``);
-    a first login, or one that links a UnionID, resolves the member in
-    ``session`` with the locks of identity resolution.
+    a first login, or one that links a UnionID, resolves the member in a
+    unit of work of its own with the locks of identity resolution.
     """
     app = ctx.apps.mp
     try:
@@ -72,9 +78,12 @@ async def login(
             pool, appid=app.appid, openid=openid, unionid=unionid, **login_row
         )
     if member_no is None:
-        resolution = await resolve_openid(session, app="mp", appid=app.appid, openid=openid, unionid=unionid)
-        member_no = resolution.member.member_no
-        await repository.create(session, member_no=member_no, appid=app.appid, openid=openid, **login_row)
+        async with unit_of_work(session_factory) as session:
+            resolution = await resolve_openid(
+                session, app="mp", appid=app.appid, openid=openid, unionid=unionid
+            )
+            member_no = resolution.member.member_no
+            await repository.create(session, member_no=member_no, appid=app.appid, openid=openid, **login_row)
     return _answer(tokens, session_id=session_id, member_no=member_no, refresh_token=refresh_token)
 
 

@@ -29,8 +29,8 @@ class Sim:
         return self._pay_keys
 
 
-def get_sim(request: Request) -> Sim:
-    """The simulator context of the app serving ``request``."""
+async def get_sim(request: Request) -> Sim:
+    """The simulator context of the app serving ``request`` (async: no thread hop per request)."""
     sim: Sim = request.app.state.sim
     return sim
 
