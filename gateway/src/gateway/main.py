@@ -26,6 +26,7 @@ async def _start(runtime: ServiceRuntime) -> None:
     runtime.extras["upstream"] = create_upstream_client(
         timeout=settings.upstream_timeout_seconds, max_connections=settings.upstream_max_connections
     )
+    runtime.extras["upstream_urls"] = {name: settings.url_of(name) for name in ROUTED_SERVICES}
     runtime.extras["token_cache"] = InternalTokenCache(runtime.tokens)
     runtime.extras["push_apps"] = push_apps(settings)
     runtime.extras["reply_rules"] = ReplyRules()
