@@ -29,7 +29,7 @@ from shared.auth import MemberPrincipal, StaffPrincipal, TokenCodec
 from shared.contracts import REGISTRY, load_all
 from shared.events.envelope import Envelope
 from shared.runtime import ServiceRuntime
-from shared.testing.infra import free_port
+from shared.testing.infra import drop_database, free_port, migrated_database, run_sync
 
 REPO = Path(__file__).resolve().parents[2]
 SIMULATOR_SRC = REPO / "deploy" / "local" / "simulator" / "src"
@@ -276,3 +276,12 @@ async def identity(identity_app: Callable[..., Any]) -> AsyncIterator[Identity]:
     """One identity app (no worker) on a fresh database."""
     async with identity_app() as running:
         yield running
+
+
+@pytest.fixture
+def migrated_db_sync(infra: Any) -> Iterator[str]:
+    """A migrated database created outside the test's event loop (the CLI runs its own)."""
+    name = run_sync(lambda: migrated_database(infra, "identity"))
+    yield name
+    run_sync(lambda: drop_database(infra.server_uri, name))
+

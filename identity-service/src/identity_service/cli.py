@@ -1,14 +1,22 @@
-"""``python -m identity_service.cli create-admin``: create the first (or another) admin."""
+"""``python -m identity_service.cli``: operator commands.
+
+``create-admin`` creates the first (or another) admin; ``rekey`` finishes a
+secret-key rotation (see :mod:`identity_service.rekey`).
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import getpass
+import json
 import os
 import sys
+from dataclasses import asdict
 
 from identity_service.config import IdentitySettings
+from identity_service.crypto import FieldCipher
+from identity_service.rekey import DEFAULT_BATCH, RekeyReport, rekey
 from identity_service.staff.service import ensure_admin
 from shared.db import create_engine, create_session_factory
 from shared.settings import load_settings
@@ -26,6 +34,14 @@ def _password(args: argparse.Namespace) -> str:
     return first
 
 
+async def _rekey(settings: IdentitySettings, batch: int) -> RekeyReport:
+    engine = create_engine(settings.own_database_url(), pool_size=1, max_overflow=0)
+    try:
+        return await rekey(create_session_factory(engine), FieldCipher(settings.verification_keys()), batch=batch)
+    finally:
+        await engine.dispose()
+
+
 async def _create_admin(settings: IdentitySettings, username: str, password: str) -> bool:
     engine = create_engine(settings.own_database_url(), pool_size=1, max_overflow=0)
     try:
@@ -41,9 +57,17 @@ def main(argv: list[str] | None = None) -> int:
     create = commands.add_parser("create-admin", help="create an admin account if the username is free")
     create.add_argument("--username", help="default: QUNYUN_ADMIN_USERNAME or 'admin'")
     create.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    rekey_cmd = commands.add_parser(
+        "rekey", help="rewrite phones and session keys under QUNYUN_SECRET_KEY (after a rotation)"
+    )
+    rekey_cmd.add_argument("--batch", type=int, default=DEFAULT_BATCH, help="rows per transaction")
     args = parser.parse_args(argv)
 
     settings = load_settings(IdentitySettings)
+    if args.command == "rekey":
+        report = asyncio.run(_rekey(settings, max(1, args.batch)))
+        print(json.dumps(asdict(report)))
+        return 1 if any(report.unreadable.values()) else 0
     username = (args.username or settings.admin_username).strip().lower()
     password = _password(args)
     if len(password) < settings.staff_min_password_length:

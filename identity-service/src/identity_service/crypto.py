@@ -2,7 +2,9 @@
 
 Keys are derived from ``QUNYUN_SECRET_KEY`` per purpose, so a leaked database
 alone reveals nothing. During key rotation the previous secret still
-decrypts and still matches lookups; new values always use the current key.
+decrypts and still matches lookups; new values always use the current key,
+and ``python -m identity_service.cli rekey`` rewrites the old ones so the
+previous secret can be retired.
 """
 
 from __future__ import annotations
@@ -40,12 +42,20 @@ class FieldCipher:
 
     def decrypt(self, blob: bytes, *, context: str) -> str:
         """Decrypt a value written by :meth:`encrypt` with the current or previous key."""
+        return self._open(blob, context=context)[0]
+
+    def reencrypt(self, blob: bytes, *, context: str) -> bytes | None:
+        """``blob`` encrypted under the current key, or None when it already is."""
+        plaintext, key_index = self._open(blob, context=context)
+        return None if key_index == 0 else self.encrypt(plaintext, context=context)
+
+    def _open(self, blob: bytes, *, context: str) -> tuple[str, int]:
         if blob[:1] != FORMAT_V1:
             raise ValueError("unknown ciphertext format")
         nonce, sealed = blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :]
-        for aead in self._aeads:
+        for index, aead in enumerate(self._aeads):
             try:
-                return aead.decrypt(nonce, sealed, context.encode()).decode()
+                return aead.decrypt(nonce, sealed, context.encode()).decode(), index
             except InvalidTag:
                 continue
         raise ValueError("ciphertext does not decrypt with any known key")

@@ -1,6 +1,5 @@
 """Staff accounts: first admin, sign-in with lockout, administration, roles."""
 
-import pytest
 
 from identity_service import cli
 from shared.auth import TokenCodec
@@ -119,13 +118,3 @@ def test_cli_creates_an_admin_once(monkeypatch, infra, migrated_db_sync, capsys)
     assert cli.main(["create-admin", "--username", "root"]) == 1
     monkeypatch.setenv("QUNYUN_ADMIN_PASSWORD", "short")
     assert cli.main(["create-admin", "--username", "other"]) == 2
-
-
-@pytest.fixture
-def migrated_db_sync(infra):
-    """A migrated database created outside the test's event loop (the CLI runs its own)."""
-    from shared.testing.infra import drop_database, migrated_database, run_sync
-
-    name = run_sync(lambda: migrated_database(infra, "identity"))
-    yield name
-    run_sync(lambda: drop_database(infra.server_uri, name))

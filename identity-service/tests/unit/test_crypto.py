@@ -30,6 +30,17 @@ def test_previous_key_still_decrypts_and_matches_during_rotation():
     assert rotated.lookup_hash("v", context="phone") != old.lookup_hash("v", context="phone")
 
 
+def test_reencrypt_moves_old_values_to_the_current_key_only():
+    old = FieldCipher([b"old" * 12])
+    rotated = FieldCipher([b"new" * 12, b"old" * 12])
+    current_only = FieldCipher([b"new" * 12])
+    moved = rotated.reencrypt(old.encrypt("v", context="phone"), context="phone")
+    assert moved is not None and current_only.decrypt(moved, context="phone") == "v"
+    assert rotated.reencrypt(moved, context="phone") is None  # already current: left alone
+    with pytest.raises(ValueError):
+        current_only.reencrypt(old.encrypt("v", context="phone"), context="phone")
+
+
 def test_wrong_key_and_bad_format_fail():
     blob = FieldCipher([b"a" * 40]).encrypt("v", context="phone")
     with pytest.raises(ValueError):
