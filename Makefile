@@ -45,8 +45,9 @@ install: $(VENV)/.installed
 run: $(VENV)/.installed
 	$(LOCAL) run
 
+# Lint and type checks first (seconds), then the tests.
 # pytest exits 5 when it collects no test: not a failure while packages are being built.
-test: $(VENV)/.installed
+test: $(VENV)/.installed lint typecheck
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 

@@ -73,7 +73,7 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument("--paced-rate", type=float, default=300,
+    parser.add_argument("--paced-rate", type=float, default=500,
                         help="logins/s offered in the paced run of returning members (latency below saturation)")
     parser.add_argument("--identity-workers", type=int, default=1, help="IDENTITY_WORKERS")
     parser.add_argument("--gateway-workers", type=int, default=1, help="GATEWAY_WORKERS")

@@ -240,7 +240,8 @@ async def _internal_caller(request: Request) -> InternalCaller:
     if token is None:
         raise Unauthorized("This endpoint needs an internal service token.", slug="internal-token-required")
     runtime = request.app.state.runtime
-    return runtime.tokens.verify_internal(token, audience=runtime.settings.service_name)
+    caller: InternalCaller = runtime.tokens.verify_internal(token, audience=runtime.settings.service_name)
+    return caller
 
 
 async def _current_member(caller: Annotated[InternalCaller, Depends(_internal_caller)]) -> MemberPrincipal:

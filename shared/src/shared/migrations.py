@@ -29,11 +29,10 @@ def run_env(metadata: MetaData, settings_cls: type[ServiceSettings]) -> None:
     targets: Sequence[MetaData] = [metadata, shared_metadata]
 
     def configure(connection: Connection | None = None) -> None:
-        kwargs = {"target_metadata": targets, "compare_type": True}
         if connection is None:
-            context.configure(url=url, literal_binds=True, **kwargs)
+            context.configure(url=url, literal_binds=True, target_metadata=targets, compare_type=True)
         else:
-            context.configure(connection=connection, **kwargs)
+            context.configure(connection=connection, target_metadata=targets, compare_type=True)
 
     if context.is_offline_mode():
         configure()

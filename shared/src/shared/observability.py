@@ -14,6 +14,7 @@ import re
 import sys
 import time
 import uuid
+from collections.abc import MutableMapping
 from contextvars import ContextVar
 from typing import Any
 
@@ -178,7 +179,7 @@ class _StdoutLines:
 def _direct_json_logger(name: str, *, service: str, level: str, timestamper: Any) -> Any:
     """A structlog logger rendering JSON lines without the standard-library bridge."""
 
-    def add_logger_name(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    def add_logger_name(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
         event_dict["logger"] = name
         return event_dict
 

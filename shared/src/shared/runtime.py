@@ -200,7 +200,7 @@ async def _run_worker_tasks(runtime: ServiceRuntime) -> None:
         except Exception as exc:
             log.warning("dlq_producer_start_failed", error=repr(exc))
             await asyncio.sleep(1)
-    jobs = [runtime.relay.run(runtime.stop)]
+    jobs: list[Awaitable[None]] = [runtime.relay.run(runtime.stop)]
     jobs += [consumer.run(runtime.stop) for consumer in runtime.consumers]
     jobs += [job(runtime, runtime.stop) for job in runtime.definition.background]
     await asyncio.gather(*jobs)
@@ -253,8 +253,12 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
         finally:
             await stop_runtime(runtime)
 
-    docs = {} if definition.own_openapi else {"openapi_url": None, "docs_url": None, "redoc_url": None}
-    app = FastAPI(title=definition.title, version=definition.version, lifespan=lifespan, **docs)
+    docs = definition.own_openapi
+    app = FastAPI(
+        title=definition.title, version=definition.version, lifespan=lifespan,
+        openapi_url="/openapi.json" if docs else None, docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+    )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=definition.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, service=settings.service_name)

@@ -265,4 +265,4 @@ SettingsT = TypeVar("SettingsT", bound=QunyunSettings)
 def load_settings(cls: type[SettingsT]) -> SettingsT:
     """Build settings from the environment plus the local dotenv file, failing fast."""
     env_file = default_env_file()
-    return cls(_env_file=env_file if env_file.exists() else None)  # type: ignore[call-arg]
+    return cls(_env_file=env_file if env_file.exists() else None)

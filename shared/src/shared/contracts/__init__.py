@@ -8,6 +8,7 @@ that every registered type is well formed and every producer's events match.
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -29,7 +30,7 @@ class EventSpec:
     type: str
     version: int
     topic: str
-    model: type[EventData]
+    model: builtins.type[EventData]  # ``type`` alone would name the field above
 
 
 REGISTRY: dict[str, EventSpec] = {}

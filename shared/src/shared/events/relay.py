@@ -156,7 +156,7 @@ class OutboxRelay:
                 EVENTS_PUBLISHED.labels(self.service, topic).inc(count)
             return len(rows)
 
-    async def _send(self, rows: Sequence[Row[Any]]) -> None:
+    async def _send(self, rows: Sequence[Row[*tuple[Any, ...]]]) -> None:
         """Send rows as one record batch per partition, in id order, and await the acks.
 
         Partitions come from the producer's own default partitioner (murmur2

@@ -15,6 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -82,7 +83,7 @@ def service_settings(infra: Infra, kafka_namespace: str) -> Callable[..., Any]:
             "log_json": True,
         }
         values.update(overrides)
-        return settings_cls(_env_file=None, **values)  # type: ignore[call-arg]
+        return settings_cls(_env_file=None, **values)
 
     return make
 
@@ -137,4 +138,4 @@ def system(infra: Infra) -> Iterator[System]:
     finally:
         running.stop()
         for name in running.databases():
-            run_sync(lambda name=name: drop_database(infra.server_uri, name))
+            run_sync(partial(drop_database, infra.server_uri, name))
