@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psutil
 
 REPO = Path(__file__).resolve().parent.parent
 # Benchmarks get their own PostgreSQL data directory so a test run in the same
@@ -119,3 +120,50 @@ async def run_load(send: Callable[[int], Awaitable[bool]], count: int, concurren
     begin = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return count / (time.perf_counter() - begin), sorted(latencies), failures
+
+
+class CpuMeter:
+    """CPU seconds each named process tree (and every PostgreSQL process, and this one) spends in a window.
+
+    On one small machine the load generator, the simulator and the servers
+    share the cores, so throughput alone hides who spends them.
+    """
+
+    def __init__(self, processes: dict[str, int]) -> None:
+        self._pids = processes
+        self._start: dict[str, float] = {}
+
+    def _groups(self) -> dict[str, list[psutil.Process]]:
+        groups: dict[str, list[psutil.Process]] = {}
+        for name, pid in self._pids.items():
+            try:
+                root = psutil.Process(pid)
+                groups[name] = [root, *root.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                continue
+        groups["postgres"] = [p for p in psutil.process_iter(["name"]) if "postgres" in (p.info["name"] or "")]
+        groups["load generator"] = [psutil.Process()]
+        return groups
+
+    def _seconds(self) -> dict[str, float]:
+        totals: dict[str, float] = {}
+        for name, processes in self._groups().items():
+            total = 0.0
+            for process in processes:
+                try:
+                    times = process.cpu_times()
+                except psutil.NoSuchProcess:
+                    continue
+                total += times.user + times.system
+            totals[name] = total
+        return totals
+
+    def start(self) -> None:
+        """Open the window."""
+        self._start = self._seconds()
+
+    def stop(self) -> dict[str, float]:
+        """CPU seconds per group since :meth:`start` (groups that used some)."""
+        end = self._seconds()
+        spent = {name: end[name] - self._start.get(name, 0.0) for name in end}
+        return {name: seconds for name, seconds in spent.items() if seconds > 0.01}

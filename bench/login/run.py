@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp
-from common import REPO, print_table, run_load
+from common import REPO, CpuMeter, print_table, run_load
 
 from shared.auth import TokenCodec
 from shared.settings import QunyunSettings
@@ -96,8 +96,11 @@ def main() -> None:
                                      args.concurrency)
             new_direct = await login_all(f"{identity}/mp/v1/session", await codes_for(sim, direct_people, 1),
                                          direct_headers, args.concurrency)
-            ret_gw = await login_all(f"{gateway}/mp/v1/session", await codes_for(sim, gw_people, args.rounds), {},
-                                     args.concurrency)
+            ret_gw_codes = await codes_for(sim, gw_people, args.rounds)
+            await asyncio.sleep(2)  # let the new members' events settle out of the CPU window
+            meter.start()
+            ret_gw = await login_all(f"{gateway}/mp/v1/session", ret_gw_codes, {}, args.concurrency)
+            cpu = {name: seconds / len(ret_gw_codes) for name, seconds in meter.stop().items()}
             ret_direct = await login_all(f"{identity}/mp/v1/session",
                                          await codes_for(sim, direct_people, args.rounds), direct_headers,
                                          args.concurrency)
@@ -109,15 +112,19 @@ def main() -> None:
                 (f"returning, through the gateway, paced at {args.paced_rate:,.0f}/s", paced_gw),
             ):
                 rows.append((label, f"{rate:,.0f}", f"{pct(lat, 0.5):.1f}", f"{pct(lat, 0.99):.1f}", str(failed)))
-            return rows, ret_gw, paced_gw
+            return rows, ret_gw, paced_gw, cpu
 
-        rows, ret_gw, paced_gw = asyncio.run(scenario())
+        meter = CpuMeter({name: process.pid for name, process in system.processes.items()})
+        rows, ret_gw, paced_gw, cpu = asyncio.run(scenario())
     finally:
         system.stop()
         infra.stop()
     print_table(f"POST /mp/v1/session, {args.concurrency} concurrent ({args.people} people per path; "
                 f"identity workers {args.identity_workers}, gateway workers {args.gateway_workers})", rows,
                 ("logins", "logins/s", "p50 ms", "p99 ms", "failed"))
+    print_table("CPU per returning login through the gateway (saturated run, every process on this machine)",
+                [(name, f"{seconds * 1e6:,.0f}") for name, seconds in sorted(cpu.items(), key=lambda kv: -kv[1])],
+                ("process", "µs CPU per login"))
     print(f"\nreturning members through the gateway: {ret_gw[0]:,.0f} logins/s at saturation (target ≥ 500); "
           f"p99 {pct(paced_gw[1], 0.99):.1f} ms at {args.paced_rate:,.0f}/s offered over {args.concurrency} "
           f"connections (target < 50 ms); p99 {pct(ret_gw[1], 0.99):.1f} ms at saturation")
