@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import httpx
@@ -113,3 +114,9 @@ def test_readiness_aggregates_every_service(system):
     assert httpx.get(f"{system.gateway}/healthz").json() == {"status": "ok"}
     metrics_text = httpx.get(f"{system.gateway}/metrics").text
     assert "http_requests_total" in metrics_text
+
+
+def test_gateway_metrics_name_the_public_route_not_the_catch_all(system):
+    httpx.get(f"{system.gateway}/admin/v1/metrics/overview")  # proxied, refused at the gateway: 401
+    exposition = httpx.get(f"{system.gateway}/metrics").text
+    assert re.search(r'http_requests_total\{[^}]*route="/admin/v1/metrics"[^}]*status="401"\}', exposition)

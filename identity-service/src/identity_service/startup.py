@@ -20,6 +20,7 @@ from shared.wechat.api import WeChatApi
 log = structlog.get_logger("identity.startup")
 
 WECHAT_HTTP_KEY = "wechat_http"
+WECHAT_KEEPALIVE_SECONDS = 15
 
 
 async def build_context(runtime: ServiceRuntime) -> None:
@@ -30,7 +31,10 @@ async def build_context(runtime: ServiceRuntime) -> None:
     # calls. (configure_logging keeps the HTTP clients' request lines out of the
     # logs: WeChat URLs carry the app secret, login codes and access tokens.)
     client = create_aiohttp_session(
-        max_connections=settings.wechat_max_connections, read_timeout=settings.wechat_timeout_seconds
+        max_connections=settings.wechat_max_connections, read_timeout=settings.wechat_timeout_seconds,
+        # WeChat does not publish its idle timeout: aiohttp's default. A call that
+        # meets a closed connection fails as "unavailable" and is retried.
+        keepalive_seconds=WECHAT_KEEPALIVE_SECONDS,
     )
     runtime.extras[WECHAT_HTTP_KEY] = client
     api = WeChatApi(client, settings.wechat_api_base)

@@ -27,6 +27,14 @@ from shared.observability import current_request_id, current_trace_id
 log = structlog.get_logger("shared.http")
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+# A pooled connection must be dropped by the client before the server closes
+# it: a request written into a connection the server is closing fails ("Can
+# not write request body") and a POST cannot be retried blindly. Services keep
+# idle connections for SERVER_KEEPALIVE_SECONDS (longer than the 60 s idle
+# timeout of common load balancers); our clients drop theirs well before.
+SERVER_KEEPALIVE_SECONDS = 75
+CLIENT_KEEPALIVE_SECONDS = 30
 RETRY_STATUSES = frozenset({502, 503, 504})
 
 
@@ -43,11 +51,17 @@ def create_http_client(**kwargs: Any) -> httpx.AsyncClient:
 
 
 def create_aiohttp_session(
-    *, max_connections: int = 100, read_timeout: float | None = None, connect_timeout: float = 2.0
+    *,
+    max_connections: int = 100,
+    read_timeout: float | None = None,
+    connect_timeout: float = 2.0,
+    keepalive_seconds: float = CLIENT_KEEPALIVE_SECONDS,
 ) -> aiohttp.ClientSession:
     """A pooled aiohttp session with the project's defaults (call inside the running loop)."""
     return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=max_connections, ttl_dns_cache=300),
+        connector=aiohttp.TCPConnector(
+            limit=max_connections, ttl_dns_cache=300, keepalive_timeout=keepalive_seconds
+        ),
         timeout=aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout, sock_read=read_timeout),
         auto_decompress=True,
         skip_auto_headers=("User-Agent",),

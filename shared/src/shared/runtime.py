@@ -36,7 +36,7 @@ from shared.db import create_driver_pool, create_engine, create_session_factory
 from shared.errors import install_error_handlers
 from shared.events.outbox import WAKE_KEY
 from shared.events.relay import OutboxRelay
-from shared.http import ServiceClient, create_http_client
+from shared.http import SERVER_KEEPALIVE_SECONDS, ServiceClient, create_http_client
 from shared.kafka.consumer import ConsumerSpec, EventConsumer
 from shared.kafka.producer import create_producer
 from shared.kafka.topics import all_topics, ensure_topics
@@ -314,7 +314,7 @@ def serve(factory: str, settings: ServiceSettings) -> None:
     uvicorn.run(
         factory, factory=True, workers=settings.workers, host=settings.host, port=settings.port,
         log_config=None, access_log=False, proxy_headers=False, server_header=False,
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=10, timeout_keep_alive=SERVER_KEEPALIVE_SECONDS,
     )
 
 

@@ -1,4 +1,5 @@
-"""A service run as several uvicorn workers: one port, every worker serving, metrics added up."""
+"""A service run as several uvicorn workers: one port, every worker serving, metrics added up,
+idle connections kept longer than our clients keep them."""
 
 from __future__ import annotations
 
@@ -17,6 +18,17 @@ from shared.testing.infra import free_port
 def _worker_pids(supervisor: int) -> list[str]:
     """Child processes of the uvicorn supervisor (Linux /proc)."""
     return Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
+
+
+async def _healthz_on(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bytes:
+    """One keep-alive GET /healthz on an open connection; the status line (b"" if the server closed it)."""
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: service\r\n\r\n")
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n") if not reader.at_eof() else b""
+    length = re.search(rb"content-length: (\d+)", head, re.I)
+    if length:
+        await reader.readexactly(int(length.group(1)))
+    return head.split(b"\r\n", 1)[0]
 
 
 def _healthz_count(exposition: str) -> float:
@@ -74,6 +86,16 @@ async def test_a_service_with_two_workers_shares_its_port_and_its_metrics(
             async with httpx.AsyncClient(base_url=base, timeout=5) as client:
                 exposition = (await client.get("/metrics")).text
             assert _healthz_count(exposition) >= 41
+
+        # An idle connection outlives the clients' keep-alive (CLIENT_KEEPALIVE_SECONDS < server's):
+        # still open after uvicorn's default 5 s, so a pooled POST never meets a closing socket.
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            assert (await _healthz_on(reader, writer)).startswith(b"HTTP/1.1 200")
+            await asyncio.sleep(6)
+            assert (await _healthz_on(reader, writer)).startswith(b"HTTP/1.1 200")
+        finally:
+            writer.close()
     finally:
         process.terminate()
         await asyncio.wait_for(process.wait(), 30)

@@ -16,7 +16,7 @@ from gateway.clients.upstream import REQUEST_HEADERS, RESPONSE_HEADERS
 from gateway.routing_table import Route, match
 from shared.auth import MemberPrincipal, StaffPrincipal, bearer_token
 from shared.errors import NotFound, Unauthorized, Unavailable, UpstreamError
-from shared.observability import current_request_id, current_trace_id
+from shared.observability import ROUTE_LABEL_KEY, current_request_id, current_trace_id
 
 log = structlog.get_logger("gateway.proxy")
 
@@ -50,6 +50,7 @@ async def forward(request: Request) -> Response:
     route = match(path)
     if route is None:
         raise NotFound(f"No API at {path}.", slug="unknown-route")
+    request.scope[ROUTE_LABEL_KEY] = route.prefix
     member, staff = _authenticate(request, route)
     runtime = request.app.state.runtime
     upstream: aiohttp.ClientSession = runtime.extras["upstream"]

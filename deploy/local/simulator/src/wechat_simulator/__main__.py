@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uvicorn
 
+from shared.http import SERVER_KEEPALIVE_SECONDS
 from shared.settings import load_settings
 from wechat_simulator.config import SimulatorSettings
 from wechat_simulator.main import create_app
@@ -14,7 +15,8 @@ def main() -> None:
     settings = load_settings(SimulatorSettings)
     # No access log: one line per call costs more than the simulated call under load tests.
     uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_level="info", access_log=False
+        create_app(settings), host=settings.host, port=settings.port, log_level="info", access_log=False,
+        timeout_keep_alive=SERVER_KEEPALIVE_SECONDS,
     )
 
 
