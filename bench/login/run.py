@@ -75,6 +75,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--paced-rate", type=float, default=500,
                         help="logins/s offered in the paced run of returning members (latency below saturation)")
+    parser.add_argument("--paced-rounds", type=int, default=10,
+                        help="logins per person in the paced run (people × rounds requests: long enough for a p99)")
     parser.add_argument("--identity-workers", type=int, default=1, help="IDENTITY_WORKERS")
     parser.add_argument("--gateway-workers", type=int, default=1, help="GATEWAY_WORKERS")
     args = parser.parse_args()
@@ -104,7 +106,7 @@ def main() -> None:
             ret_direct = await login_all(f"{identity}/mp/v1/session",
                                          await codes_for(sim, direct_people, args.rounds), direct_headers,
                                          args.concurrency)
-            paced_gw = await login_all(f"{gateway}/mp/v1/session", await codes_for(sim, gw_people, 3), {},
+            paced_gw = await login_all(f"{gateway}/mp/v1/session", await codes_for(sim, gw_people, args.paced_rounds), {},
                                        args.concurrency, rate=args.paced_rate)
             for label, (rate, lat, failed) in (
                 ("new members, direct (identity)", new_direct), ("new members, through the gateway", new_gw),
