@@ -106,8 +106,9 @@ def main() -> None:
             ret_direct = await login_all(f"{identity}/mp/v1/session",
                                          await codes_for(sim, direct_people, args.rounds), direct_headers,
                                          args.concurrency)
-            paced_gw = await login_all(f"{gateway}/mp/v1/session", await codes_for(sim, gw_people, args.paced_rounds), {},
-                                       args.concurrency, rate=args.paced_rate)
+            paced_codes = await codes_for(sim, gw_people, args.paced_rounds)
+            paced_gw = await login_all(f"{gateway}/mp/v1/session", paced_codes, {}, args.concurrency,
+                                       rate=args.paced_rate)
             for label, (rate, lat, failed) in (
                 ("new members, direct (identity)", new_direct), ("new members, through the gateway", new_gw),
                 ("returning, direct (identity)", ret_direct), ("returning, through the gateway", ret_gw),
