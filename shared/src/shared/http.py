@@ -50,6 +50,15 @@ def create_http_client(**kwargs: Any) -> httpx.AsyncClient:
     return httpx.AsyncClient(**kwargs)
 
 
+def pooled_connector(
+    max_connections: int, *, keepalive_seconds: float = CLIENT_KEEPALIVE_SECONDS, **options: Any
+) -> aiohttp.TCPConnector:
+    """The keep-alive pool every aiohttp client of the project uses (call inside the running loop)."""
+    return aiohttp.TCPConnector(
+        limit=max_connections, ttl_dns_cache=300, keepalive_timeout=keepalive_seconds, **options
+    )
+
+
 def create_aiohttp_session(
     *,
     max_connections: int = 100,
@@ -59,9 +68,7 @@ def create_aiohttp_session(
 ) -> aiohttp.ClientSession:
     """A pooled aiohttp session with the project's defaults (call inside the running loop)."""
     return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(
-            limit=max_connections, ttl_dns_cache=300, keepalive_timeout=keepalive_seconds
-        ),
+        connector=pooled_connector(max_connections, keepalive_seconds=keepalive_seconds),
         timeout=aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout, sock_read=read_timeout),
         auto_decompress=True,
         skip_auto_headers=("User-Agent",),

@@ -13,7 +13,7 @@ import time
 import aiohttp
 
 from shared.auth import INTERNAL_TTL, MemberPrincipal, StaffPrincipal, TokenCodec
-from shared.http import CLIENT_KEEPALIVE_SECONDS
+from shared.http import pooled_connector
 
 # Forwarded in both directions; everything else (hop-by-hop, cookies, the
 # caller's own Authorization) stays at the edge.
@@ -58,10 +58,7 @@ class InternalTokenCache:
 def create_upstream_client(*, timeout: float, max_connections: int) -> aiohttp.ClientSession:
     """A keep-alive pool shared by all forwarded requests (create inside the running loop)."""
     return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(
-            limit=max_connections, ttl_dns_cache=300, enable_cleanup_closed=True,
-            keepalive_timeout=CLIENT_KEEPALIVE_SECONDS,
-        ),
+        connector=pooled_connector(max_connections, enable_cleanup_closed=True),
         timeout=aiohttp.ClientTimeout(total=timeout, sock_connect=2.0),
         auto_decompress=False,
         skip_auto_headers=("User-Agent", "Accept-Encoding"),
