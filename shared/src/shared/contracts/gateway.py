@@ -143,10 +143,18 @@ class RefundUpdated(EventData):
 
 @event("app.activity.recorded", topic=APP_ACTIVITY)
 class ActivityRecorded(EventData):
-    """Mini-program telemetry: a page view or an action with its duration."""
+    """Mini-program telemetry: a page view or an action with its duration.
+
+    ``kind`` is ``page.viewed``, ``quiz.answered``, ``content.shared`` or
+    ``custom.<name>``; ``at`` is when it happened on the device (validated at the
+    gateway: at most 24 h old, 5 min ahead); ``client_event_id`` is the id the
+    mini-program gave the item, the dedupe key of a retried batch.
+    """
 
     member_no: int
     kind: str
+    at: datetime | None = None
     page: str | None = None
     duration_ms: int | None = None
     props: dict[str, Any] = Field(default_factory=dict)
+    client_event_id: str | None = None
