@@ -57,11 +57,13 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy shared/src
 
+# Every benchmark runs even when one fails; the failed ones are listed at the end (exit 1).
 bench: $(VENV)/.installed
-	@set -e; found=0; for script in bench/*/run.py; do \
+	@found=0; failed=""; for script in bench/*/run.py; do \
 		[ -f "$$script" ] || continue; found=1; \
-		echo "== $$script"; $(PY) "$$script"; \
-	done; [ $$found -eq 1 ] || echo "no bench/*/run.py yet"
+		echo "== $$script"; $(PY) "$$script" || { echo "!! $$script failed (exit $$?)"; failed="$$failed $$script"; }; \
+	done; [ $$found -eq 1 ] || echo "no bench/*/run.py yet"; \
+	if [ -n "$$failed" ]; then echo "benchmarks failed:$$failed"; exit 1; fi
 
 demo: $(VENV)/.installed
 	$(LOCAL) demo

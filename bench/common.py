@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import httpx
 import psutil
 
@@ -44,9 +45,15 @@ def _to_ms(value: str) -> float:
 
 def wrk(label: str, url: str, *, headers: dict[str, str], connections: int = 50, seconds: int = 10,
         threads: int = 1) -> LoadResult:
-    """Run wrk against ``url`` (install it with ``apt-get install wrk``)."""
-    if shutil.which("wrk") is None:
-        raise SystemExit("the benchmarks use wrk: apt-get install wrk")
+    """GET ``url`` from ``connections`` keep-alive connections for ``seconds``.
+
+    Uses wrk when it is on PATH (``apt-get install wrk``); otherwise the
+    benchmark's own aiohttp client (:func:`http_get_load`), which costs more
+    CPU per request on the same cores, so its absolute figures are lower:
+    compare the ratios of one run. ``QUNYUN_BENCH_CLIENT=python`` forces it.
+    """
+    if shutil.which("wrk") is None or os.environ.get("QUNYUN_BENCH_CLIENT") == "python":
+        return asyncio.run(http_get_load(label, url, headers=headers, connections=connections, seconds=seconds))
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     for name, value in headers.items():
         cmd += ["-H", f"{name}: {value}"]
@@ -93,21 +100,26 @@ def wait_http(url: str, timeout: float = 60) -> None:
 
 
 async def run_load(send: Callable[[int], Awaitable[bool]], count: int, concurrency: int,
-                   rate: float | None = None) -> tuple[float, list[float], int]:
+                   rate: float | None = None, *, seconds: float | None = None) -> tuple[float, list[float], int]:
     """Call ``send(i)`` for i in range(count) from ``concurrency`` tasks; (per second, sorted latencies, failures).
 
     Without ``rate`` the tasks send back to back (saturation). With it, call i
     is scheduled at ``i / rate`` seconds and its latency counts from that time,
     so a slow answer delays no later measurement (no coordinated omission).
+    With ``seconds`` no call starts after that many seconds (``count`` is then
+    an upper bound) and the rate counts the calls that were made.
     """
     latencies: list[float] = []
     failures = 0
-    pending = list(reversed(range(count)))
+    next_index = 0
 
     async def worker() -> None:
-        nonlocal failures
-        while pending:
-            index = pending.pop()
+        nonlocal failures, next_index
+        while next_index < count:
+            if seconds is not None and time.perf_counter() - begin >= seconds:
+                return
+            index = next_index
+            next_index += 1
             started = time.perf_counter()
             if rate is not None:
                 scheduled = begin + index / rate
@@ -119,7 +131,28 @@ async def run_load(send: Callable[[int], Awaitable[bool]], count: int, concurren
 
     begin = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return count / (time.perf_counter() - begin), sorted(latencies), failures
+    return len(latencies) / (time.perf_counter() - begin), sorted(latencies), failures
+
+
+async def http_get_load(label: str, url: str, *, headers: dict[str, str], connections: int = 50,
+                        seconds: float = 10) -> LoadResult:
+    """The Python stand-in for wrk: ``connections`` keep-alive connections GET ``url`` for ``seconds``."""
+    connector = aiohttp.TCPConnector(limit=connections, force_close=False)
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
+        async def send(_: int) -> bool:
+            try:
+                async with session.get(url) as response:
+                    await response.read()
+                    return response.status < 400
+            except (OSError, TimeoutError, aiohttp.ClientError):  # wrk's socket errors
+                return False
+
+        per_second, latencies, failures = await run_load(send, 1 << 40, connections, seconds=seconds)
+    if not latencies:
+        return LoadResult(label, 0.0, 0.0, 0.0, failures)
+    p50 = latencies[min(len(latencies) // 2, len(latencies) - 1)] * 1000
+    p99 = latencies[min(int(len(latencies) * 0.99), len(latencies) - 1)] * 1000
+    return LoadResult(label, per_second, p50, p99, failures)
 
 
 class CpuMeter:

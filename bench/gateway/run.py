@@ -2,7 +2,8 @@
 
 Starts the embedded PostgreSQL and a broker, campaign-service (owner of
 ``GET /mp/v1/server-time``) and the gateway, each under one uvicorn worker,
-then loads both paths with wrk at the same concurrency.
+then loads both paths with wrk (or, without wrk, the Python client of
+``common.wrk``) at the same concurrency.
 Target: the gateway keeps ≥ 50% of direct throughput with ≤ 2 ms added p50.
 """
 
