@@ -11,13 +11,27 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from gateway.config import ROUTED_SERVICES
+from gateway.routing_table import match
 
 docs_router = APIRouter(include_in_schema=False)
 PUBLIC_PREFIXES = ("/mp/v1/", "/admin/v1/")
 
 
+def _routed_to(path: str, service: str) -> bool:
+    """True when the gateway sends ``path`` to ``service`` (templates such as
+    ``/admin/v1/members/{member_no}/tags`` match like concrete paths)."""
+    route = match(path)
+    return route is not None and route.service == service
+
+
 def merge_openapi(documents: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Merge services' documents; schema names are prefixed by service to stay unique."""
+    """Merge services' documents; schema names are prefixed by service to stay unique.
+
+    A service's path is published only when the routing table sends it to that
+    service (a path a service still documents but no longer owns, such as one
+    that moved, would otherwise shadow its new owner or advertise a route the
+    gateway never forwards there). ``gateway`` is the gateway's own document.
+    """
     merged: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "Qunyun API", "version": "1"},
@@ -30,7 +44,7 @@ def merge_openapi(documents: dict[str, dict[str, Any]]) -> dict[str, Any]:
         )
         document = orjson.loads(raw)
         for path, item in document.get("paths", {}).items():
-            if path.startswith(PUBLIC_PREFIXES):
+            if path.startswith(PUBLIC_PREFIXES) and _routed_to(path, service):
                 for operation in item.values():
                     if isinstance(operation, dict):
                         operation.setdefault("tags", [service])

@@ -51,6 +51,10 @@ async def forward(request: Request) -> Response:
     if route is None:
         raise NotFound(f"No API at {path}.", slug="unknown-route")
     request.scope[ROUTE_LABEL_KEY] = route.prefix
+    if route.service == "gateway":
+        # Answered by the gateway's own routes; only another method or a
+        # sub-path falls through to here.
+        raise NotFound(f"No API for {request.method} {path}.", slug="unknown-route")
     member, staff = _authenticate(request, route)
     runtime = request.app.state.runtime
     upstream: aiohttp.ClientSession = runtime.extras["upstream"]
