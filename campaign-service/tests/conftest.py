@@ -182,6 +182,11 @@ def campaign_factory(migrated_db, service_settings, internal_headers, pay_env) -
             "pay_mchid": pay_env["QUNYUN_PAY_MCHID"],
             "pay_mch_serial": pay_env["QUNYUN_PAY_MCH_SERIAL"],
             "pay_mch_key_file": pay_env["QUNYUN_PAY_MCH_KEY_FILE"],
+            # Answers are verified against the platform keys; the APIv3 key downloads rotated certificates.
+            "pay_apiv3_key": pay_env["QUNYUN_PAY_APIV3_KEY"],
+            "pay_platform_cert_file": pay_env["QUNYUN_PAY_PLATFORM_CERT_FILE"],
+            "pay_platform_public_key_file": pay_env["QUNYUN_PAY_PLATFORM_PUBLIC_KEY_FILE"],
+            "pay_platform_key_id": pay_env["QUNYUN_PAY_PLATFORM_KEY_ID"],
             "gateway_url": "http://gateway.test",
         }
         values.update(overrides)

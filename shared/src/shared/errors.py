@@ -13,6 +13,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.observability import current_request_id
@@ -204,7 +205,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.error("unhandled_error", error_type=type(exc).__name__, exc_info=exc)
+        if isinstance(exc, DBAPIError):
+            # Input that reached PostgreSQL and was refused is a validation gap:
+            # log the SQLSTATE (never the parameters, which may hold personal data).
+            orig = getattr(exc, "orig", None)
+            sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+            log.error("database_error", error_type=type(orig).__name__, sqlstate=sqlstate, exc_info=exc)
+        else:
+            log.error("unhandled_error", error_type=type(exc).__name__, exc_info=exc)
         # This response is built outside the request-id middleware (Starlette's
         # outermost error layer), so echo the id here for support to find it.
         request_id = current_request_id()

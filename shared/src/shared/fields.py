@@ -67,6 +67,8 @@ def _optional_text(value: str | None) -> str | None:
     return None if value is None else _check_text(value)
 
 
+# The text check as a marker, for parameters declared with their own Query(...).
+CLEAN_TEXT = AfterValidator(_optional_text)
 # An optional free-text query parameter (search boxes).
 TextQuery = Annotated[str | None, Query(max_length=200), AfterValidator(_optional_text)]
 

@@ -47,6 +47,7 @@ from shared.observability import (
     configure_logging,
     metrics_endpoint,
 )
+from shared.openapi import document_problems
 from shared.settings import ServiceSettings, to_plain_url
 
 log = structlog.get_logger("shared.runtime")
@@ -260,12 +261,26 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
         redoc_url="/redoc" if docs else None,
     )
     install_error_handlers(app)
+    document_problems_of(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=definition.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, service=settings.service_name)
     app.include_router(health_router())
     for router in definition.routers:
         app.include_router(router)
     return app
+
+
+def document_problems_of(app: FastAPI) -> None:
+    """Make ``app``'s OpenAPI document the problem responses it really sends (shared.openapi)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document_problems(generate())
+        assert app.openapi_schema is not None
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def health_router() -> APIRouter:

@@ -10,6 +10,7 @@ from campaign_service.channels.schemas import ChannelCreate, ChannelRead, Channe
 from campaign_service.deps import ChannelCodesDep, ClockDep
 from shared.auth import CurrentStaff, require_roles
 from shared.errors import NotFound
+from shared.fields import IdPath
 from shared.routing import Page, PageDep, SessionDep, decode_cursor, encode_cursor
 
 admin_router = APIRouter(prefix="/admin/v1/channels", tags=["channels"])
@@ -18,7 +19,7 @@ EDIT = require_roles("admin", "operator")
 READ = require_roles("admin", "operator", "sales", "viewer")
 
 
-async def _channel(session: SessionDep, channel_id: int) -> Channel:
+async def _channel(session: SessionDep, channel_id: IdPath) -> Channel:
     channel = await repository.get(session, channel_id)
     if channel is None:
         raise NotFound("渠道不存在。", slug="channel-not-found", title="Channel not found")
@@ -68,13 +69,13 @@ async def all_stats(session: SessionDep, page: PageDep) -> Page[ChannelStats]:
 
 
 @admin_router.get("/{channel_id}", dependencies=[READ])
-async def get_channel(channel_id: int, session: SessionDep) -> ChannelRead:
+async def get_channel(channel_id: IdPath, session: SessionDep) -> ChannelRead:
     """One channel."""
     return service.read_of(await _channel(session, channel_id))
 
 
 @admin_router.get("/{channel_id}/stats", dependencies=[READ])
-async def channel_stats(channel_id: int, session: SessionDep) -> ChannelStats:
+async def channel_stats(channel_id: IdPath, session: SessionDep) -> ChannelStats:
     """What one channel brought."""
     channel = await _channel(session, channel_id)
     return _stats(channel, (await repository.stats(session, [channel.id]))[channel.id])
@@ -86,7 +87,7 @@ async def channel_stats(channel_id: int, session: SessionDep) -> ChannelStats:
     response_class=Response,
     responses={200: {"content": {"image/png": {}}}},
 )
-async def channel_wxacode(channel_id: int, session: SessionDep) -> Response:
+async def channel_wxacode(channel_id: IdPath, session: SessionDep) -> Response:
     """The channel's mini-program code image."""
     await _channel(session, channel_id)
     png = await repository.wxacode(session, channel_id)

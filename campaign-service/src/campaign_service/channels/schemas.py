@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.fields import Id, Text
+
 # A code is both the QR scene_str (1–64) and the mini-program scene (≤ 32 visible characters).
 CODE_PATTERN = r"^[0-9A-Za-z_\-]{1,32}$"
 
@@ -14,13 +16,13 @@ CODE_PATTERN = r"^[0-9A-Za-z_\-]{1,32}$"
 class ChannelCreate(BaseModel):
     """A new channel; its codes are created at WeChat right away."""
 
-    name: str = Field(min_length=1, max_length=100)
-    code: str | None = Field(None, pattern=CODE_PATTERN, description="stable scene; generated when absent")
+    name: Text = Field(min_length=1, max_length=100)
+    code: Text | None = Field(None, pattern=CODE_PATTERN, description="stable scene; generated when absent")
     qr_kind: Literal["permanent", "temporary"] = "permanent"
     expire_seconds: int | None = Field(
         None, ge=60, le=2_592_000, description="temporary codes only (default and maximum 30 days)"
     )
-    mp_page: str = Field("", max_length=128, description="mini-program page the code opens (no leading /)")
+    mp_page: Text = Field("", max_length=128, description="mini-program page the code opens (no leading /)")
 
     @model_validator(mode="after")
     def _consistent(self) -> ChannelCreate:
@@ -37,23 +39,23 @@ class ChannelRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    code: str
-    name: str
-    qr_kind: str
-    qr_ticket: str | None
-    qr_url: str | None
-    qr_image_url: str | None = None
+    code: Text
+    name: Text
+    qr_kind: Text
+    qr_ticket: Text | None
+    qr_url: Text | None
+    qr_image_url: Text | None = None
     qr_expires_at: datetime | None
-    mp_page: str
+    mp_page: Text
     created_at: datetime
 
 
 class ChannelStats(BaseModel):
     """What a channel brought: raw touches, first-touch members, registrations and payments."""
 
-    channel_id: int
-    code: str
-    name: str
+    channel_id: Id
+    code: Text
+    name: Text
     scans: int = Field(description="QR scans by followers (SCAN events)")
     follows: int = Field(description="follows from the QR code (subscribe with this scene)")
     launches: int = Field(description="registrations that carried this mini-program scene")

@@ -9,6 +9,7 @@ from campaign_service.checkins.schemas import CheckinCreate, CheckinRead, Checki
 from campaign_service.deps import ClockDep
 from campaign_service.periods import service as periods
 from shared.auth import CurrentMember, CurrentStaff, require_roles
+from shared.fields import IdPath
 from shared.routing import Page, PageDep, SessionDep, decode_cursor, encode_cursor
 
 mp_router = APIRouter(prefix="/mp/v1/periods", tags=["check-ins"])
@@ -20,7 +21,7 @@ READ = require_roles("admin", "operator", "sales", "viewer")
 
 @mp_router.post("/{period_id}/checkins", status_code=201)
 async def check_in(
-    period_id: int,
+    period_id: IdPath,
     body: CheckinCreate,
     member: CurrentMember,
     session: SessionDep,
@@ -38,7 +39,7 @@ async def check_in(
 
 
 @admin_router.get("/periods/{period_id}/checkins", dependencies=[READ])
-async def list_checkins(period_id: int, session: SessionDep, page: PageDep) -> Page[CheckinRead]:
+async def list_checkins(period_id: IdPath, session: SessionDep, page: PageDep) -> Page[CheckinRead]:
     """A period's check-ins by id."""
     await periods.require_period(session, period_id)
     cursor = decode_cursor(page.cursor)
@@ -55,8 +56,8 @@ async def list_checkins(period_id: int, session: SessionDep, page: PageDep) -> P
 
 @admin_router.post("/periods/{period_id}/checkins/{checkin_id}/void", dependencies=[EDIT])
 async def void_checkin(
-    period_id: int,
-    checkin_id: int,
+    period_id: IdPath,
+    checkin_id: IdPath,
     body: CheckinVoid,
     staff: CurrentStaff,
     session: SessionDep,

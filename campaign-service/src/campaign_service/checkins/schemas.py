@@ -6,18 +6,20 @@ from datetime import date, datetime
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
+from shared.fields import Id, MemberNo, Text
+
 
 class CheckinCreate(BaseModel):
     """Today's proof: some text and/or image URLs (as the period's plan asks)."""
 
-    text: str = Field("", max_length=2000)
+    text: Text = Field("", max_length=2000)
     images: list[AnyHttpUrl] = Field(default_factory=list, max_length=9)
 
 
 class CheckinVoid(BaseModel):
     """Why staff void a check-in."""
 
-    reason: str = Field(min_length=1, max_length=200)
+    reason: Text = Field(min_length=1, max_length=200)
 
 
 class CheckinRead(BaseModel):
@@ -26,12 +28,12 @@ class CheckinRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    period_id: int
-    member_no: int
+    period_id: Id
+    member_no: MemberNo
     local_date: date
-    text: str
-    images: list[str]
+    text: Text
+    images: list[Text]
     late: bool
     voided_at: datetime | None
-    void_reason: str | None
+    void_reason: Text | None
     created_at: datetime

@@ -18,6 +18,7 @@ from campaign_service.communities.schemas import (
 from campaign_service.deps import ClockDep, MembersDep
 from shared.auth import CurrentMember, require_roles
 from shared.errors import Conflict
+from shared.fields import BIGINT_MAX, IdPath
 from shared.routing import Page, PageDep, SessionDep, decode_cursor, encode_cursor
 
 mp_router = APIRouter(prefix="/mp/v1/group-sightings", tags=["communities"])
@@ -41,7 +42,9 @@ async def group_sighting(
 async def list_communities(
     session: SessionDep,
     page: PageDep,
-    period_id: Annotated[int | None, Query(description="only groups linked to this period")] = None,
+    period_id: Annotated[
+        int | None, Query(ge=1, le=BIGINT_MAX, description="only groups linked to this period")
+    ] = None,
     unlinked: Annotated[bool, Query(description="only groups not linked to a period")] = False,
 ) -> Page[CommunityRead]:
     """Groups by id, with the number of members seen in each."""
@@ -66,21 +69,22 @@ async def list_communities(
 
 @admin_router.get("/matrix", dependencies=[READ])
 async def community_matrix(
-    session: SessionDep, series_id: Annotated[int | None, Query(description="one series only")] = None
+    session: SessionDep,
+    series_id: Annotated[int | None, Query(ge=1, le=BIGINT_MAX, description="one series only")] = None,
 ) -> MatrixRead:
     """The community matrix: series → periods → groups, members seen, registrants seen, last activity."""
     return await service.matrix(session, series_id=series_id)
 
 
 @admin_router.get("/{community_id}", dependencies=[READ])
-async def get_community(community_id: int, session: SessionDep) -> CommunityRead:
+async def get_community(community_id: IdPath, session: SessionDep) -> CommunityRead:
     """One group."""
     return await service.read_of(session, await service.require(session, community_id))
 
 
 @admin_router.patch("/{community_id}", dependencies=[EDIT])
 async def update_community(
-    community_id: int, body: CommunityUpdate, session: SessionDep, clock: ClockDep
+    community_id: IdPath, body: CommunityUpdate, session: SessionDep, clock: ClockDep
 ) -> CommunityRead:
     """Name a group (e.g. "X1 group A") and link it to a period, or unlink it."""
     community = await service.require(session, community_id, lock=True)
@@ -89,7 +93,7 @@ async def update_community(
 
 
 @admin_router.post("/{community_id}/accept-proposal", dependencies=[EDIT])
-async def accept_proposal(community_id: int, session: SessionDep, clock: ClockDep) -> CommunityRead:
+async def accept_proposal(community_id: IdPath, session: SessionDep, clock: ClockDep) -> CommunityRead:
     """Link the group to the period its share cards proposed."""
     community = await service.require(session, community_id, lock=True)
     if community.proposed_period_id is None:
@@ -101,7 +105,7 @@ async def accept_proposal(community_id: int, session: SessionDep, clock: ClockDe
 
 @admin_router.get("/{community_id}/members", dependencies=[READ])
 async def community_members(
-    community_id: int, session: SessionDep, page: PageDep
+    community_id: IdPath, session: SessionDep, page: PageDep
 ) -> Page[CommunityMemberRead]:
     """Members seen in a group, by member number, marked when registered for its period."""
     community = await service.require(session, community_id)

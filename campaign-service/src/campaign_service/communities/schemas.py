@@ -6,29 +6,33 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.fields import Id, MemberNo, PatchModel, Text
+
 
 class SightingCreate(BaseModel):
     """``wx.getShareInfo`` / ``wx.getGroupEnterInfo`` output of a card opened in a group."""
 
-    encrypted_data: str = Field(min_length=1, max_length=65536)
-    iv: str = Field(min_length=1, max_length=64)
-    period_id: int | None = Field(None, description="the period whose card was shared, if any")
+    encrypted_data: Text = Field(min_length=1, max_length=65536)
+    iv: Text = Field(min_length=1, max_length=64)
+    period_id: Id | None = Field(None, description="the period whose card was shared, if any")
 
 
 class SightingRead(BaseModel):
     """The group the member was seen in."""
 
-    community_id: int
-    name: str | None
-    period_id: int | None
+    community_id: Id
+    name: Text | None
+    period_id: Id | None
     first_time: bool = Field(description="the member's first sighting in this group")
 
 
-class CommunityUpdate(BaseModel):
+class CommunityUpdate(PatchModel):
     """Name a group or link it to a period (``period_id: null`` unlinks it)."""
 
-    name: str | None = Field(None, min_length=1, max_length=100)
-    period_id: int | None = None
+    nullable = frozenset({"period_id"})
+
+    name: Text | None = Field(None, min_length=1, max_length=100)
+    period_id: Id | None = None
 
 
 class CommunityRead(BaseModel):
@@ -37,10 +41,10 @@ class CommunityRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    open_gid: str
-    name: str | None
-    period_id: int | None
-    proposed_period_id: int | None
+    open_gid: Text
+    name: Text | None
+    period_id: Id | None
+    proposed_period_id: Id | None
     linked_at: datetime | None
     first_seen_at: datetime
     last_seen_at: datetime
@@ -52,7 +56,7 @@ class CommunityMemberRead(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
 
-    member_no: int
+    member_no: MemberNo
     first_seen_at: datetime
     last_seen_at: datetime
     sightings: int
@@ -62,10 +66,10 @@ class CommunityMemberRead(BaseModel):
 class GroupCell(BaseModel):
     """One group in the matrix."""
 
-    community_id: int
-    name: str | None
-    open_gid: str
-    period_id: int | None
+    community_id: Id
+    name: Text | None
+    open_gid: Text
+    period_id: Id | None
     members_seen: int
     period_members_seen: int = Field(description="confirmed registrants of the group's period seen in it")
     last_activity_at: datetime | None
@@ -74,18 +78,18 @@ class GroupCell(BaseModel):
 class Reach(BaseModel):
     """Where a period's registrants were seen: a group of the series and how many of them."""
 
-    community_id: int
-    name: str | None
+    community_id: Id
+    name: Text | None
     registrants_seen: int
 
 
 class PeriodMatrix(BaseModel):
     """A period, its groups, and the series groups its registrants were seen in."""
 
-    period_id: int
+    period_id: Id
     number: int
-    title: str
-    state: str
+    title: Text
+    state: Text
     registrants: int
     groups: list[GroupCell]
     seen_in: list[Reach] = Field(description="every group of the series holding registrants of this period")
@@ -94,8 +98,8 @@ class PeriodMatrix(BaseModel):
 class SeriesMatrix(BaseModel):
     """A series and its periods."""
 
-    series_id: int
-    title: str
+    series_id: Id
+    title: Text
     periods: list[PeriodMatrix]
 
 

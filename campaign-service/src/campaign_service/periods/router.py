@@ -20,6 +20,7 @@ from campaign_service.periods.schemas import (
 )
 from shared.auth import CurrentMember, require_roles
 from shared.errors import NotFound
+from shared.fields import IdPath
 from shared.routing import Page, PageDep, SessionDep, decode_cursor, encode_cursor
 
 admin_router = APIRouter(prefix="/admin/v1", tags=["series & periods"])
@@ -30,7 +31,7 @@ READ = require_roles("admin", "operator", "sales", "viewer")
 VISIBLE_STATES = ("open", "running", "closed", "settled")
 
 
-async def _series(session: SessionDep, series_id: int) -> Series:
+async def _series(session: SessionDep, series_id: IdPath) -> Series:
     series = await repository.get_series(session, series_id)
     if series is None:
         raise NotFound("系列不存在。", slug="series-not-found", title="Series not found")
@@ -61,13 +62,13 @@ async def list_series(session: SessionDep, page: PageDep) -> Page[SeriesRead]:
 
 
 @admin_router.get("/series/{series_id}", dependencies=[READ])
-async def get_series(series_id: int, session: SessionDep) -> SeriesRead:
+async def get_series(series_id: IdPath, session: SessionDep) -> SeriesRead:
     """One series."""
     return SeriesRead.model_validate(await _series(session, series_id))
 
 
 @admin_router.patch("/series/{series_id}", dependencies=[EDIT])
-async def update_series(series_id: int, body: SeriesUpdate, session: SessionDep) -> SeriesRead:
+async def update_series(series_id: IdPath, body: SeriesUpdate, session: SessionDep) -> SeriesRead:
     """Rename or describe a series."""
     series = await _series(session, series_id)
     for field, value in body.model_dump(exclude_unset=True, exclude_none=True).items():
@@ -77,7 +78,7 @@ async def update_series(series_id: int, body: SeriesUpdate, session: SessionDep)
 
 
 @admin_router.get("/series/{series_id}/periods", dependencies=[READ])
-async def list_periods(series_id: int, session: SessionDep) -> list[PeriodRead]:
+async def list_periods(series_id: IdPath, session: SessionDep) -> list[PeriodRead]:
     """Every period of a series, by number."""
     await _series(session, series_id)
     return [PeriodRead.model_validate(p) for p in await repository.periods_of(session, [series_id])]
@@ -85,7 +86,7 @@ async def list_periods(series_id: int, session: SessionDep) -> list[PeriodRead]:
 
 @admin_router.post("/series/{series_id}/periods", status_code=201, dependencies=[EDIT])
 async def create_period(
-    series_id: int, body: PeriodCreate, session: SessionDep, runtime: RuntimeDep
+    series_id: IdPath, body: PeriodCreate, session: SessionDep, runtime: RuntimeDep
 ) -> PeriodRead:
     """Add the next numbered period (a draft)."""
     period = await service.create_period(session, series_id, body, settings_of(runtime).default_timezone)
@@ -94,13 +95,13 @@ async def create_period(
 
 
 @admin_router.get("/periods/{period_id}", dependencies=[READ])
-async def get_period(period_id: int, session: SessionDep) -> PeriodRead:
+async def get_period(period_id: IdPath, session: SessionDep) -> PeriodRead:
     """One period."""
     return PeriodRead.model_validate(await service.require_period(session, period_id))
 
 
 @admin_router.patch("/periods/{period_id}", dependencies=[EDIT])
-async def update_period(period_id: int, body: PeriodUpdate, session: SessionDep) -> PeriodRead:
+async def update_period(period_id: IdPath, body: PeriodUpdate, session: SessionDep) -> PeriodRead:
     """Edit a period (fully while a draft, a few fields afterwards)."""
     period = await service.require_period(session, period_id, lock=True)
     return PeriodRead.model_validate(await service.update_period(session, period, body))
@@ -108,7 +109,7 @@ async def update_period(period_id: int, body: PeriodUpdate, session: SessionDep)
 
 @admin_router.post("/periods/{period_id}/state", dependencies=[EDIT])
 async def change_state(
-    period_id: int, body: PeriodTransition, session: SessionDep, clock: ClockDep
+    period_id: IdPath, body: PeriodTransition, session: SessionDep, clock: ClockDep
 ) -> PeriodRead:
     """Open, start or close a period; closing computes every registrant's refund."""
     period = await service.require_period(session, period_id, lock=True)
@@ -131,7 +132,7 @@ async def catalogue(_: CurrentMember, session: SessionDep, clock: ClockDep) -> l
 
 @mp_router.get("/periods/{period_id}")
 async def public_period(
-    period_id: int, _: CurrentMember, session: SessionDep, clock: ClockDep
+    period_id: IdPath, _: CurrentMember, session: SessionDep, clock: ClockDep
 ) -> PeriodPublic:
     """One published period with the places left."""
     period = await service.require_period(session, period_id)

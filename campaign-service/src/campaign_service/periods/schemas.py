@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from campaign_service.periods.rules import CheckinPlan, RefundRule
+from shared.fields import Id, PatchModel, Text
 
 PeriodState = str
 
@@ -15,15 +16,15 @@ PeriodState = str
 class SeriesCreate(BaseModel):
     """A new series (theme)."""
 
-    title: str = Field(min_length=1, max_length=100)
-    description: str = Field("", max_length=2000)
+    title: Text = Field(min_length=1, max_length=100)
+    description: Text = Field("", max_length=2000)
 
 
-class SeriesUpdate(BaseModel):
-    """Changes to a series."""
+class SeriesUpdate(PatchModel):
+    """Changes to a series (omitted fields stay as they are; none may be null)."""
 
-    title: str | None = Field(None, min_length=1, max_length=100)
-    description: str | None = Field(None, max_length=2000)
+    title: Text | None = Field(None, min_length=1, max_length=100)
+    description: Text | None = Field(None, max_length=2000)
 
 
 class SeriesRead(BaseModel):
@@ -32,8 +33,8 @@ class SeriesRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    title: str
-    description: str
+    title: Text
+    description: Text
     created_at: datetime
 
 
@@ -48,12 +49,12 @@ def _check_zone(value: str) -> str:
 class PeriodCreate(BaseModel):
     """A new period of a series; its number is assigned in order."""
 
-    title: str = Field(min_length=1, max_length=100)
+    title: Text = Field(min_length=1, max_length=100)
     registration_opens_at: datetime
     registration_closes_at: datetime
     start_date: date
     end_date: date
-    timezone: str | None = Field(
+    timezone: Text | None = Field(
         None, description="IANA zone of the period's calendar (default Asia/Shanghai)"
     )
     capacity: int = Field(ge=1, le=1_000_000)
@@ -74,15 +75,18 @@ class PeriodCreate(BaseModel):
         return self
 
 
-class PeriodUpdate(BaseModel):
-    """Changes to a period; after it opens only title, capacity and the registration close may change."""
+class PeriodUpdate(PatchModel):
+    """Changes to a period; after it opens only title, capacity and the registration close may change.
 
-    title: str | None = Field(None, min_length=1, max_length=100)
+    Omitted fields stay as they are; none may be null.
+    """
+
+    title: Text | None = Field(None, min_length=1, max_length=100)
     registration_opens_at: datetime | None = None
     registration_closes_at: datetime | None = None
     start_date: date | None = None
     end_date: date | None = None
-    timezone: str | None = None
+    timezone: Text | None = None
     capacity: int | None = Field(None, ge=1, le=1_000_000)
     fee_fen: int | None = Field(None, ge=0, le=10_000_000)
     checkin_plan: CheckinPlan | None = None
@@ -94,7 +98,7 @@ class PeriodUpdate(BaseModel):
 class PeriodTransition(BaseModel):
     """Move a period to another state."""
 
-    state: str = Field(pattern="^(open|running|closed)$")
+    state: Text = Field(pattern="^(open|running|closed)$")
 
 
 class PeriodRead(BaseModel):
@@ -103,15 +107,15 @@ class PeriodRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    series_id: int
+    series_id: Id
     number: int
-    title: str
-    state: str
+    title: Text
+    state: Text
     registration_opens_at: datetime
     registration_closes_at: datetime
     start_date: date
     end_date: date
-    timezone: str
+    timezone: Text
     capacity: int
     taken: int
     fee_fen: int
@@ -126,16 +130,16 @@ class PeriodPublic(BaseModel):
     """A period as the mini-program shows it."""
 
     id: int
-    series_id: int
+    series_id: Id
     number: int
-    title: str
-    state: str
+    title: Text
+    state: Text
     registration_opens_at: datetime
     registration_closes_at: datetime
     registration_open_now: bool
     start_date: date
     end_date: date
-    timezone: str
+    timezone: Text
     capacity: int
     remaining: int
     fee_fen: int
@@ -148,6 +152,6 @@ class SeriesWithPeriods(BaseModel):
     """A series with its visible periods (mini-program)."""
 
     id: int
-    title: str
-    description: str
+    title: Text
+    description: Text
     periods: list[PeriodPublic]

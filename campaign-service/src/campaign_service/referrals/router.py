@@ -11,6 +11,7 @@ from campaign_service.referrals import repository
 from campaign_service.referrals.codes import invite_code
 from campaign_service.referrals.schemas import InviteRead, InviterRead, ReferralRead
 from shared.auth import CurrentMember, require_roles
+from shared.fields import BIGINT_MAX
 from shared.routing import Page, PageDep, SessionDep, decode_cursor, encode_cursor
 
 mp_router = APIRouter(prefix="/mp/v1/me/invite", tags=["referrals"])
@@ -35,8 +36,8 @@ async def my_invite(member: CurrentMember, session: SessionDep, keys: InviteKeys
 async def list_referrals(
     session: SessionDep,
     page: PageDep,
-    inviter: Annotated[int | None, Query(description="only this inviter's invitees")] = None,
-    invitee: Annotated[int | None, Query(description="only this invitee")] = None,
+    inviter: Annotated[int | None, Query(ge=1, le=BIGINT_MAX, description="only this inviter's invitees")] = None,
+    invitee: Annotated[int | None, Query(ge=1, le=BIGINT_MAX, description="only this invitee")] = None,
 ) -> Page[ReferralRead]:
     """Who brought whom, by invitee number."""
     cursor = decode_cursor(page.cursor)

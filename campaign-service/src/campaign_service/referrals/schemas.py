@@ -6,12 +6,14 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
+from shared.fields import Id, MemberNo, Text
+
 
 class InviteRead(BaseModel):
     """The member's invite code and how many people it brought."""
 
-    member_no: int
-    code: str
+    member_no: MemberNo
+    code: Text
     credited: int
     pending: int
 
@@ -21,12 +23,12 @@ class ReferralRead(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
 
-    invitee_member_no: int
-    inviter_member_no: int
-    invite_code: str
-    registration_id: int
-    period_id: int
-    state: str
+    invitee_member_no: MemberNo
+    inviter_member_no: MemberNo
+    invite_code: Text
+    registration_id: Id
+    period_id: Id
+    state: Text
     created_at: datetime
     credited_at: datetime | None
 
@@ -34,6 +36,6 @@ class ReferralRead(BaseModel):
 class InviterRead(BaseModel):
     """An inviter and the people they brought."""
 
-    inviter_member_no: int
+    inviter_member_no: MemberNo
     credited: int
     pending: int

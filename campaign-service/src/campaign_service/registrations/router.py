@@ -28,6 +28,7 @@ from campaign_service.registrations.schemas import (
 from campaign_service.settlement import repository as refunds
 from shared.auth import CurrentMember, CurrentStaff, require_roles
 from shared.errors import Invalid, NotFound
+from shared.fields import IdPath
 from shared.routing import SessionDep
 
 mp_router = APIRouter(prefix="/mp/v1", tags=["registrations"])
@@ -39,7 +40,7 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_lengt
 
 @mp_router.post("/periods/{period_id}/registrations", status_code=201, response_model=RegistrationRead)
 async def register(
-    period_id: int,
+    period_id: IdPath,
     body: RegistrationCreate,
     member: CurrentMember,
     session: SessionDep,
@@ -134,7 +135,7 @@ async def my_registrations(
 
 @mp_router.post("/me/registrations/{registration_id}/payment-check")
 async def check_payment(
-    registration_id: int,
+    registration_id: IdPath,
     member: CurrentMember,
     session: SessionDep,
     clock: ClockDep,
@@ -154,7 +155,7 @@ async def check_payment(
 
 @mp_router.post("/me/registrations/{registration_id}/cancel")
 async def cancel_mine(
-    registration_id: int,
+    registration_id: IdPath,
     member: CurrentMember,
     session: SessionDep,
     clock: ClockDep,
@@ -172,8 +173,8 @@ async def cancel_mine(
 
 @admin_router.post("/{period_id}/registrations/{registration_id}/cancel", dependencies=[EDIT])
 async def cancel_registration(
-    period_id: int,
-    registration_id: int,
+    period_id: IdPath,
+    registration_id: IdPath,
     body: RegistrationCancel,
     staff: CurrentStaff,
     session: SessionDep,

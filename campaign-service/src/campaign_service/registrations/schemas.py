@@ -6,14 +6,16 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
+from shared.fields import Id, Text
+
 
 class RegistrationCreate(BaseModel):
     """A member registers for a period."""
 
-    channel: str | None = Field(
+    channel: Text | None = Field(
         None, max_length=64, description="the mini-program launch scene (a channel code), if any"
     )
-    invite_code: str | None = Field(
+    invite_code: Text | None = Field(
         None, max_length=32, description="the code of the member who invited me, if any"
     )
 
@@ -21,20 +23,20 @@ class RegistrationCreate(BaseModel):
 class PayParams(BaseModel):
     """Arguments of ``wx.requestPayment``."""
 
-    appId: str
-    timeStamp: str
-    nonceStr: str
-    package: str
-    signType: str
-    paySign: str
+    appId: Text
+    timeStamp: Text
+    nonceStr: Text
+    package: Text
+    signType: Text
+    paySign: Text
 
 
 class OrderRead(BaseModel):
     """The order of a paid registration."""
 
-    out_trade_no: str
+    out_trade_no: Text
     amount_fen: int
-    state: str
+    state: Text
     expires_at: datetime
     pay_params: PayParams | None = None
 
@@ -43,16 +45,16 @@ class RegistrationRead(BaseModel):
     """A registration as its member sees it."""
 
     id: int
-    period_id: int
-    state: str
+    period_id: Id
+    state: Text
     fee_fen: int
     created_at: datetime
     confirmed_at: datetime | None = None
     cancelled_at: datetime | None = None
-    cancel_reason: str | None = None
-    cancelled_by: str | None = Field(None, description="who cancelled: member or staff")
-    channel_id: int | None = None
-    referral: str | None = Field(
+    cancel_reason: Text | None = None
+    cancelled_by: Text | None = Field(None, description="who cancelled: member or staff")
+    channel_id: Id | None = None
+    referral: Text | None = Field(
         None,
         description="what the invite code did: credited, pending, invalid, self, cycle, already-referred",
     )
@@ -62,7 +64,7 @@ class RegistrationRead(BaseModel):
 class RegistrationCancel(BaseModel):
     """Staff cancel a registration, with a reason and optionally a full refund of a paid one."""
 
-    reason: str = Field(min_length=1, max_length=200)
+    reason: Text = Field(min_length=1, max_length=200)
     refund: bool = Field(description="refund the full fee of a paid registration")
 
 
@@ -70,26 +72,26 @@ class CancellationRead(BaseModel):
     """A cancelled registration and the full-fee refund its cancellation queued, if any."""
 
     registration: RegistrationRead
-    out_refund_no: str | None = None
+    out_refund_no: Text | None = None
     refund_amount_fen: int | None = None
-    refund_state: str | None = None
+    refund_state: Text | None = None
 
 
 class CalendarDay(BaseModel):
     """One plan date of a period: done, late, voided, missed, today or upcoming."""
 
     date: date
-    status: str
+    status: Text
 
 
 class MyRegistration(BaseModel):
     """A member's registration with its calendar, rate and the refund it would earn now."""
 
     registration: RegistrationRead
-    period_title: str
-    series_id: int
+    period_title: Text
+    series_id: Id
     period_number: int
-    period_state: str
+    period_state: Text
     start_date: date
     end_date: date
     calendar: list[CalendarDay]
@@ -97,11 +99,11 @@ class MyRegistration(BaseModel):
     planned_days: int
     rate_percent: float
     refund_now_fen: int
-    refund_state: str | None = None
+    refund_state: Text | None = None
     refund_amount_fen: int | None = None
 
 
 class BlockCreate(BaseModel):
     """Bar a member from registering."""
 
-    reason: str = Field(min_length=1, max_length=200)
+    reason: Text = Field(min_length=1, max_length=200)

@@ -16,6 +16,7 @@ from campaign_service.settlement.schemas import RefundFailure, SettlementReport
 from campaign_service.settlement.service import SETTLEMENT_REFUND
 from shared.auth import require_roles
 from shared.errors import Conflict
+from shared.fields import IdPath
 from shared.routing import SessionDep
 
 admin_router = APIRouter(prefix="/admin/v1/periods", tags=["settlement"])
@@ -31,7 +32,7 @@ def bucket(refund: Refund) -> str:
     return "100" if tens >= 10 else f"{tens * 10}-{tens * 10 + 9}"
 
 
-async def _closed_refunds(session: SessionDep, period_id: int) -> tuple[str, list[Refund]]:
+async def _closed_refunds(session: SessionDep, period_id: IdPath) -> tuple[str, list[Refund]]:
     period = await periods.require_period(session, period_id)
     if period.state not in ("closed", "settled"):
         raise Conflict("活动期尚未结束，暂无结算。", slug="period-not-closed", title="Period not closed")
@@ -39,7 +40,7 @@ async def _closed_refunds(session: SessionDep, period_id: int) -> tuple[str, lis
 
 
 @admin_router.get("/{period_id}/settlement", dependencies=[READ])
-async def settlement_report(period_id: int, session: SessionDep) -> SettlementReport:
+async def settlement_report(period_id: IdPath, session: SessionDep) -> SettlementReport:
     """Registrants, rate distribution, refund totals and failures."""
     state, refunds = await _closed_refunds(session, period_id)
     # Late-payment and cancellation refunds are money out, but not registrants of the settlement.
@@ -69,7 +70,7 @@ async def settlement_report(period_id: int, session: SessionDep) -> SettlementRe
 
 
 @admin_router.get("/{period_id}/settlement.csv", dependencies=[READ])
-async def settlement_csv(period_id: int, session: SessionDep) -> Response:
+async def settlement_csv(period_id: IdPath, session: SessionDep) -> Response:
     """One line per registrant: rate, fee, refund and its state."""
     _, refunds = await _closed_refunds(session, period_id)
     out = io.StringIO()
@@ -110,7 +111,7 @@ async def settlement_csv(period_id: int, session: SessionDep) -> Response:
 
 
 @admin_router.post("/{period_id}/refunds/retry", dependencies=[EDIT])
-async def retry_refunds(period_id: int, session: SessionDep) -> dict[str, int]:
+async def retry_refunds(period_id: IdPath, session: SessionDep) -> dict[str, int]:
     """Queue the failed refunds of a period again (same out_refund_no, so never twice)."""
     await _closed_refunds(session, period_id)
     return {"requeued": await repository.retry_failed(session, period_id)}

@@ -7,10 +7,14 @@ see member or staff tokens.
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import quote
+
 import aiohttp
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from yarl import URL
 
 from gateway.clients.upstream import REQUEST_HEADERS, RESPONSE_HEADERS
 from gateway.routing_table import Route, match
@@ -24,7 +28,8 @@ router = APIRouter()
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
-def _authenticate(request: Request, route: Route) -> tuple[MemberPrincipal | None, StaffPrincipal | None]:
+def authenticate(request: Request, route: Route) -> tuple[MemberPrincipal | None, StaffPrincipal | None]:
+    """The caller's principal for ``route`` (the gateway's own routes use it too)."""
     if route.auth == "none":
         return None, None
     token = bearer_token(request)
@@ -44,6 +49,23 @@ def _authenticate(request: Request, route: Route) -> tuple[MemberPrincipal | Non
     return None, staff
 
 
+_PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+_QUERY_SAFE = _PATH_SAFE + "?"
+
+
+def _upstream_url(base: str, scope: dict[str, Any]) -> URL:
+    """The upstream URL with the path and query exactly as the client encoded them.
+
+    Re-encoding the decoded path would turn an escaped ``%3F`` or ``%2F`` inside a
+    segment into a query or a new segment upstream, i.e. another operation.
+    """
+    raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+    query: bytes = scope.get("query_string") or b""
+    # Escapes stay as they are (``%`` is safe); raw non-ASCII bytes and spaces get escaped.
+    target = quote(raw_path, safe=_PATH_SAFE) + ("?" + quote(query, safe=_QUERY_SAFE) if query else "")
+    return URL(base + target, encoded=True)
+
+
 async def forward(request: Request) -> Response:
     """Send the request to the service that owns its path."""
     path: str = request.scope["path"]
@@ -55,7 +77,7 @@ async def forward(request: Request) -> Response:
         # Answered by the gateway's own routes; only another method or a
         # sub-path falls through to here.
         raise NotFound(f"No API for {request.method} {path}.", slug="unknown-route")
-    member, staff = _authenticate(request, route)
+    member, staff = authenticate(request, route)
     runtime = request.app.state.runtime
     upstream: aiohttp.ClientSession = runtime.extras["upstream"]
     token = runtime.extras["token_cache"].token_for(route.service, member=member, staff=staff)
@@ -63,12 +85,11 @@ async def forward(request: Request) -> Response:
     headers["authorization"] = f"Bearer {token}"
     headers["x-request-id"] = current_request_id() or ""
     headers["x-trace-id"] = current_trace_id() or ""
-    url = runtime.extras["upstream_urls"][route.service] + path
+    url = _upstream_url(runtime.extras["upstream_urls"][route.service], request.scope)
     body = await request.body()
     try:
         async with upstream.request(
-            request.method, url, params=list(request.query_params.multi_items()), data=body or None,
-            headers=headers, allow_redirects=False,
+            request.method, url, data=body or None, headers=headers, allow_redirects=False,
         ) as upstream_response:
             content = await upstream_response.read()
             status = upstream_response.status

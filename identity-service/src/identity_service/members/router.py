@@ -23,6 +23,7 @@ from identity_service.phones import repository as phones_repository
 from identity_service.sessions.service import ensure_active
 from shared.auth import STAFF_ROLES, CurrentMember, StaffPrincipal, require_roles
 from shared.errors import NotFound
+from shared.fields import CLEAN_TEXT, IdPath, MemberNoPath, TextPath
 from shared.routing import PageDep, SessionDep, decode_cursor, encode_cursor
 
 mp_router = APIRouter(prefix="/mp/v1/me", tags=["mini-program"], dependencies=[require_internal])
@@ -49,7 +50,7 @@ async def get_me(member: CurrentMember, session: SessionDep) -> MeRead:
 
 @internal_router.get("/by-openid/{openid}")
 async def get_member_by_openid(
-    openid: str, session: SessionDep, appid: Annotated[str | None, Query(max_length=64)] = None
+    openid: TextPath, session: SessionDep, appid: Annotated[str | None, Query(max_length=64), CLEAN_TEXT] = None
 ) -> MemberRead:
     """The member of an openid (optionally within one app)."""
     member = await service.member_of_openid(session, openid=openid, appid=appid)
@@ -78,7 +79,7 @@ async def resolve_openid(body: MemberResolve, session: SessionDep, ctx: ContextD
 
 
 @internal_router.get("/{member_no}")
-async def get_member(member_no: int, session: SessionDep) -> MemberRead:
+async def get_member(member_no: MemberNoPath, session: SessionDep) -> MemberRead:
     """A member by number; a retired number answers with its survivor."""
     member = await service.active_member(session, member_no)
     return await queries.member_read(session, member, requested=member_no)
@@ -93,10 +94,10 @@ async def search_members(
     session: SessionDep,
     ctx: ContextDep,
     page: PageDep,
-    phone: Annotated[str | None, Query(max_length=32)] = None,
-    openid: Annotated[str | None, Query(max_length=128)] = None,
-    unionid: Annotated[str | None, Query(max_length=128)] = None,
-    q: Annotated[str | None, Query(max_length=128, description="number, phone, openid or UnionID")] = None,
+    phone: Annotated[str | None, Query(max_length=32), CLEAN_TEXT] = None,
+    openid: Annotated[str | None, Query(max_length=128), CLEAN_TEXT] = None,
+    unionid: Annotated[str | None, Query(max_length=128), CLEAN_TEXT] = None,
+    q: Annotated[str | None, Query(max_length=128, description="number, phone, openid or UnionID"), CLEAN_TEXT] = None,
 ) -> MemberPage:
     """Find members by phone, openid, UnionID or free text; newest numbers first."""
     cursor = decode_cursor(page.cursor)
@@ -133,7 +134,7 @@ async def list_merge_candidates(_: ReaderDep, session: SessionDep, page: PageDep
 
 @admin_router.post("/merge-candidates/{candidate_id}/dismiss")
 async def dismiss_merge_candidate(
-    candidate_id: int, staff: ReviewerDep, session: SessionDep
+    candidate_id: IdPath, staff: ReviewerDep, session: SessionDep
 ) -> MergeCandidateRead:
     """Close a merge candidate as not the same person."""
     row = await phones_repository.get_conflict(session, candidate_id)
@@ -150,7 +151,7 @@ async def dismiss_merge_candidate(
 
 @admin_router.get("/{member_no}")
 async def get_member_detail(
-    member_no: int, staff: ReaderDep, session: SessionDep, ctx: ContextDep
+    member_no: MemberNoPath, staff: ReaderDep, session: SessionDep, ctx: ContextDep
 ) -> MemberDetail:
     """A member with apps, follow state, phones (full for admins) and merge history."""
     member = await service.active_member(session, member_no)
@@ -159,7 +160,7 @@ async def get_member_detail(
 
 @admin_router.post("/{member_no}/merge")
 async def merge_members(
-    member_no: int, body: MemberMergeCreate, admin: AdminDep, session: SessionDep, ctx: ContextDep
+    member_no: MemberNoPath, body: MemberMergeCreate, admin: AdminDep, session: SessionDep, ctx: ContextDep
 ) -> MemberDetail:
     """Merge two members who are one person; the older number survives."""
     first = await service.active_member(session, member_no)

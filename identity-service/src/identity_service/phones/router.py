@@ -10,6 +10,7 @@ from identity_service.phones import service
 from identity_service.phones.schemas import EncryptedDataDecrypt, PhoneBind, PhoneRead
 from identity_service.sessions.service import ensure_active
 from shared.auth import CurrentMember
+from shared.fields import MemberNoPath
 from shared.routing import SessionDep
 
 mp_router = APIRouter(prefix="/mp/v1/me", tags=["mini-program"], dependencies=[require_internal])
@@ -42,7 +43,7 @@ async def bind_phone(
 
 @internal_router.post("/{member_no}/decrypt")
 async def decrypt(
-    member_no: int, body: EncryptedDataDecrypt, session: SessionDep, ctx: ContextDep
+    member_no: MemberNoPath, body: EncryptedDataDecrypt, session: SessionDep, ctx: ContextDep
 ) -> dict[str, Any]:
     """Decrypt mini-program encryptedData with the member's latest session_key (watermark checked)."""
     return await service.decrypt_for_member(

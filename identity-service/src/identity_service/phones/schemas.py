@@ -4,13 +4,15 @@ from typing import Self
 
 from pydantic import BaseModel, Field, model_validator
 
+from shared.fields import Text
+
 
 class PhoneBind(BaseModel):
     """Either the ``getphonenumber`` button code, or the legacy encryptedData + iv."""
 
-    code: str | None = Field(None, min_length=1, max_length=256)
-    encrypted_data: str | None = Field(None, min_length=1, max_length=8192)
-    iv: str | None = Field(None, min_length=1, max_length=64)
+    code: Text | None = Field(None, min_length=1, max_length=256)
+    encrypted_data: Text | None = Field(None, min_length=1, max_length=8192)
+    iv: Text | None = Field(None, min_length=1, max_length=64)
 
     @model_validator(mode="after")
     def _one_form(self) -> Self:
@@ -26,12 +28,12 @@ class PhoneRead(BaseModel):
     """The member's phone as the member sees it (masked)."""
 
     bound: bool
-    masked: str | None = None
-    country_code: str | None = None
+    masked: Text | None = None
+    country_code: Text | None = None
 
 
 class EncryptedDataDecrypt(BaseModel):
     """Mini-program encryptedData to open with the member's current session_key."""
 
-    encrypted_data: str = Field(min_length=1, max_length=65536)
-    iv: str = Field(min_length=1, max_length=64)
+    encrypted_data: Text = Field(min_length=1, max_length=65536)
+    iv: Text = Field(min_length=1, max_length=64)

@@ -2,24 +2,26 @@
 
 from pydantic import BaseModel, Field
 
+from shared.fields import MemberNo, Text
+
 
 class SessionCreate(BaseModel):
     """A ``wx.login`` code."""
 
-    code: str = Field(min_length=1, max_length=256)
+    code: Text = Field(min_length=1, max_length=256)
 
 
 class SessionRefresh(BaseModel):
     """The refresh token from the last login or refresh."""
 
-    refresh_token: str = Field(min_length=1, max_length=256)
+    refresh_token: Text = Field(min_length=1, max_length=256)
 
 
 class SessionRead(BaseModel):
     """A member token, its refresh token and the member it belongs to."""
 
-    token: str
-    refresh_token: str
+    token: Text
+    refresh_token: Text
     expires_in: int
-    member_no: int
-    member_no_display: str
+    member_no: MemberNo
+    member_no_display: Text

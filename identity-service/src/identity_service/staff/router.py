@@ -16,6 +16,7 @@ from identity_service.staff.schemas import (
     StaffSessionRead,
 )
 from shared.auth import CurrentStaff, StaffPrincipal, require_roles
+from shared.fields import IdPath
 from shared.routing import PageDep, SessionDep, decode_cursor, encode_cursor
 
 session_router = APIRouter(prefix="/admin/v1/session", tags=["staff"], dependencies=[require_internal])
@@ -66,13 +67,13 @@ async def create_staff(
 
 
 @admin_router.get("/{staff_id}")
-async def get_staff(staff_id: int, _: AdminDep, session: SessionDep) -> StaffRead:
+async def get_staff(staff_id: IdPath, _: AdminDep, session: SessionDep) -> StaffRead:
     """One staff account."""
     return service.staff_read(await service.require(session, staff_id))
 
 
 @admin_router.post("/{staff_id}/disable")
-async def disable_staff(staff_id: int, admin: AdminDep, session: SessionDep) -> StaffRead:
+async def disable_staff(staff_id: IdPath, admin: AdminDep, session: SessionDep) -> StaffRead:
     """Disable an account: it can no longer sign in."""
     return service.staff_read(
         await service.set_disabled(session, staff_id=staff_id, disabled=True, actor=admin)
@@ -80,7 +81,7 @@ async def disable_staff(staff_id: int, admin: AdminDep, session: SessionDep) -> 
 
 
 @admin_router.post("/{staff_id}/enable")
-async def enable_staff(staff_id: int, admin: AdminDep, session: SessionDep) -> StaffRead:
+async def enable_staff(staff_id: IdPath, admin: AdminDep, session: SessionDep) -> StaffRead:
     """Re-enable an account (also lifts a lockout)."""
     return service.staff_read(
         await service.set_disabled(session, staff_id=staff_id, disabled=False, actor=admin)
@@ -89,7 +90,7 @@ async def enable_staff(staff_id: int, admin: AdminDep, session: SessionDep) -> S
 
 @admin_router.put("/{staff_id}/role")
 async def change_staff_role(
-    staff_id: int, body: StaffRoleUpdate, admin: AdminDep, session: SessionDep
+    staff_id: IdPath, body: StaffRoleUpdate, admin: AdminDep, session: SessionDep
 ) -> StaffRead:
     """Change an account's role."""
     return service.staff_read(

@@ -5,6 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared.fields import Text
 from shared.routing import Page
 
 Role = Literal["admin", "operator", "sales", "viewer"]
@@ -14,8 +15,8 @@ USERNAME_PATTERN = r"^[a-z0-9][a-z0-9_.@-]{1,63}$"
 class StaffLogin(BaseModel):
     """Console sign-in."""
 
-    username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=256)
+    username: Text = Field(min_length=1, max_length=64)
+    password: Text = Field(min_length=1, max_length=256)
 
     @field_validator("username")
     @classmethod
@@ -26,10 +27,10 @@ class StaffLogin(BaseModel):
 class StaffCreate(BaseModel):
     """A new staff account."""
 
-    username: str = Field(pattern=USERNAME_PATTERN)
-    password: str = Field(min_length=8, max_length=256)
+    username: Text = Field(pattern=USERNAME_PATTERN)
+    password: Text = Field(min_length=8, max_length=256)
     role: Role
-    display_name: str | None = Field(None, max_length=100)
+    display_name: Text | None = Field(None, max_length=100)
 
     @field_validator("username", mode="before")
     @classmethod
@@ -49,8 +50,8 @@ class StaffRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    username: str
-    display_name: str | None
+    username: Text
+    display_name: Text | None
     role: Role
     disabled: bool
     locked_until: datetime | None
@@ -64,6 +65,6 @@ StaffPage = Page[StaffRead]
 class StaffSessionRead(BaseModel):
     """A staff token and who it belongs to."""
 
-    token: str
+    token: Text
     expires_in: int
     staff: StaffRead

@@ -12,6 +12,7 @@ from messaging_service.auto_replies.schemas import (
 )
 from shared.auth import CurrentStaff, InternalCallerDep, require_roles
 from shared.errors import Conflict, NotFound
+from shared.fields import IdPath
 from shared.routing import SessionDep
 
 admin_router = APIRouter(prefix="/admin/v1/auto-replies", tags=["auto-replies"])
@@ -41,7 +42,7 @@ async def create_auto_reply(body: AutoReplyCreate, session: SessionDep, staff: C
 
 @admin_router.patch("/{rule_id}", dependencies=[EDIT])
 async def update_auto_reply(
-    rule_id: int, body: AutoReplyUpdate, session: SessionDep, staff: CurrentStaff
+    rule_id: IdPath, body: AutoReplyUpdate, session: SessionDep, staff: CurrentStaff
 ) -> AutoReplyRead:
     """Change a keyword rule."""
     rule = await repository.get_rule(session, rule_id)
@@ -55,7 +56,7 @@ async def update_auto_reply(
 
 
 @admin_router.delete("/{rule_id}", status_code=204, dependencies=[EDIT])
-async def delete_auto_reply(rule_id: int, session: SessionDep) -> Response:
+async def delete_auto_reply(rule_id: IdPath, session: SessionDep) -> Response:
     """Remove a keyword rule."""
     rule = await repository.get_rule(session, rule_id)
     if rule is None:

@@ -4,6 +4,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.fields import PatchModel, Text
+
 Match = Literal["exact", "contains"]
 App = Literal["oa", "mp", "all"]
 
@@ -11,20 +13,20 @@ App = Literal["oa", "mp", "all"]
 class AutoReplyCreate(BaseModel):
     """A new keyword rule."""
 
-    keyword: str = Field(min_length=1, max_length=60)
+    keyword: Text = Field(min_length=1, max_length=60)
     match: Match = "exact"
     app: App = "all"
-    reply: str = Field(min_length=1, max_length=600)
+    reply: Text = Field(min_length=1, max_length=600)
     enabled: bool = True
 
 
-class AutoReplyUpdate(BaseModel):
-    """Changes to a rule (only the fields given)."""
+class AutoReplyUpdate(PatchModel):
+    """Changes to a rule (only the fields given; none may be null)."""
 
-    keyword: str | None = Field(None, min_length=1, max_length=60)
+    keyword: Text | None = Field(None, min_length=1, max_length=60)
     match: Match | None = None
     app: App | None = None
-    reply: str | None = Field(None, min_length=1, max_length=600)
+    reply: Text | None = Field(None, min_length=1, max_length=600)
     enabled: bool | None = None
 
 
@@ -34,10 +36,10 @@ class AutoReplyRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    keyword: str
+    keyword: Text
     match: Match
     app: App
-    reply: str
+    reply: Text
     enabled: bool
 
 
