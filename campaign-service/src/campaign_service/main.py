@@ -3,7 +3,6 @@
 from fastapi import FastAPI
 
 from campaign_service import scheduler
-from campaign_service.blocklist.router import admin_router as blocklist_admin
 from campaign_service.channels.router import admin_router as channels_admin
 from campaign_service.checkins.router import admin_router as checkins_admin
 from campaign_service.checkins.router import mp_router as checkins_mp
@@ -36,7 +35,6 @@ DEFINITION = ServiceDefinition(
         checkins_mp,
         checkins_admin,
         settlement_admin,
-        blocklist_admin,
         channels_admin,
         referrals_mp,
         referrals_admin,

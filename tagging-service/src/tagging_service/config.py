@@ -1,5 +1,6 @@
 """tagging-service settings (prefix ``TAGGING_``)."""
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -12,3 +13,11 @@ class TaggingSettings(ServiceSettings):
 
     service_name: str = "tagging"
     port: int = 8103
+    # How often every process reads the index change log (segment counts follow within this).
+    index_poll_seconds: float = Field(0.2, gt=0)
+    # How often the worker removes expired member tags, prunes the change log and runs the rules.
+    sweep_seconds: float = Field(5.0, gt=0)
+    # Local day of activity and check-in facts.
+    timezone: str = "Asia/Shanghai"
+    # Largest CSV accepted by the member imports.
+    import_max_bytes: int = Field(2 * 1024 * 1024, ge=1024)

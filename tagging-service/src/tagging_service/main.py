@@ -1,14 +1,64 @@
 """tagging-service app factory."""
 
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import structlog
 from fastapi import FastAPI
 
-from shared.runtime import ServiceDefinition, create_service_app
+from shared.db import unit_of_work
+from shared.runtime import ServiceDefinition, ServiceRuntime, create_service_app
 from shared.settings import load_settings
+from tagging_service.blocklist.router import admin_router as blocklist_admin
 from tagging_service.config import TaggingSettings
+from tagging_service.deps import settings_of, utcnow
+from tagging_service.handlers import consumers
+from tagging_service.notes.router import admin_router as notes_admin
+from tagging_service.segments import index as bitmap_index
+from tagging_service.tags import service as tags
+from tagging_service.tags.router import groups_router, member_tags_router, tags_router
+
+log = structlog.get_logger("tagging")
+
+
+async def startup(runtime: ServiceRuntime) -> None:
+    """Build the bitmap index and follow the change log in every process (API or worker)."""
+    index = bitmap_index.BitmapIndex()
+    runtime.extras["index"] = index
+    runtime.extras.setdefault("segment_members", _no_segments)
+    interval = settings_of(runtime).index_poll_seconds
+    runtime.tasks.append(
+        asyncio.create_task(index.follow(runtime.session_factory, runtime.stop, interval), name="tagging-index")
+    )
+
+
+async def _no_segments(*_: object) -> list[int]:
+    return []
+
+
+async def sweep(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
+    """Worker: expire member tags and prune the index change log, every few seconds."""
+    interval = settings_of(runtime).sweep_seconds
+    while not stop.is_set():
+        try:
+            async with unit_of_work(runtime.session_factory) as session:
+                await tags.expire(session, now=utcnow())
+                await bitmap_index.prune(session)
+        except Exception as exc:
+            log.warning("sweep_failed", error=repr(exc))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+
 
 DEFINITION = ServiceDefinition(
     name="tagging",
     title="Qunyun tagging-service",
+    routers=[groups_router, tags_router, member_tags_router, blocklist_admin, notes_admin],
+    consumers=consumers,
+    on_startup=[startup],
+    background=[sweep],
 )
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from pydantic import Field
+
 from shared.contracts import EventData, event
 from shared.kafka.topics import TAGGING_EVENTS
 
@@ -25,8 +29,29 @@ class MemberUnblocked(EventData):
 
 @event("tagging.member.tagged", topic=TAGGING_EVENTS)
 class MemberTagged(EventData):
-    """A tag was attached to a member, by a rule or by staff."""
+    """A tag was attached to a member, by a rule or by staff.
+
+    ``tag`` is the tag's name and ``source`` one of ``staff``, ``rule``,
+    ``import``, ``system``; ``source_id`` the staff id or rule id; ``evidence``
+    the event ids (and facts) that explain a rule's application.
+    """
 
     member_no: int
     tag: str
     source: str
+    tag_id: int | None = None
+    source_id: int | None = None
+    applied_at: datetime | None = None
+    expires_at: datetime | None = None
+    evidence: list[str] = Field(default_factory=list)
+
+
+@event("tagging.member.untagged", topic=TAGGING_EVENTS)
+class MemberUntagged(EventData):
+    """A tag was taken off a member (``removed_by``: staff, rule, expiry, merge, tag-deleted)."""
+
+    member_no: int
+    tag_id: int
+    tag: str
+    removed_by: str
+    removed_by_id: int | None = None

@@ -1,0 +1,114 @@
+"""The in-memory bitmaps segments are evaluated on: one Roaring bitmap per tag, one of all members.
+
+PostgreSQL is the source of truth. At start the index is rebuilt from
+``member_tags`` and ``member_facts``; afterwards every process follows the
+``index_changes`` log (written in the same transaction as each change), so a
+tag applied through any replica is counted within one poll interval.
+
+The log is re-read with a short look-back window: a transaction that took its
+change id before a concurrent one but committed after it is still seen.
+Replaying is harmless because changes to one (tag, member) pair are ordered by
+the row lock on ``member_tags``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import timedelta
+
+import structlog
+from pyroaring import BitMap64
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tagging_service.facts.models import MemberFact
+from tagging_service.tags.models import IndexChange, MemberTag
+
+log = structlog.get_logger("tagging.index")
+
+LOOKBACK = timedelta(seconds=5)
+RETENTION = timedelta(hours=1)
+
+
+class BitmapIndex:
+    """Per-tag member bitmaps and the universe of known members."""
+
+    def __init__(self) -> None:
+        self.tags: dict[int, BitMap64] = {}
+        self.members = BitMap64()
+        self.last_id = 0
+        self.ready = asyncio.Event()
+
+    def tag(self, tag_id: int) -> BitMap64:
+        """Members carrying ``tag_id`` now (do not mutate)."""
+        return self.tags.get(tag_id) or BitMap64()
+
+    def tag_count(self, tag_id: int) -> int:
+        """How many members carry ``tag_id``."""
+        found = self.tags.get(tag_id)
+        return len(found) if found is not None else 0
+
+    async def rebuild(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        """Load every bitmap from the database."""
+        async with sessions() as session:
+            last = await session.scalar(select(func.coalesce(func.max(IndexChange.id), 0)))
+            tags: dict[int, BitMap64] = {}
+            rows = await session.stream(select(MemberTag.tag_id, MemberTag.member_no).order_by(MemberTag.tag_id))
+            async for part in rows.partitions(50_000):
+                for tag_id, member_no in part:
+                    bitmap = tags.get(tag_id)
+                    if bitmap is None:
+                        bitmap = tags[tag_id] = BitMap64()
+                    bitmap.add(member_no)
+            members = BitMap64()
+            stream = await session.stream(select(MemberFact.member_no).where(MemberFact.merged_into.is_(None)))
+            async for part in stream.partitions(50_000):
+                members.update(m for (m,) in part)
+        self.tags, self.members, self.last_id = tags, members, int(last or 0)
+        self.ready.set()
+        log.info("index_rebuilt", tags=len(tags), members=len(members))
+
+    async def refresh(self, sessions: async_sessionmaker[AsyncSession]) -> int:
+        """Apply the changes logged since the last look; returns how many were read."""
+        async with sessions() as session:
+            rows = (await session.execute(
+                select(IndexChange.id, IndexChange.kind, IndexChange.key, IndexChange.member_no, IndexChange.added)
+                .where((IndexChange.id > self.last_id) | (IndexChange.at > func.now() - LOOKBACK))
+                .order_by(IndexChange.id)
+            )).all()
+        for change_id, kind, key, member_no, added in rows:
+            target = self.members if kind == "member" else self.tags.setdefault(key, BitMap64())
+            if added:
+                target.add(member_no)
+            else:
+                target.discard(member_no)
+            self.last_id = max(self.last_id, change_id)
+        return len(rows)
+
+    async def follow(self, sessions: async_sessionmaker[AsyncSession], stop: asyncio.Event,
+                     interval: float) -> None:
+        """Rebuild, then follow the change log until ``stop``."""
+        while not stop.is_set():
+            try:
+                await self.rebuild(sessions)
+                break
+            except Exception as exc:  # database still starting
+                log.warning("index_rebuild_failed", error=repr(exc))
+                await _sleep(stop, 1.0)
+        while not stop.is_set():
+            try:
+                await self.refresh(sessions)
+            except Exception as exc:
+                log.warning("index_refresh_failed", error=repr(exc))
+            await _sleep(stop, interval)
+
+
+async def prune(session: AsyncSession) -> None:
+    """Forget changes every process has long applied."""
+    await session.execute(delete(IndexChange).where(IndexChange.at < func.now() - RETENTION))
+
+
+async def _sleep(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)

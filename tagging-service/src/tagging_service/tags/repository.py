@@ -1,0 +1,168 @@
+"""SQL of tag groups, tags, member tags and the index change log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, literal_column, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tagging_service.tags.models import IndexChange, MemberTag, MemberTagHistory, Tag, TagGroup
+
+
+async def get_group(session: AsyncSession, group_id: int) -> TagGroup | None:
+    """One tag group."""
+    return await session.get(TagGroup, group_id)
+
+
+async def groups(session: AsyncSession) -> list[TagGroup]:
+    """Every tag group, by id."""
+    return list(await session.scalars(select(TagGroup).order_by(TagGroup.id)))
+
+
+async def get_tag(session: AsyncSession, tag_id: int) -> Tag | None:
+    """A live tag."""
+    tag = await session.get(Tag, tag_id)
+    return tag if tag is not None and tag.deleted_at is None else None
+
+
+async def tags_by_ids(session: AsyncSession, tag_ids: Sequence[int]) -> dict[int, Tag]:
+    """Live tags of ``tag_ids``."""
+    if not tag_ids:
+        return {}
+    rows = await session.scalars(select(Tag).where(Tag.id.in_(list(tag_ids)), Tag.deleted_at.is_(None)))
+    return {t.id: t for t in rows}
+
+
+async def system_tag(session: AsyncSession, key: str) -> Tag:
+    """The system tag of ``key`` (created by the migrations)."""
+    tag = await session.scalar(select(Tag).where(Tag.system_key == key))
+    assert tag is not None, f"system tag {key} missing"
+    return tag
+
+
+async def list_tags(
+    session: AsyncSession, *, group_id: int | None, q: str | None, after_id: int | None, limit: int
+) -> list[Tag]:
+    """Live tags by id, optionally of one group or matching a name."""
+    stmt = select(Tag).where(Tag.deleted_at.is_(None)).order_by(Tag.id).limit(limit)
+    if group_id is not None:
+        stmt = stmt.where(Tag.group_id == group_id)
+    if q:
+        stmt = stmt.where(Tag.name.contains(q, autoescape=True))
+    if after_id is not None:
+        stmt = stmt.where(Tag.id > after_id)
+    return list(await session.scalars(stmt))
+
+
+async def upsert_member_tag(session: AsyncSession, values: dict[str, Any]) -> tuple[MemberTag, bool]:
+    """Insert a member tag or refresh its expiry; returns the row and whether it is new."""
+    stmt = (
+        pg_insert(MemberTag).values(**values)
+        .on_conflict_do_update(
+            index_elements=["member_no", "tag_id"],
+            set_={"expires_at": values.get("expires_at")},
+        )
+        .returning(MemberTag, literal_column("(xmax = 0)").label("inserted"))
+    )
+    row = (await session.execute(stmt, execution_options={"populate_existing": True})).one()
+    return row[0], bool(row[1])
+
+
+async def insert_new_member_tags(session: AsyncSession, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert member tags not present yet; returns the member numbers that got the tag."""
+    if not rows:
+        return []
+    stmt = pg_insert(MemberTag).values(rows).on_conflict_do_nothing().returning(MemberTag.member_no)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def remove_member_tags(
+    session: AsyncSession, *, tag_id: int, member_nos: Sequence[int] | None, removed_at: datetime,
+    removed_by: str, removed_by_id: int | None,
+) -> list[MemberTag]:
+    """Delete member tags (all of the tag when ``member_nos`` is None) into the history."""
+    stmt = delete(MemberTag).where(MemberTag.tag_id == tag_id)
+    if member_nos is not None:
+        stmt = stmt.where(MemberTag.member_no.in_(list(member_nos)))
+    removed = list((await session.execute(stmt.returning(MemberTag))).scalars())
+    if removed:
+        await session.execute(
+            insert(MemberTagHistory),
+            [
+                {"member_no": r.member_no, "tag_id": r.tag_id, "source": r.source, "source_id": r.source_id,
+                 "evidence": r.evidence, "reason": r.reason, "applied_at": r.applied_at,
+                 "expires_at": r.expires_at, "removed_at": removed_at, "removed_by": removed_by,
+                 "removed_by_id": removed_by_id}
+                for r in removed
+            ],
+        )
+    return removed
+
+
+async def expired(session: AsyncSession, now: datetime, limit: int) -> list[tuple[int, int]]:
+    """(tag_id, member_no) of member tags past their expiry."""
+    rows = await session.execute(
+        select(MemberTag.tag_id, MemberTag.member_no)
+        .where(MemberTag.expires_at.is_not(None), MemberTag.expires_at <= now).limit(limit)
+    )
+    return [(r[0], r[1]) for r in rows]
+
+
+async def member_tags(session: AsyncSession, member_no: int) -> list[tuple[MemberTag, Tag]]:
+    """A member's current tags with their tag rows."""
+    rows = await session.execute(
+        select(MemberTag, Tag).join(Tag, Tag.id == MemberTag.tag_id)
+        .where(MemberTag.member_no == member_no).order_by(MemberTag.applied_at.desc())
+    )
+    return [(r[0], r[1]) for r in rows]
+
+
+async def tag_names_of(session: AsyncSession, member_nos: Sequence[int]) -> dict[int, list[str]]:
+    """Names of the current tags of each member."""
+    if not member_nos:
+        return {}
+    rows = await session.execute(
+        select(MemberTag.member_no, Tag.name).join(Tag, Tag.id == MemberTag.tag_id)
+        .where(MemberTag.member_no.in_(list(member_nos))).order_by(MemberTag.member_no, Tag.id)
+    )
+    names: dict[int, list[str]] = {}
+    for member_no, name in rows:
+        names.setdefault(member_no, []).append(name)
+    return names
+
+
+async def history(session: AsyncSession, member_no: int, limit: int = 50) -> list[tuple[MemberTagHistory, Tag]]:
+    """A member's most recent tag removals."""
+    rows = await session.execute(
+        select(MemberTagHistory, Tag).join(Tag, Tag.id == MemberTagHistory.tag_id)
+        .where(MemberTagHistory.member_no == member_no)
+        .order_by(MemberTagHistory.removed_at.desc(), MemberTagHistory.id.desc()).limit(limit)
+    )
+    return [(r[0], r[1]) for r in rows]
+
+
+async def get_member_tag(session: AsyncSession, member_no: int, tag_id: int) -> MemberTag | None:
+    """One current member tag."""
+    return await session.get(MemberTag, (member_no, tag_id))
+
+
+async def counts(session: AsyncSession, tag_ids: Sequence[int]) -> dict[int, int]:
+    """Members carrying each tag now."""
+    if not tag_ids:
+        return {}
+    rows = await session.execute(
+        select(MemberTag.tag_id, func.count()).where(MemberTag.tag_id.in_(list(tag_ids))).group_by(MemberTag.tag_id)
+    )
+    return {r[0]: r[1] for r in rows}
+
+
+async def record_changes(session: AsyncSession, kind: str, key: int, member_nos: Sequence[int], added: bool) -> None:
+    """Log changes for the in-memory bitmaps of every process."""
+    if member_nos:
+        await session.execute(
+            insert(IndexChange), [{"kind": kind, "key": key, "member_no": m, "added": added} for m in member_nos]
+        )
