@@ -206,3 +206,85 @@ def test_key_file_helpers(tmp_path: Path, platform_key: rsa.RSAPrivateKey) -> No
     assert loaded.public_key().public_numbers() == platform_key.public_key().public_numbers()
     keys = pay.platform_public_keys(public_key_file=pub_file, public_key_id=SERIAL)
     assert keys[SERIAL].public_numbers() == platform_key.public_key().public_numbers()
+
+
+def _certificate(key: rsa.RSAPrivateKey, *, days: int = 365, start_days_ago: int = 1) -> bytes:
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "platform (test)")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=start_days_ago))
+        .not_valid_after(now + dt.timedelta(days=days - start_days_ago))
+        .sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def test_certificates_answer_round_trip_and_checks(platform_key: rsa.RSAPrivateKey) -> None:
+    pem = _certificate(platform_key)
+    serial = pay.certificate_serial(pem)
+    answer = pay.certificates_answer(APIV3_KEY, [pem])
+    (entry,) = answer["data"]
+    assert entry["serial_no"] == serial
+    sealed = entry["encrypt_certificate"]
+    # Independently: AES-256-GCM under the APIv3 key, associated data "certificate".
+    raw = AESGCM(APIV3_KEY.encode()).decrypt(
+        sealed["nonce"].encode(), base64.b64decode(sealed["ciphertext"]), b"certificate"
+    )
+    assert raw == pem
+    utils = pytest.importorskip("wechatpayv3.utils")
+    assert utils.aes_decrypt(sealed["nonce"], sealed["ciphertext"], "certificate", APIV3_KEY) == pem.decode()
+    keys = pay.read_certificates(APIV3_KEY, answer)
+    assert list(keys) == [serial]
+    assert keys[serial].public_numbers() == platform_key.public_key().public_numbers()
+
+    with pytest.raises(WeChatCryptoError):
+        pay.read_certificates("x" * 32, answer)
+    with pytest.raises(WeChatCryptoError, match="serial"):
+        pay.read_certificates(APIV3_KEY, {"data": [{**entry, "serial_no": "ABCDEF"}]})
+    with pytest.raises(WeChatCryptoError):
+        pay.read_certificates(APIV3_KEY, {"data": "nope"})
+    expired = _certificate(platform_key, days=2, start_days_ago=3)
+    assert pay.read_certificates(APIV3_KEY, pay.certificates_answer(APIV3_KEY, [expired, pem])) == keys
+
+
+def test_certificates_answer_verifies_by_a_certificate_it_brings(
+    platform_key: rsa.RSAPrivateKey, merchant_key: rsa.RSAPrivateKey
+) -> None:
+    pem = _certificate(platform_key)
+    serial = pay.certificate_serial(pem)
+    body = json.dumps(pay.certificates_answer(APIV3_KEY, [pem])).encode()
+    headers = pay.sign_notification(body, platform_key, serial)
+    assert list(pay.verify_certificates_answer(headers, body, APIV3_KEY, {})) == [serial]
+    # Signed by a key that is neither known nor in the answer.
+    stranger = pay.sign_notification(body, merchant_key, "STRANGER")
+    with pytest.raises(pay.UnknownPlatformSerial):
+        pay.verify_certificates_answer(stranger, body, APIV3_KEY, {})
+    # The serial of a listed certificate, the signature of another key.
+    forged = pay.sign_notification(body, merchant_key, serial)
+    with pytest.raises(WeChatCryptoError, match="signature"):
+        pay.verify_certificates_answer(forged, body, APIV3_KEY, {})
+
+
+def test_keyring_keeps_fixed_keys_and_replaces_certificates(
+    platform_key: rsa.RSAPrivateKey, merchant_key: rsa.RSAPrivateKey
+) -> None:
+    ring = pay.PlatformKeyring({SERIAL: platform_key.public_key()}, {"OLD": merchant_key.public_key()})
+    assert set(ring) == {SERIAL, "OLD"} and len(ring) == 2
+    assert ring.replace_certificates({"NEW": platform_key.public_key()}, now=1.0) == ["NEW"]
+    assert set(ring) == {SERIAL, "NEW"} and ring.refreshed_at == 1.0
+    assert ring.certificate_serials == ["NEW"]
+    body = b'{"prepay_id":"wx1"}'
+    pay.verify_notification(pay.sign_notification(body, platform_key, "NEW"), body, ring)
+    with pytest.raises(pay.UnknownPlatformSerial) as unknown:
+        pay.verify_notification(pay.sign_notification(body, merchant_key, "OLD"), body, ring)
+    assert unknown.value.serial == "OLD"

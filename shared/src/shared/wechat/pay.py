@@ -1,7 +1,10 @@
-"""WeChat Pay v3 signatures and notification crypto.
+"""WeChat Pay v3 signatures, notification crypto and the platform certificates.
 
 Messages are signed as newline-terminated lines with RSA-SHA256 (PKCS#1 v1.5),
-base64; notification resources are AEAD_AES_256_GCM under the 32-byte APIv3 key.
+base64; notification resources and downloaded platform certificates are
+AEAD_AES_256_GCM under the 32-byte APIv3 key. Every notification *and every API
+answer* carries the platform signature (``Wechatpay-*`` headers), checked with
+:func:`verify_notification` against a :class:`PlatformKeyring`.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +31,20 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from shared.wechat.errors import WeChatCryptoError
 
 SCHEME = "WECHATPAY2-SHA256-RSA2048"
+CERTIFICATES_PATH = "/v3/certificates"
+CERTIFICATE_ASSOCIATED_DATA = "certificate"
 PrivateKeyLike = RSAPrivateKey | bytes | str
 PublicKeyLike = RSAPublicKey | bytes | str
 _AUTH_PARAM = re.compile(r'(\w+)="([^"]*)"')
 _AUTH_FIELDS = ("mchid", "nonce_str", "timestamp", "serial_no", "signature")
+
+
+class UnknownPlatformSerial(WeChatCryptoError):
+    """Signed with a platform serial we do not know (yet): a rotation, or a forgery."""
+
+    def __init__(self, serial: str) -> None:
+        super().__init__("unknown platform serial")
+        self.serial = serial
 
 
 def sign_message(*parts: str) -> bytes:
@@ -214,7 +228,7 @@ def verify_notification(
         raise WeChatCryptoError(f"missing header {exc.args[0]}") from exc
     key = public_keys.get(serial)
     if key is None:
-        raise WeChatCryptoError("unknown platform serial")
+        raise UnknownPlatformSerial(serial)
     _check_fresh(ts, max_skew_seconds, now)
     try:
         text = body.decode()
@@ -252,17 +266,25 @@ def encrypt_resource(
     }
 
 
-def decrypt_resource(apiv3_key: str | bytes, resource: Mapping[str, Any]) -> dict[str, Any]:
-    """Decrypt a notification ``resource``; raise WeChatCryptoError if it does not authenticate."""
+def decrypt_ciphertext(apiv3_key: str | bytes, resource: Mapping[str, Any]) -> bytes:
+    """The plaintext of an AEAD_AES_256_GCM ``resource``; raise WeChatCryptoError if it does not authenticate."""
     if resource.get("algorithm") != "AEAD_AES_256_GCM":
         raise WeChatCryptoError("unsupported resource algorithm")
     try:
         ciphertext = base64.b64decode(str(resource["ciphertext"]), validate=True)
         nonce = str(resource["nonce"]).encode()
         associated = str(resource.get("associated_data") or "").encode()
-        plaintext = AESGCM(_apiv3_key(apiv3_key)).decrypt(nonce, ciphertext, associated)
-        payload = json.loads(plaintext)
+        return AESGCM(_apiv3_key(apiv3_key)).decrypt(nonce, ciphertext, associated)
     except (KeyError, InvalidTag, binascii.Error, ValueError) as exc:
+        raise WeChatCryptoError("resource does not decrypt") from exc
+
+
+def decrypt_resource(apiv3_key: str | bytes, resource: Mapping[str, Any]) -> dict[str, Any]:
+    """Decrypt a notification ``resource``; raise WeChatCryptoError if it does not authenticate."""
+    plaintext = decrypt_ciphertext(apiv3_key, resource)
+    try:
+        payload = json.loads(plaintext)
+    except ValueError as exc:
         raise WeChatCryptoError("resource does not decrypt") from exc
     if not isinstance(payload, dict):
         raise WeChatCryptoError("resource is not a JSON object")
@@ -299,3 +321,152 @@ def platform_public_keys(
             raise ValueError("a platform public key needs its key id (PUB_KEY_ID_…)")
         keys[public_key_id] = load_public_key_or_cert(public_key_file)
     return keys
+
+
+_CHINA = timezone(timedelta(hours=8))
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(_CHINA).isoformat(timespec="seconds")
+
+
+def certificates_answer(
+    apiv3_key: str | bytes, certificates: Iterable[bytes], *, nonce: str | None = None
+) -> dict[str, Any]:
+    """The body of ``GET /v3/certificates`` (platform side): each PEM encrypted with the APIv3 key."""
+    data: list[dict[str, Any]] = []
+    for pem in certificates:
+        cert = x509.load_pem_x509_certificate(pem)
+        item_nonce = nonce or secrets.token_hex(6)
+        ciphertext = AESGCM(_apiv3_key(apiv3_key)).encrypt(
+            item_nonce.encode(), pem, CERTIFICATE_ASSOCIATED_DATA.encode()
+        )
+        data.append(
+            {
+                "serial_no": format(cert.serial_number, "X"),
+                "effective_time": _rfc3339(cert.not_valid_before_utc),
+                "expire_time": _rfc3339(cert.not_valid_after_utc),
+                "encrypt_certificate": {
+                    "algorithm": "AEAD_AES_256_GCM",
+                    "nonce": item_nonce,
+                    "associated_data": CERTIFICATE_ASSOCIATED_DATA,
+                    "ciphertext": base64.b64encode(ciphertext).decode(),
+                },
+            }
+        )
+    return {"data": data}
+
+
+def read_certificates(
+    apiv3_key: str | bytes, answer: Mapping[str, Any], *, now: float | None = None
+) -> dict[str, RSAPublicKey]:
+    """The platform keys of a ``GET /v3/certificates`` answer, by serial; raise WeChatCryptoError.
+
+    Each certificate must decrypt (AES-GCM under the APIv3 key, so only WeChat
+    Pay or the merchant could have written it), carry the serial it is listed
+    under and be valid now; certificates not yet or no longer valid are left out.
+    """
+    items = answer.get("data")
+    if not isinstance(items, list):
+        raise WeChatCryptoError("certificates answer has no data list")
+    moment = datetime.fromtimestamp(time.time() if now is None else now, UTC)
+    keys: dict[str, RSAPublicKey] = {}
+    for item in items:
+        if not isinstance(item, Mapping) or not isinstance(item.get("encrypt_certificate"), Mapping):
+            raise WeChatCryptoError("certificate entry is malformed")
+        pem = decrypt_ciphertext(apiv3_key, item["encrypt_certificate"])
+        try:
+            cert = x509.load_pem_x509_certificate(pem)
+        except ValueError as exc:
+            raise WeChatCryptoError("certificate does not load") from exc
+        serial = format(cert.serial_number, "X")
+        if str(item.get("serial_no", "")).upper() != serial:
+            raise WeChatCryptoError("certificate serial does not match its entry")
+        if not cert.not_valid_before_utc <= moment <= cert.not_valid_after_utc:
+            continue
+        keys[serial] = _public_key(pem)
+    return keys
+
+
+class PlatformKeyring(Mapping[str, RSAPublicKey]):
+    """The platform keys a merchant trusts, by ``Wechatpay-Serial``.
+
+    ``fixed`` keys (the configured platform public key, by its ``PUB_KEY_ID_…``)
+    stay; certificate keys start as the configured certificate and are replaced
+    by each successful certificate download, so a rotation on WeChat Pay's side
+    (a new serial appears, later the old one goes) needs no restart.
+    """
+
+    def __init__(
+        self, fixed: Mapping[str, RSAPublicKey] | None = None,
+        certificates: Mapping[str, RSAPublicKey] | None = None,
+    ) -> None:
+        self._fixed = dict(fixed or {})
+        self._certificates = dict(certificates or {})
+        self.refreshed_at: float | None = None
+
+    def __getitem__(self, serial: str) -> RSAPublicKey:
+        if serial in self._certificates:
+            return self._certificates[serial]
+        return self._fixed[serial]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({**self._fixed, **self._certificates})
+
+    def __len__(self) -> int:
+        return len({**self._fixed, **self._certificates})
+
+    @property
+    def certificate_serials(self) -> list[str]:
+        """The serials of the certificates currently trusted."""
+        return sorted(self._certificates)
+
+    def replace_certificates(self, certificates: Mapping[str, RSAPublicKey], *, now: float | None = None) -> list[str]:
+        """Trust exactly ``certificates`` (a download) besides the fixed keys; returns the new serials."""
+        added = sorted(set(certificates) - set(self._certificates))
+        self._certificates = dict(certificates)
+        self.refreshed_at = time.time() if now is None else now
+        return added
+
+
+def verify_certificates_answer(
+    headers: Mapping[str, str],
+    body: bytes,
+    apiv3_key: str | bytes,
+    keyring: Mapping[str, PublicKeyLike],
+    *,
+    max_skew_seconds: int = 300,
+    now: float | None = None,
+) -> dict[str, RSAPublicKey]:
+    """Decrypt and verify a ``GET /v3/certificates`` answer; returns its certificates by serial.
+
+    The answer may be signed by a certificate it brings (the first download,
+    or just after a rotation): it is then checked with that certificate, which
+    the APIv3 key has already authenticated.
+    """
+    try:
+        answer = json.loads(body)
+    except ValueError as exc:
+        raise WeChatCryptoError("certificates answer is not JSON") from exc
+    if not isinstance(answer, dict):
+        raise WeChatCryptoError("certificates answer is not a JSON object")
+    certificates = read_certificates(apiv3_key, answer, now=now)
+    verify_notification(
+        headers, body, {**dict(keyring), **certificates}, max_skew_seconds, now=now
+    )
+    return certificates
+
+
+def platform_keyring(
+    cert_file: str | os.PathLike[str] | None = None,
+    public_key_file: str | os.PathLike[str] | None = None,
+    public_key_id: str | None = None,
+) -> PlatformKeyring:
+    """A :class:`PlatformKeyring` from the configured certificate and/or platform public key files."""
+    certificates = platform_public_keys(cert_file=cert_file) if cert_file is not None else {}
+    fixed = (
+        platform_public_keys(public_key_file=public_key_file, public_key_id=public_key_id)
+        if public_key_file is not None
+        else {}
+    )
+    return PlatformKeyring(fixed, certificates)

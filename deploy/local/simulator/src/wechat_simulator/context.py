@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 
 from wechat_simulator.config import SimulatorSettings
 from wechat_simulator.delivery import Delivery
-from wechat_simulator.paykeys import PayKeys, load_pay_keys
+from wechat_simulator.paykeys import PayKeys, load_pay_keys, rotated
 from wechat_simulator.state import SimState
 
 
@@ -27,6 +27,15 @@ class Sim:
         if self._pay_keys is None:
             self._pay_keys = load_pay_keys(self.settings)
         return self._pay_keys
+
+    def rotate_pay_keys(self, *, keep_old: bool = True) -> PayKeys:
+        """Switch to a new platform key and certificate (listed by GET /v3/certificates)."""
+        self._pay_keys = rotated(self.pay_keys(), keep_old=keep_old)
+        return self._pay_keys
+
+    def reset_pay_keys(self) -> None:
+        """Back to the configured platform key (undoes rotations)."""
+        self._pay_keys = None
 
 
 async def get_sim(request: Request) -> Sim:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from wechat_simulator import tokens
 from wechat_simulator.context import SimDep
+from wechat_simulator.faults import AnswerFault
 from wechat_simulator.state import App, Fault
 
 router = APIRouter(prefix="/sim")
@@ -22,6 +23,11 @@ class FaultCreate(BaseModel):
     http_status: int | None = Field(None, ge=100, le=599)
     latency_ms: int = Field(0, ge=0)
     drop_connection: bool = False
+    # WeChat Pay answers: "unsigned" strips the Wechatpay-* headers, "forged"
+    # keeps the genuine signature headers over a body changed by answer_patch
+    # (merged into the JSON answer), as a man in the middle would.
+    answer: Literal["unsigned", "forged"] | None = None
+    answer_patch: dict[str, Any] | None = None
     times: int = Field(1, ge=1)
 
 
@@ -101,7 +107,9 @@ async def expire_tokens(sim: SimDep, body: TokenExpire | None = None) -> dict[st
 @router.post("/faults")
 async def add_fault(body: FaultCreate, sim: SimDep) -> dict[str, Any]:
     """Inject a failure into the next calls of a WeChat or WeChat Pay path."""
-    sim.state.faults.append(Fault(**body.model_dump()))
+    values = body.model_dump()
+    answer = {name: values.pop(name) for name in ("answer", "answer_patch")}
+    sim.state.faults.append(AnswerFault(**values, **answer) if answer["answer"] else Fault(**values))
     return {"faults": [vars(f) for f in sim.state.faults]}
 
 
@@ -134,6 +142,7 @@ async def advance_clock(body: ClockAdvance, sim: SimDep) -> dict[str, float]:
 
 @router.post("/reset")
 async def reset(sim: SimDep) -> dict[str, str]:
-    """Forget every person, code, token, send, order and fault."""
+    """Forget every person, code, token, send, order and fault, and undo platform key rotations."""
     sim.state.reset()
+    sim.reset_pay_keys()
     return {"status": "reset"}

@@ -1,4 +1,4 @@
-"""WeChat Pay v3: JSAPI orders, query, close, refunds; signed requests and signed answers."""
+"""WeChat Pay v3: JSAPI orders, query, close, refunds, platform certificates; signed requests and answers."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from pydantic import BaseModel
 
 from shared.wechat.errors import WeChatCryptoError
-from shared.wechat.pay import encrypt_resource, sign_notification, verify_request
+from shared.wechat.pay import certificates_answer, encrypt_resource, sign_notification, verify_request
 from wechat_simulator.context import Sim, SimDep
 from wechat_simulator.paykeys import PayKeysMissing
 from wechat_simulator.state import App, Order, Refund
@@ -188,6 +189,32 @@ async def create_jsapi_order(request: Request, sim: SimDep) -> Response:
         )
         state.orders[order.out_trade_no] = order
     return signed(sim, 200, {"prepay_id": order.prepay_id})
+
+
+@router.get("/v3/certificates")
+async def platform_certificates(request: Request, sim: SimDep) -> Response:
+    """Every platform certificate still listed, each encrypted with the APIv3 key (AEAD_AES_256_GCM)."""
+    await authenticate(request, sim)
+    keys = sim.pay_keys()
+    return signed(sim, 200, certificates_answer(keys.apiv3_key, keys.platform_certificates))
+
+
+class Rotation(BaseModel):
+    """Whether the previous platform certificate stays listed (WeChat keeps it while merchants switch)."""
+
+    keep_old: bool = True
+
+
+@router.post("/sim/pay/platform-certificates/rotate")
+async def rotate_platform_certificate(sim: SimDep, body: Rotation | None = None) -> dict[str, Any]:
+    """Control API: a new platform key and certificate sign every answer and notification from now on."""
+    previous = sim.pay_keys().platform_serial
+    keys = sim.rotate_pay_keys(keep_old=body.keep_old if body else True)
+    return {
+        "serial": keys.platform_serial,
+        "previous_serial": previous,
+        "listed": len(keys.platform_certificates),
+    }
 
 
 def _find_order(sim: Sim, out_trade_no: str) -> Order:
