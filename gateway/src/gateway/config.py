@@ -22,3 +22,6 @@ class GatewaySettings(ServiceSettings):
     # Data format configured for the mini-program's message push: xml, json,
     # or auto (sniffed per request).
     mp_push_format: Literal["xml", "json", "auto"] = "auto"
+    # Activity items (POST /mp/v1/activity) one member may send per minute;
+    # an in-process token bucket per gateway process (0 turns it off).
+    activity_items_per_minute: int = 600

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from fastapi import FastAPI
 
+from gateway.activity.router import SCHEMAS as ACTIVITY_SCHEMAS
+from gateway.activity.router import router as activity_router
 from gateway.callbacks.apps import push_apps
 from gateway.callbacks.pay_router import router as pay_router
 from gateway.callbacks.push_router import router as push_router
@@ -71,7 +74,7 @@ def definition(settings: GatewaySettings) -> ServiceDefinition:
     return ServiceDefinition(
         name="gateway",
         title="Qunyun API",
-        routers=[docs_router, push_router, pay_router, proxy_router],
+        routers=[docs_router, activity_router, push_router, pay_router, proxy_router],
         on_startup=[_start],
         on_shutdown=[_stop],
         readiness=_services_ready,
@@ -86,4 +89,23 @@ def definition(settings: GatewaySettings) -> ServiceDefinition:
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     """Build the gateway app; settings are read from the environment when not given."""
     settings = settings or load_settings(GatewaySettings)
-    return create_service_app(definition(settings), settings)
+    app = create_service_app(definition(settings), settings)
+    _document_own_routes(app)
+    return app
+
+
+def _document_own_routes(app: FastAPI) -> None:
+    """The gateway's own document (its public routes, merged into /openapi.json by routes.docs):
+    the schemas its routes refer to by hand, and the member token scheme."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = generate()
+        components = document.setdefault("components", {})
+        components.setdefault("schemas", {}).update(ACTIVITY_SCHEMAS)
+        components.setdefault("securitySchemes", {})["memberToken"] = {
+            "type": "http", "scheme": "bearer", "description": "Mini-program session token (POST /mp/v1/session)",
+        }
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,4 +1,4 @@
-"""The gateway's declarative base (callback dedupe; the outbox is shared)."""
+"""The gateway's declarative base (callback and activity dedupe; the outbox is shared)."""
 
 from sqlalchemy.orm import DeclarativeBase
 
@@ -13,5 +13,6 @@ class Base(DeclarativeBase):
 
 def import_models() -> None:
     """Import every model module so ``Base.metadata`` is complete."""
+    from gateway.activity import models as activity_models  # noqa: F401
     from gateway.callbacks import models  # noqa: F401
     from gateway.revocations import models as revocation_models  # noqa: F401

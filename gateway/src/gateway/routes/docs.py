@@ -68,7 +68,10 @@ async def combined_openapi(request: Request) -> JSONResponse:
             return name, None
 
     results = await asyncio.gather(*(fetch(name) for name in ROUTED_SERVICES))
-    return JSONResponse(merge_openapi({name: doc for name, doc in results if doc is not None}))
+    documents = {"gateway": request.app.openapi()} | {name: doc for name, doc in results if doc is not None}
+    merged = merge_openapi(documents)
+    merged["components"]["securitySchemes"] = request.app.openapi().get("components", {}).get("securitySchemes", {})
+    return JSONResponse(merged)
 
 
 @docs_router.get("/docs")
