@@ -1,5 +1,8 @@
 """messaging-service settings (prefix ``MESSAGING_``)."""
 
+from datetime import time
+
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -12,3 +15,20 @@ class MessagingSettings(ServiceSettings):
 
     service_name: str = "messaging"
     port: int = 8104
+    # Caps and quiet hours are judged in this zone's calendar (Asia/Shanghai days).
+    timezone: str = "Asia/Shanghai"
+    # Marketing sends per member per local day, across every channel (a purpose may set its own).
+    daily_marketing_cap: int = Field(2, ge=0)
+    quiet_start: time = time(21, 30)
+    quiet_end: time = time(8, 0)
+    # A marketing send held by quiet hours is dropped when it would go out later than this.
+    max_staleness_minutes: int = Field(12 * 60, ge=1)
+    # Transient WeChat errors (-1, 45009): attempts in all and the first backoff.
+    send_attempts: int = Field(3, ge=1, le=10)
+    retry_base_seconds: float = Field(0.2, ge=0)
+    # A WeChat call that takes longer is recorded as ``unknown`` and never resent.
+    wechat_timeout_seconds: float = Field(5.0, gt=0)
+    # How often held messages and running broadcasts are looked at.
+    scheduler_interval_seconds: float = Field(1.0, gt=0)
+    # The service account's template message: where a tap leads (optional).
+    mp_state: str = "formal"

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
-from wechat_simulator import pushes, windows
+from wechat_simulator import pushes, tokens, windows
 from wechat_simulator.context import Sim, SimDep
 from wechat_simulator.errcodes import wx_error, wx_ok
 from wechat_simulator.routes_wechat import authorized_body
@@ -50,6 +51,86 @@ CUSTOM_MSGTYPES = {
 }
 
 
+class TemplateDefinition(BaseModel):
+    """A template as added in the WeChat admin console (content with ``{{thing1.DATA}}`` placeholders)."""
+
+    title: str = Field(min_length=1)
+    content: str = Field(min_length=1)
+    example: str = ""
+    # Mini-program: 2 one-time, 3 long-term.
+    type: int = Field(2, ge=2, le=3)
+
+
+_PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+?\d*)\.DATA\s*\}\}")
+
+
+def _template_keys(state: Any, app: App, template_id: str) -> dict[str, str] | None:
+    """key → type of a catalogued template (None when it was only registered by id)."""
+    entry = state.template_catalog[app].get(template_id)
+    if entry is None:
+        return None
+    keys: dict[str, str] = {}
+    for key in _PLACEHOLDER.findall(entry["content"]):
+        match = _KEYWORD.match(key)
+        keys[key] = match.group(1) if match else key
+    return keys
+
+
+@router.put("/sim/templates/{app}/{template_id}")
+async def define_template(app: App, template_id: str, body: TemplateDefinition, sim: SimDep) -> dict[str, Any]:
+    """Add (or change) a template of an app, listed by the template APIs and accepted by the send APIs."""
+    sim.state.template_catalog[app][template_id] = body.model_dump()
+    sim.state.known_templates[app].add(template_id)
+    return {"app": app, "template_id": template_id, **body.model_dump()}
+
+
+@router.delete("/sim/templates/{app}/{template_id}")
+async def delete_template(app: App, template_id: str, sim: SimDep) -> dict[str, Any]:
+    """Remove a template in the admin console: no longer listed, later sends answer 40037."""
+    listed = sim.state.template_catalog[app].pop(template_id, None) is not None
+    if not listed and template_id not in sim.state.known_templates[app]:
+        raise HTTPException(404, f"no template {template_id}")
+    sim.state.known_templates[app].discard(template_id)
+    return {"app": app, "template_id": template_id, "removed": True}
+
+
+@router.get("/wxaapi/newtmpl/gettemplate")
+async def list_subscribe_templates(request: Request, sim: SimDep) -> JSONResponse:
+    """The mini-program's subscribe templates (``priTmplId``, ``content``, ``type``)."""
+    auth = tokens.authorize(sim.state, sim.settings, request, ("mp",))
+    if isinstance(auth, JSONResponse):
+        return auth
+    data = [
+        {"priTmplId": template_id, "title": t["title"], "content": t["content"], "example": t["example"],
+         "type": t["type"]}
+        for template_id, t in sim.state.template_catalog["mp"].items()
+    ]
+    return wx_ok(data=data)
+
+
+@router.get("/cgi-bin/template/get_all_private_template")
+async def list_oa_templates(request: Request, sim: SimDep) -> JSONResponse:
+    """The service account's templates (``template_id``, ``content``; answered without errcode, like WeChat)."""
+    auth = tokens.authorize(sim.state, sim.settings, request, ("oa",))
+    if isinstance(auth, JSONResponse):
+        return auth
+    template_list = [
+        {"template_id": template_id, "title": t["title"], "primary_industry": "教育", "deputy_industry": "培训",
+         "content": t["content"], "example": t["example"]}
+        for template_id, t in sim.state.template_catalog["oa"].items()
+    ]
+    return JSONResponse({"template_list": template_list})
+
+
+def _fields_error(keys: dict[str, str] | None, data: dict[str, Any]) -> str | None:
+    """A catalogued template needs exactly its keys (WeChat answers 47003 otherwise)."""
+    if keys is None:
+        return None
+    if set(data) != set(keys):
+        return "argument invalid! data keys do not match the template"
+    return None
+
+
 def _subscribe_data_error(data: Any) -> str | None:
     """Why ``data`` does not fit the keyword rules, or None."""
     if not isinstance(data, dict) or not data:
@@ -84,6 +165,8 @@ async def send_subscribe(request: Request, sim: SimDep) -> JSONResponse:
     if template_id not in state.known_templates["mp"] | set(sim.settings.subscribe_templates):
         return wx_error(40037)
     problem = _subscribe_data_error(body.get("data"))
+    if problem is None:
+        problem = _fields_error(_template_keys(state, "mp", template_id), body.get("data") or {})
     if problem is not None:
         return wx_error(47003, problem)
     page = body.get("page")
@@ -136,6 +219,9 @@ async def send_template(request: Request, sim: SimDep) -> JSONResponse:
     data = body.get("data")
     if not isinstance(data, dict):
         return wx_error(47003, "argument invalid! data invalid")
+    problem = _fields_error(_template_keys(state, "oa", template_id), data)
+    if problem is not None:
+        return wx_error(47003, problem)
     async with state.lock:
         now = state.now()
         client_msg_id = body.get("client_msg_id")

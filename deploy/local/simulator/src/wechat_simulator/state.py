@@ -256,6 +256,8 @@ class SimState:
         self.sent: list[SentMessage] = []
         self.credits: defaultdict[tuple[str, str], int] = defaultdict(int)
         self.known_templates: dict[App, set[str]] = {"mp": set(), "oa": set()}
+        # What the template list APIs answer: template id → {title, content, example, type}.
+        self.template_catalog: dict[App, dict[str, dict[str, Any]]] = {"mp": {}, "oa": {}}
         self.template_client_ids: dict[tuple[str, str], tuple[int, float]] = {}
         self.orders: dict[str, Order] = {}
         self.refunds: dict[str, Refund] = {}

@@ -1,0 +1,169 @@
+"""Running broadcasts: a lease per broadcast, recipients claimed in batches, sends paced at the rate.
+
+Crash safety: a recipient's message is created in the same transaction that
+claims the recipient, so a restart never creates a second message for anyone;
+a message created but never routed is still ``queued`` and is routed on resume;
+one caught mid-call is settled as ``unknown`` (never resent). The lease runs
+out 30 s after its runner dies, and the next scheduler pass resumes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import structlog
+from sqlalchemy import text
+
+from messaging_service.clock.service import Clock
+from messaging_service.messages.dispatch import Dispatcher
+from messaging_service.messages.models import Message
+from shared.contracts.messaging import MessageRequested
+from shared.db import unit_of_work
+from shared.events.outbox import emit
+from shared.runtime import ServiceRuntime
+
+log = structlog.get_logger("messaging.broadcasts")
+LEASE = "30 seconds"
+MAX_IN_FLIGHT = 64
+
+
+async def run_broadcasts(runtime: ServiceRuntime) -> None:
+    """Start due broadcasts and make sure each running one has a runner in some process."""
+    clock: Clock = runtime.extras["clock"]
+    tasks: dict[int, asyncio.Task[Any]] = runtime.extras.setdefault("broadcast_tasks", {})
+    async with unit_of_work(runtime.session_factory) as session:
+        await session.execute(
+            text("""UPDATE broadcasts SET state = 'running', started_at = :now
+                    WHERE state = 'scheduled' AND send_at <= :now"""),
+            {"now": clock.now()},
+        )
+        rows = await session.execute(
+            text("""SELECT id FROM broadcasts WHERE state = 'running'
+                    AND (lease_until IS NULL OR lease_until < now()) ORDER BY id"""),
+        )
+        ids = [int(r[0]) for r in rows]
+    for broadcast_id in ids:
+        task = tasks.get(broadcast_id)
+        if task is None or task.done():
+            tasks[broadcast_id] = asyncio.create_task(run_one(runtime, broadcast_id))
+
+
+async def _lease(runtime: ServiceRuntime, broadcast_id: int, *, first: bool) -> float | None:
+    """Take (first) or renew the lease; the rate, or None when paused, cancelled or held elsewhere."""
+    condition = "AND (lease_until IS NULL OR lease_until < now())" if first else ""
+    async with unit_of_work(runtime.session_factory) as session:
+        row = (await session.execute(
+            text(f"""UPDATE broadcasts SET lease_until = now() + interval '{LEASE}'
+                     WHERE id = :b AND state = 'running' {condition} RETURNING rate_per_second"""),  # noqa: S608
+            {"b": broadcast_id},
+        )).first()
+    return float(row[0]) if row else None
+
+
+async def _claim(runtime: ServiceRuntime, broadcast_id: int, size: int) -> list[int]:
+    """Create the next recipients' messages (one transaction with the claim); their ids."""
+    clock: Clock = runtime.extras["clock"]
+    async with unit_of_work(runtime.session_factory) as session:
+        head = (await session.execute(
+            text("SELECT purpose, data FROM broadcasts WHERE id = :b"), {"b": broadcast_id}
+        )).one()
+        purpose = await session.scalar(text("SELECT message_class FROM purposes WHERE name = :n"), {"n": head[0]})
+        rows = (await session.execute(
+            text("""SELECT seq, member_no FROM broadcast_recipients WHERE broadcast_id = :b AND message_id IS NULL
+                    ORDER BY seq LIMIT :n FOR UPDATE SKIP LOCKED"""),
+            {"b": broadcast_id, "n": size},
+        )).all()
+        if not rows:
+            return []
+        now = clock.now()
+        messages = [
+            Message(member_no=member_no, purpose=head[0], message_class=purpose or "marketing", data=head[1],
+                    status="queued", source="broadcast", idempotency_key=f"b{broadcast_id}:{seq}",
+                    broadcast_id=broadcast_id, requested_at=now, reasons=[])
+            for seq, member_no in rows
+        ]
+        session.add_all(messages)
+        await session.flush()
+        await session.execute(
+            text("""UPDATE broadcast_recipients r SET message_id = v.message_id
+                    FROM unnest(CAST(:seqs AS int[]), CAST(:ids AS bigint[])) AS v(seq, message_id)
+                    WHERE r.broadcast_id = :b AND r.seq = v.seq"""),
+            {"b": broadcast_id, "seqs": [r[0] for r in rows], "ids": [m.id for m in messages]},
+        )
+        for m in messages:
+            emit(session, MessageRequested(member_no=m.member_no, message_id=m.id, purpose=m.purpose,
+                                           message_class=m.message_class,  # type: ignore[arg-type]
+                                           broadcast_id=broadcast_id), member_no=m.member_no)
+        return [m.id for m in messages]
+
+
+async def _leftovers(runtime: ServiceRuntime, broadcast_id: int) -> list[int]:
+    """Messages created before a crash and never routed."""
+    async with runtime.session_factory() as session:
+        rows = await session.execute(
+            text("""SELECT m.id FROM broadcast_recipients r JOIN messages m ON m.id = r.message_id
+                    WHERE r.broadcast_id = :b AND m.status = 'queued' ORDER BY r.seq"""),
+            {"b": broadcast_id},
+        )
+        return [int(r[0]) for r in rows]
+
+
+async def _finish(runtime: ServiceRuntime, broadcast_id: int) -> None:
+    clock: Clock = runtime.extras["clock"]
+    async with unit_of_work(runtime.session_factory) as session:
+        await session.execute(
+            text("""UPDATE broadcasts SET state = 'finished', finished_at = :now, lease_until = NULL
+                    WHERE id = :b AND state = 'running'"""),
+            {"b": broadcast_id, "now": clock.now()},
+        )
+
+
+async def run_one(runtime: ServiceRuntime, broadcast_id: int) -> None:
+    """Send a broadcast until it is done, paused or cancelled."""
+    dispatcher: Dispatcher = runtime.extras["dispatcher"]
+    rate = await _lease(runtime, broadcast_id, first=True)
+    if rate is None:
+        return
+    gate = asyncio.Semaphore(MAX_IN_FLIGHT)
+    in_flight: set[asyncio.Task[None]] = set()
+    start = time.monotonic()
+    count = 0
+
+    async def send(message_id: int, at: float) -> None:
+        await asyncio.sleep(max(0.0, at - time.monotonic()))
+        async with gate:
+            try:
+                await dispatcher.dispatch(message_id)
+            except Exception as exc:  # the scheduler retries queued messages later
+                log.warning("broadcast_send_failed", message_id=message_id, error=repr(exc))
+
+    try:
+        batch = await _leftovers(runtime, broadcast_id)
+        while True:
+            if not batch:
+                batch = await _claim(runtime, broadcast_id, max(1, min(int(rate), 1000)))
+            if not batch:
+                break
+            for message_id in batch:
+                task = asyncio.create_task(send(message_id, start + count / rate))
+                in_flight.add(task)
+                task.add_done_callback(in_flight.discard)
+                count += 1
+            batch = []
+            # Claim the next batch shortly before this one's last send is due.
+            await asyncio.sleep(max(0.0, start + (count - rate * 0.2) / rate - time.monotonic()))
+            renewed = await _lease(runtime, broadcast_id, first=False)
+            if renewed is None:
+                break
+            if renewed != rate:
+                start, count, rate = time.monotonic(), 0, renewed
+        if in_flight:
+            await asyncio.gather(*in_flight)
+        if not await _leftovers(runtime, broadcast_id):
+            await _finish(runtime, broadcast_id)
+    finally:
+        async with unit_of_work(runtime.session_factory) as session:
+            await session.execute(text("UPDATE broadcasts SET lease_until = NULL WHERE id = :b"), {"b": broadcast_id})
+

@@ -1,0 +1,109 @@
+"""Sends (``POST /internal/messages`` for services, ``POST /admin/v1/messages`` for staff) and the delivery log."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query
+
+from messaging_service.deps import ClockDep, DispatcherDep, RuntimeDep
+from messaging_service.messages import repository
+from messaging_service.messages.models import Message
+from messaging_service.messages.schemas import (
+    AttemptRead,
+    MessageCreate,
+    MessageDetail,
+    MessagePage,
+    MessageRead,
+    Status,
+)
+from messaging_service.messages.service import request_message
+from shared.auth import CurrentStaff, InternalCallerDep, require_roles
+from shared.db import unit_of_work
+from shared.errors import NotFound
+from shared.fields import IdPath, IdQuery, MemberNoQuery, Text, TextQuery
+from shared.routing import PageDep, SessionDep, decode_cursor, encode_cursor
+
+admin_router = APIRouter(prefix="/admin/v1/messages", tags=["messages"])
+internal_router = APIRouter(prefix="/internal/messages", tags=["internal"])
+
+SEND = require_roles("admin", "operator")
+READ = require_roles("admin", "operator", "sales", "viewer")
+IdempotencyKey = Annotated[
+    Text, Header(alias="Idempotency-Key", min_length=1, max_length=200,
+                 description="Same key and body: the first result; same key, other body: 422")
+]
+
+
+
+async def _send(
+    runtime: RuntimeDep, dispatcher: DispatcherDep, clock: ClockDep, body: MessageCreate, *, source: str,
+    key: str,
+) -> MessageRead:
+    async with unit_of_work(runtime.session_factory) as session:
+        message, created = await request_message(
+            session, member_no=body.member_no, purpose_name=body.purpose, data=body.data, send_at=body.send_at,
+            source=source, idempotency_key=key, now=clock.now(),
+        )
+        message_id = message.id
+    if created and message.status == "queued":
+        await dispatcher.dispatch(message_id)
+    async with runtime.session_factory() as session:
+        found = await session.get(Message, message_id)
+        assert found is not None
+        return MessageRead.model_validate(found)
+
+
+@internal_router.post("", status_code=201)
+async def send_internal(
+    body: MessageCreate, idempotency_key: IdempotencyKey, caller: InternalCallerDep, runtime: RuntimeDep,
+    dispatcher: DispatcherDep, clock: ClockDep,
+) -> MessageRead:
+    """Write to a member for a purpose (services); answers where the message ended."""
+    return await _send(runtime, dispatcher, clock, body, source=f"internal:{caller.caller}", key=idempotency_key)
+
+
+@admin_router.post("", status_code=201, dependencies=[SEND])
+async def send_admin(
+    body: MessageCreate, idempotency_key: IdempotencyKey, staff: CurrentStaff, runtime: RuntimeDep,
+    dispatcher: DispatcherDep, clock: ClockDep,
+) -> MessageRead:
+    """Write to a member for a purpose (staff); answers where the message ended."""
+    return await _send(runtime, dispatcher, clock, body, source="admin", key=idempotency_key)
+
+
+@admin_router.get("", dependencies=[READ])
+async def list_messages(
+    session: SessionDep,
+    page: PageDep,
+    member_no: MemberNoQuery = None,
+    purpose: TextQuery = None,
+    status: Annotated[Status | None, Query()] = None,
+    broadcast_id: IdQuery = None,
+) -> MessagePage:
+    """The delivery log, newest first."""
+    cursor = decode_cursor(page.cursor)
+    before = cursor.get("id") if cursor else None
+    rows = await repository.page(
+        session, member_no=member_no, purpose=purpose, status=status, broadcast_id=broadcast_id,
+        before_id=before if isinstance(before, int) else None, limit=page.limit,
+    )
+    more = len(rows) > page.limit
+    rows = rows[: page.limit]
+    return MessagePage(
+        items=[MessageRead.model_validate(r) for r in rows],
+        next_cursor=encode_cursor({"id": rows[-1].id}) if more and rows else None,
+    )
+
+
+@admin_router.get("/{message_id}", dependencies=[READ])
+async def get_message(message_id: IdPath, session: SessionDep) -> MessageDetail:
+    """One message with its data and every attempt."""
+    message = await session.get(Message, message_id)
+    if message is None:
+        raise NotFound("消息不存在。", slug="message-not-found")
+    attempts = await repository.attempts_of(session, message_id)
+    return MessageDetail(
+        **MessageRead.model_validate(message).model_dump(), data=message.data,
+        attempts=[AttemptRead.model_validate(a) for a in attempts],
+    )

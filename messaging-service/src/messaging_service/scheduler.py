@@ -1,0 +1,69 @@
+"""The periodic job: send held messages that are due, settle sends a crash interrupted, run broadcasts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import timedelta
+
+import structlog
+from sqlalchemy import text
+
+from messaging_service.clock.service import Clock
+from messaging_service.deps import settings_of
+from messaging_service.messages.dispatch import Dispatcher
+from shared.db import unit_of_work
+from shared.runtime import ServiceRuntime
+
+log = structlog.get_logger("messaging.scheduler")
+BATCH = 200
+
+
+async def settle_interrupted(runtime: ServiceRuntime) -> int:
+    """``sending`` for longer than any call can take: the process died mid-call; maybe sent, so ``unknown``."""
+    s = settings_of(runtime)
+    clock: Clock = runtime.extras["clock"]
+    horizon = s.send_attempts * (s.wechat_timeout_seconds + s.retry_base_seconds * 8) + 30
+    async with unit_of_work(runtime.session_factory) as session:
+        result = await session.execute(
+            text("""UPDATE messages SET status = 'unknown', reason = 'unknown_outcome', updated_at = :now
+                    WHERE status = 'sending' AND updated_at < :before"""),
+            {"now": clock.now(), "before": clock.now() - timedelta(seconds=horizon)},
+        )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def due_messages(runtime: ServiceRuntime) -> list[int]:
+    """Held messages whose time has come, and queued ones a crash left behind."""
+    clock: Clock = runtime.extras["clock"]
+    now = clock.now()
+    async with runtime.session_factory() as session:
+        rows = await session.execute(
+            text("""SELECT id FROM messages WHERE (status = 'held' AND hold_until <= :now)
+                    OR (status = 'queued' AND updated_at < :stale) ORDER BY id LIMIT :n"""),
+            {"now": now, "stale": now - timedelta(seconds=30), "n": BATCH},
+        )
+        return [int(r[0]) for r in rows]
+
+
+async def tick(runtime: ServiceRuntime) -> None:
+    """One pass of every periodic duty."""
+    from messaging_service.broadcasts.runner import run_broadcasts
+
+    dispatcher: Dispatcher = runtime.extras["dispatcher"]
+    await settle_interrupted(runtime)
+    for message_id in await due_messages(runtime):
+        await dispatcher.dispatch(message_id)
+    await run_broadcasts(runtime)
+
+
+async def run(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
+    """Tick every ``scheduler_interval_seconds`` until stopped."""
+    interval = settings_of(runtime).scheduler_interval_seconds
+    while not stop.is_set():
+        try:
+            await tick(runtime)
+        except Exception as exc:
+            log.warning("scheduler_tick_failed", error=repr(exc))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
