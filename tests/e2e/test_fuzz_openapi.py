@@ -46,7 +46,7 @@ from shared.testing.system import System, start_system
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-EXAMPLES = int(os.environ.get("QUNYUN_FUZZ_EXAMPLES", "20"))
+EXAMPLES = int(os.environ.get("QUNYUN_FUZZ_EXAMPLES", "30"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 ROLES = ("admin", "operator", "sales", "viewer")
 
