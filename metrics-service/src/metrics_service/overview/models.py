@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, DateTime, Integer, Text, func
+from sqlalchemy import BigInteger, Date, DateTime, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from metrics_service.models import Base
@@ -28,7 +28,7 @@ class DailyCounter(Base):
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     kind: Mapped[str] = mapped_column(Text, primary_key=True)
-    value: Mapped[int] = mapped_column(Integer, server_default="0")
+    value: Mapped[int] = mapped_column(BigInteger, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )

@@ -1,11 +1,14 @@
-"""SQL of the overview projections."""
+"""SQL of the overview projections: member facts and per-day counters."""
+
+from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from metrics_service.activity.repository import _unit
 from metrics_service.overview.models import DailyCounter, MemberFact
 
 
@@ -24,14 +27,29 @@ async def add_member_fact(
     return result.scalar() is not None
 
 
+_ADD_COUNTERS = text(
+    """
+    INSERT INTO daily_counters (day, kind, value)
+    SELECT * FROM unnest(CAST(:days AS date[]), CAST(:kinds AS text[]), CAST(:values AS bigint[]))
+    ON CONFLICT (day, kind) DO UPDATE SET value = daily_counters.value + excluded.value, updated_at = now()
+    """
+)
+
+
+async def add_counters(session: AsyncSession, values: dict[tuple[date, str], int]) -> None:
+    """Add to the counters of ``(day, kind)``; one statement."""
+    if not values:
+        return
+    keys = sorted(values)
+    await session.execute(
+        _ADD_COUNTERS,
+        {"days": [k[0] for k in keys], "kinds": [k[1] for k in keys], "values": [values[k] for k in keys]},
+    )
+
+
 async def increment(session: AsyncSession, *, day: date, kind: str, by: int = 1) -> None:
     """Add ``by`` to the counter of ``kind`` on ``day``."""
-    stmt = insert(DailyCounter).values(day=day, kind=kind, value=by)
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["day", "kind"], set_={"value": DailyCounter.value + stmt.excluded.value}
-        )
-    )
+    await add_counters(session, {(day, kind): by})
 
 
 async def mark_merged(session: AsyncSession, *, from_member_no: int, into_member_no: int) -> None:
@@ -51,10 +69,28 @@ async def counters(session: AsyncSession, *, kind: str, since: date, until: date
     return list(rows)
 
 
+async def counters_per_bucket(
+    session: AsyncSession, *, kinds: list[str], first: date, last: date, unit: str
+) -> dict[str, dict[date, int]]:
+    """Sums of each counter per bucket of the range."""
+    u = _unit(unit)
+    rows = await session.execute(
+        text(
+            f"""
+            SELECT kind, date_trunc('{u}', day)::date, sum(value) FROM daily_counters
+            WHERE kind = ANY(CAST(:kinds AS text[])) AND day BETWEEN :first AND :last GROUP BY 1, 2
+            """  # noqa: S608  (only fixed literals are interpolated)
+        ),
+        {"kinds": kinds, "first": first, "last": last},
+    )
+    out: dict[str, dict[date, int]] = {k: {} for k in kinds}
+    for kind, bucket, value in rows:
+        out[kind][bucket] = int(value)
+    return out
+
+
 async def member_count(session: AsyncSession) -> int:
     """Members known, merged ones excluded."""
-    from sqlalchemy import func
-
     return int(
         await session.scalar(select(func.count()).select_from(MemberFact).where(MemberFact.merged_into.is_(None)))
         or 0

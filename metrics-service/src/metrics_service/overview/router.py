@@ -1,36 +1,46 @@
 """Staff API of the overview metrics."""
 
-from datetime import date, timedelta
+from __future__ import annotations
+
+from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
 
-from metrics_service.overview import repository
-from metrics_service.overview.schemas import DailyValue, OverviewRead
-from shared.auth import require_roles
+from metrics_service.figures import FIGURE_RESPONSES, READ, Format, Granularity, Tabular, Window, _window, answer
+from metrics_service.overview import service
+from metrics_service.overview.schemas import OverviewRead
 from shared.errors import Invalid
+from shared.fields import CLEAN_TEXT
 from shared.routing import SessionDep
 
 admin_router = APIRouter(prefix="/admin/v1/metrics", tags=["metrics"])
 
-READ_ROLES = ("admin", "operator", "sales", "viewer")
 
-
-@admin_router.get("/overview", dependencies=[require_roles(*READ_ROLES)])
-async def overview(
-    session: SessionDep,
-    since: Annotated[date | None, Query()] = None,
-    until: Annotated[date | None, Query()] = None,
-) -> OverviewRead:
-    """New members and follows per day, and the member total."""
-    until = until or date.today()
-    since = since or until - timedelta(days=29)
-    if since > until or (until - since).days > 366:
-        raise Invalid("Choose a range of at most one year with since ≤ until.", slug="invalid-range")
-    new = await repository.counters(session, kind="new_members", since=since, until=until)
-    follows = await repository.counters(session, kind="follows", since=since, until=until)
-    return OverviewRead(
-        members_total=await repository.member_count(session),
-        new_members=[DailyValue(day=c.day, value=c.value) for c in new],
-        follows=[DailyValue(day=c.day, value=c.value) for c in follows],
+def _overview_window(
+    window: Annotated[Window, Depends(_window)],
+    since: Annotated[str | None, Query(deprecated=True, description="old name of `from`", max_length=10),
+                     CLEAN_TEXT] = None,
+    until: Annotated[str | None, Query(deprecated=True, description="old name of `to`", max_length=10),
+                     CLEAN_TEXT] = None,
+) -> Window:
+    if since is None and until is None:
+        return window
+    try:
+        first = date.fromisoformat(since) if since else None
+        last = date.fromisoformat(until) if until else None
+    except ValueError as exc:
+        raise Invalid("日期格式应为 YYYY-MM-DD。", slug="invalid-date") from exc
+    return _window(
+        date_from=first, date_to=last,
+        granularity=Granularity(window.unit), format=Format.csv if window.csv else Format.json,
     )
+
+
+@admin_router.get("/overview", dependencies=[READ], response_model=OverviewRead, responses=FIGURE_RESPONSES)
+async def overview(
+    session: SessionDep, window: Annotated[Window, Depends(_overview_window)]
+) -> Tabular | Response:
+    """New members, DAU/WAU/MAU, follows, registrations, payments, revenue and refunds, with 环比."""
+    return answer(await service.overview(session, window), window, "overview")

@@ -1,0 +1,43 @@
+"""Daily rollups of activity: one row per member and day, events per hour, openids."""
+
+from datetime import date
+
+from sqlalchemy import BigInteger, Date, Index, Integer, SmallInteger, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from metrics_service.models import Base
+
+
+class MemberDay(Base):
+    """What one member did on one local day: every active-day figure reads these rows."""
+
+    __tablename__ = "member_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    member_no: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    # Every recorded event of the member that day.
+    events: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    # Mini-program telemetry and check-ins (definitions: active in the mini-program).
+    mp_events: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    dwell_ms: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+
+    __table_args__ = (Index("ix_member_days_member_day", "member_no", "day"),)
+
+
+class ActivityHour(Base):
+    """Mini-program events per local day and hour (the heatmap's rollup)."""
+
+    __tablename__ = "activity_hours"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    hour: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    events: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+
+
+class MemberOpenid(Base):
+    """An openid identity announced, so service-account pushes resolve to a member."""
+
+    __tablename__ = "member_openids"
+
+    openid: Mapped[str] = mapped_column(Text, primary_key=True)
+    member_no: Mapped[int] = mapped_column(BigInteger, index=True)

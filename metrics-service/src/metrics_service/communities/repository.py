@@ -1,0 +1,169 @@
+"""SQL of the community projections: groups, their period, who was seen when."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def member_seen(
+    session: AsyncSession, *, community_id: int, open_gid: str, member_no: int, at: datetime
+) -> None:
+    """Record a sighting; a new group gets the period it belongs to (definitions)."""
+    created = await session.scalar(
+        text(
+            """
+            INSERT INTO community_facts (community_id, open_gid, period_id, first_seen_at, last_seen_at)
+            VALUES (:c, :g, NULL, :at, :at)
+            ON CONFLICT (community_id) DO UPDATE SET
+              first_seen_at = LEAST(community_facts.first_seen_at, excluded.first_seen_at),
+              last_seen_at = GREATEST(community_facts.last_seen_at, excluded.last_seen_at)
+            RETURNING (xmax = 0)
+            """
+        ),
+        {"c": community_id, "g": open_gid, "at": at},
+    )
+    if created:
+        await session.execute(
+            text(
+                """
+                UPDATE community_facts SET period_id = (
+                  SELECT r.period_id FROM registration_facts r
+                  LEFT JOIN period_facts p ON p.period_id = r.period_id
+                  WHERE r.member_no = :m AND r.created_at <= :at AND r.ended_at IS NULL
+                    AND (p.closed_at IS NULL OR p.closed_at > :at)
+                  ORDER BY r.created_at DESC, r.registration_id DESC LIMIT 1)
+                WHERE community_id = :c
+                """
+            ),
+            {"c": community_id, "m": member_no, "at": at},
+        )
+    await session.execute(
+        text(
+            """
+            INSERT INTO community_member_facts (community_id, member_no, first_seen_at, last_seen_at, sightings)
+            VALUES (:c, :m, :at, :at, 1)
+            ON CONFLICT (community_id, member_no) DO UPDATE SET
+              first_seen_at = LEAST(community_member_facts.first_seen_at, excluded.first_seen_at),
+              last_seen_at = GREATEST(community_member_facts.last_seen_at, excluded.last_seen_at),
+              sightings = community_member_facts.sightings + 1
+            """
+        ),
+        {"c": community_id, "m": member_no, "at": at},
+    )
+
+
+async def merge_member(session: AsyncSession, *, from_no: int, into_no: int) -> None:
+    """Re-key a merged member's sightings."""
+    params = {"from": from_no, "into": into_no}
+    await session.execute(
+        text(
+            """
+            INSERT INTO community_member_facts (community_id, member_no, first_seen_at, last_seen_at, sightings)
+            SELECT community_id, :into, first_seen_at, last_seen_at, sightings FROM community_member_facts
+            WHERE member_no = :from
+            ON CONFLICT (community_id, member_no) DO UPDATE SET
+              first_seen_at = LEAST(community_member_facts.first_seen_at, excluded.first_seen_at),
+              last_seen_at = GREATEST(community_member_facts.last_seen_at, excluded.last_seen_at),
+              sightings = community_member_facts.sightings + excluded.sightings
+            """
+        ),
+        params,
+    )
+    await session.execute(text("DELETE FROM community_member_facts WHERE member_no = :from"), params)
+
+
+async def seen_after(
+    session: AsyncSession, *, period_ids: list[int], member_nos: list[int], after: datetime
+) -> set[int]:
+    """Of ``member_nos``, those seen after ``after`` in a group of one of ``period_ids``."""
+    rows = await session.scalars(
+        text(
+            """
+            SELECT DISTINCT m.member_no FROM community_member_facts m
+            JOIN community_facts c USING (community_id)
+            WHERE c.period_id = ANY(CAST(:ps AS bigint[])) AND m.member_no = ANY(CAST(:ms AS bigint[]))
+              AND m.last_seen_at > :after
+            """
+        ),
+        {"ps": period_ids, "ms": member_nos, "after": after},
+    )
+    return {int(m) for m in rows}
+
+
+async def mp_active_between(
+    session: AsyncSession, *, member_nos: list[int], first: date, last: date
+) -> set[int]:
+    """Of ``member_nos``, those active in the mini-program on a day in ``[first, last]``."""
+    rows = await session.scalars(
+        text(
+            """
+            SELECT DISTINCT member_no FROM member_days
+            WHERE member_no = ANY(CAST(:ms AS bigint[])) AND day BETWEEN :first AND :last AND mp_events > 0
+            """
+        ),
+        {"ms": member_nos, "first": first, "last": last},
+    )
+    return {int(m) for m in rows}
+
+
+async def groups(session: AsyncSession, *, series_id: int | None) -> list[dict[str, Any]]:
+    """Groups with their period and series (one series, or all)."""
+    rows = await session.execute(
+        text(
+            """
+            SELECT c.community_id, c.open_gid, c.period_id, p.series_id, c.first_seen_at, c.last_seen_at
+            FROM community_facts c LEFT JOIN period_facts p USING (period_id)
+            WHERE CAST(:s AS bigint) IS NULL OR p.series_id = :s
+            ORDER BY c.community_id
+            """
+        ),
+        {"s": series_id},
+    )
+    return [dict(r) for r in rows.mappings()]
+
+
+async def group_activity(
+    session: AsyncSession, *, community_ids: list[int], first: date, last: date
+) -> dict[int, tuple[int, int]]:
+    """Per group: members seen, and of them members active in the mini-program in ``[first, last]``."""
+    rows = await session.execute(
+        text(
+            """
+            SELECT m.community_id, count(*) AS seen,
+              count(*) FILTER (WHERE EXISTS (
+                SELECT 1 FROM member_days d WHERE d.member_no = m.member_no
+                  AND d.day BETWEEN :first AND :last AND d.mp_events > 0)) AS active
+            FROM community_member_facts m WHERE m.community_id = ANY(CAST(:cs AS bigint[]))
+            GROUP BY m.community_id
+            """
+        ),
+        {"cs": community_ids, "first": first, "last": last},
+    )
+    return {int(c): (int(s), int(a)) for c, s, a in rows}
+
+
+async def series_activity(
+    session: AsyncSession, *, first: date, last: date
+) -> list[tuple[int, int, int, datetime | None]]:
+    """Per series: distinct members seen in its groups, active ones, last sighting."""
+    rows = await session.execute(
+        text(
+            """
+            SELECT p.series_id, count(DISTINCT m.member_no),
+              count(DISTINCT m.member_no) FILTER (WHERE EXISTS (
+                SELECT 1 FROM member_days d WHERE d.member_no = m.member_no
+                  AND d.day BETWEEN :first AND :last AND d.mp_events > 0)),
+              max(m.last_seen_at)
+            FROM community_member_facts m JOIN community_facts c USING (community_id)
+            JOIN period_facts p ON p.period_id = c.period_id
+            WHERE p.series_id IS NOT NULL
+            GROUP BY p.series_id ORDER BY p.series_id
+            """
+        ),
+        {"first": first, "last": last},
+    )
+    return [(int(s), int(n), int(a), at) for s, n, a, at in rows]

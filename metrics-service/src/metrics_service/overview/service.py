@@ -1,0 +1,87 @@
+"""The overview figure: headline numbers with 环比."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from metrics_service import definitions
+from metrics_service.activity import repository as activity
+from metrics_service.figures import Window, bucket_of
+from metrics_service.overview import repository
+from metrics_service.overview.schemas import DailyValue, MetricRead, OverviewRead, Point
+
+COUNTERS = ["new_members", "follows", "unfollows", "registrations", "paid", "revenue_fen", "refunds_fen"]
+
+
+async def _daily_active(session: AsyncSession, first: date, last: date) -> dict[date, int]:
+    rows = await session.execute(
+        text("SELECT day, count(*) FROM member_days WHERE day BETWEEN :a AND :b GROUP BY day"),
+        {"a": first, "b": last},
+    )
+    return {r[0]: int(r[1]) for r in rows}
+
+
+def _series(values: dict[date, int], window: Window) -> list[Point]:
+    return [Point(start=b, value=values.get(b, 0)) for b in window.buckets()]
+
+
+def _metric(name: str, total: float, previous: float, series: list[Point]) -> MetricRead:
+    return MetricRead(
+        name=name, total=total, previous=previous, change=definitions.change(total, previous), series=series
+    )
+
+
+async def overview(session: AsyncSession, window: Window) -> OverviewRead:
+    """New members, DAU/WAU/MAU, follows, registrations, payments and money, each with 环比."""
+    prev_first, prev_last = window.previous
+    current = await repository.counters_per_bucket(
+        session, kinds=COUNTERS, first=window.first, last=window.last, unit=window.unit
+    )
+    before = await repository.counters_per_bucket(
+        session, kinds=COUNTERS, first=prev_first, last=prev_last, unit="month"
+    )
+    totals = {k: sum(current[k].values()) for k in COUNTERS}
+    previous = {k: sum(before[k].values()) for k in COUNTERS}
+    metrics = [_metric(k, totals[k], previous[k], _series(current[k], window)) for k in COUNTERS]
+    net = {b: current["follows"].get(b, 0) - current["unfollows"].get(b, 0) for b in window.buckets()}
+    metrics.insert(
+        3,
+        _metric(
+            "net_follows", totals["follows"] - totals["unfollows"], previous["follows"] - previous["unfollows"],
+            _series(net, window),
+        ),
+    )
+
+    daily = await _daily_active(session, window.first, window.last)
+    daily_before = await _daily_active(session, prev_first, prev_last)
+    per_bucket: dict[date, list[int]] = defaultdict(list)
+    day = window.first
+    while day <= window.last:
+        per_bucket[bucket_of(day, window.unit)].append(daily.get(day, 0))
+        day += timedelta(days=1)
+    dau_series = [Point(start=b, value=round(sum(v) / len(v), 1)) for b, v in sorted(per_bucket.items())]
+    dau = round(sum(daily.values()) / window.days, 1)
+    dau_before = round(sum(daily_before.values()) / window.days, 1)
+    metrics.insert(1, _metric("dau", dau, dau_before, dau_series))
+    for name, length, position in (("wau", 7, 2), ("mau", 30, 3)):
+        now_value = await activity.distinct_active(
+            session, first=window.last - timedelta(days=length - 1), last=window.last
+        )
+        then_value = await activity.distinct_active(
+            session, first=prev_last - timedelta(days=length - 1), last=prev_last
+        )
+        metrics.insert(position, _metric(name, now_value, then_value, []))
+
+    new_daily = await repository.counters(session, kind="new_members", since=window.first, until=window.last)
+    follows_daily = await repository.counters(session, kind="follows", since=window.first, until=window.last)
+    return OverviewRead(
+        members_total=await repository.member_count(session),
+        new_members=[DailyValue(day=c.day, value=c.value) for c in new_daily],
+        follows=[DailyValue(day=c.day, value=c.value) for c in follows_daily],
+        date_from=window.first, date_to=window.last, granularity=window.unit,
+        previous_from=prev_first, previous_to=prev_last, metrics=metrics,
+    )
