@@ -45,7 +45,9 @@ async def record_sighting(
             await session.flush()
     await emit(
         session,
-        CommunityMemberSeen(member_no=member_no, open_gid=open_gid, community_id=community.id),
+        CommunityMemberSeen(
+            member_no=member_no, open_gid=open_gid, community_id=community.id, period_id=community.period_id
+        ),
         member_no=member_no,
         occurred_at=now,
     )

@@ -158,11 +158,16 @@ class ReferralCredited(EventData):
 
 @event("campaign.community.member_seen", topic=CAMPAIGN_EVENTS)
 class CommunityMemberSeen(EventData):
-    """A member opened a card shared in a WeChat group."""
+    """A member opened a card shared in a WeChat group.
+
+    ``period_id`` is the period the group is linked to at that moment (absent
+    in older events and for groups not linked yet).
+    """
 
     member_no: int
     open_gid: str
     community_id: int
+    period_id: int | None = None
 
 
 @event("campaign.channel.touched", topic=CAMPAIGN_EVENTS)

@@ -86,7 +86,7 @@ async def delete_tag(session: AsyncSession, tag: Tag, *, staff_id: int, now: dat
     removed = await repository.remove_member_tags(
         session, tag_id=tag.id, member_nos=None, removed_at=now, removed_by="tag-deleted", removed_by_id=staff_id
     )
-    await _after_removal(session, tag, removed, removed_by="tag-deleted", removed_by_id=staff_id, now=now)
+    await announce_removed(session, tag, removed, removed_by="tag-deleted", removed_by_id=staff_id, now=now)
     tag.deleted_at = now
     await session.flush()
 
@@ -103,7 +103,7 @@ async def apply(
          "evidence": evidence or {}, "reason": reason, "applied_at": now, "expires_at": expires_at},
     )
     if created:
-        await _after_application(session, tag, [row], now=now)
+        await announce_applied(session, tag, [row], now=now)
     return row, created
 
 
@@ -124,7 +124,7 @@ async def apply_many(
         ]
         new = set(await repository.insert_new_member_tags(session, rows))
         applied += len(new)
-        await _after_application(
+        await announce_applied(
             session, tag,
             [MemberTag(**r) for r in rows if r["member_no"] in new],
             now=now,
@@ -141,7 +141,7 @@ async def remove(
         session, tag_id=tag.id, member_nos=member_nos, removed_at=now, removed_by=removed_by,
         removed_by_id=removed_by_id,
     )
-    await _after_removal(session, tag, removed, removed_by=removed_by, removed_by_id=removed_by_id, now=now)
+    await announce_removed(session, tag, removed, removed_by=removed_by, removed_by_id=removed_by_id, now=now)
     return removed
 
 
@@ -161,7 +161,8 @@ async def expire(session: AsyncSession, *, now: datetime, limit: int = 1000) -> 
     return count
 
 
-async def _after_application(session: AsyncSession, tag: Tag, rows: Sequence[MemberTag], *, now: datetime) -> None:
+async def announce_applied(session: AsyncSession, tag: Tag, rows: Sequence[MemberTag], *, now: datetime) -> None:
+    """Index, log and publish new member tags."""
     await repository.record_changes(session, "tag", tag.id, [r.member_no for r in rows], True)
     for row in rows:
         await timeline.add(
@@ -180,10 +181,11 @@ async def _after_application(session: AsyncSession, tag: Tag, rows: Sequence[Mem
         )
 
 
-async def _after_removal(
+async def announce_removed(
     session: AsyncSession, tag: Tag, removed: Sequence[MemberTag], *, removed_by: str, removed_by_id: int | None,
     now: datetime,
 ) -> None:
+    """Index, log and publish removed member tags."""
     await repository.record_changes(session, "tag", tag.id, [r.member_no for r in removed], False)
     for row in removed:
         await timeline.add(
@@ -221,3 +223,18 @@ def history_read(row: MemberTagHistory, tag: Tag) -> MemberTagHistoryRead:
         applied_at=row.applied_at, expires_at=row.expires_at, removed_at=row.removed_at,
         removed_by=row.removed_by, removed_by_id=row.removed_by_id,
     )
+
+
+async def merge_members(session: AsyncSession, *, from_member_no: int, into_member_no: int, now: datetime) -> None:
+    """Move a merged member's tags to the survivor (the survivor's own application wins)."""
+    await ensure_members(session, [into_member_no])
+    current = await repository.member_tags(session, from_member_no)
+    for row, tag in current:
+        values = {"member_no": into_member_no, "tag_id": tag.id, "source": row.source, "source_id": row.source_id,
+                  "evidence": {**(row.evidence or {}), "merged_from": from_member_no}, "reason": row.reason,
+                  "applied_at": row.applied_at, "expires_at": row.expires_at}
+        new = await repository.insert_new_member_tags(session, [values])
+        if new:
+            await announce_applied(session, tag, [MemberTag(**values)], now=now)
+        await remove(session, tag=tag, member_nos=[from_member_no], removed_by="merge",
+                     removed_by_id=into_member_no, now=now)
