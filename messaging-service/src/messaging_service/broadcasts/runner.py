@@ -93,7 +93,7 @@ async def _claim(runtime: ServiceRuntime, broadcast_id: int, size: int) -> list[
             {"b": broadcast_id, "seqs": [r[0] for r in rows], "ids": [m.id for m in messages]},
         )
         for m in messages:
-            emit(session, MessageRequested(member_no=m.member_no, message_id=m.id, purpose=m.purpose,
+            await emit(session, MessageRequested(member_no=m.member_no, message_id=m.id, purpose=m.purpose,
                                            message_class=m.message_class,  # type: ignore[arg-type]
                                            broadcast_id=broadcast_id), member_no=m.member_no)
         return [m.id for m in messages]

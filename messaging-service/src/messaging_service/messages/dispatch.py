@@ -216,7 +216,7 @@ class Dispatcher:
     async def _undeliverable(self, session: AsyncSession, message: Message, reason: str, now: datetime) -> None:
         await self._release_cap(session, message)
         message.status, message.reason, message.updated_at = "undeliverable", reason, now
-        emit(session, MessageUndeliverable(member_no=message.member_no, message_id=message.id,
+        await emit(session, MessageUndeliverable(member_no=message.member_no, message_id=message.id,
                                            purpose=message.purpose, reason=reason, reasons=list(message.reasons)),
              member_no=message.member_no)
         return None
@@ -309,7 +309,7 @@ class Dispatcher:
             if plan.channel == "template":
                 message.client_msg_id = plan.body.get("client_msg_id")
             await self._early_report(session, message)
-            emit(session, MessageSent(member_no=message.member_no, message_id=message.id, purpose=message.purpose,
+            await emit(session, MessageSent(member_no=message.member_no, message_id=message.id, purpose=message.purpose,
                                       channel=plan.channel,  # type: ignore[arg-type]
                                       template_id=plan.template_id, wechat_msgid=outcome.msgid,
                                       fell_back=fell_back), member_no=message.member_no)
@@ -319,9 +319,10 @@ class Dispatcher:
             session.add(Attempt(message_id=message.id, channel=plan.channel, template_id=plan.template_id,
                                 outcome="unknown", reason="unknown_outcome", errmsg=outcome.errmsg, at=now))
             message.status, message.reason = "unknown", "unknown_outcome"
-            emit(session, MessageFailed(member_no=message.member_no, message_id=message.id, purpose=message.purpose,
-                                        channel=plan.channel,  # type: ignore[arg-type]
-                                        reason="unknown_outcome"), member_no=message.member_no)
+            await emit(session, MessageFailed(
+                member_no=message.member_no, message_id=message.id, purpose=message.purpose,
+                channel=plan.channel,  # type: ignore[arg-type]
+                reason="unknown_outcome"), member_no=message.member_no)
             return False
         errcode = outcome.errcode
         refusal = REFUSALS.get(errcode or 0)
@@ -343,7 +344,7 @@ class Dispatcher:
         session.add(Attempt(message_id=message.id, channel=plan.channel, template_id=plan.template_id,
                             outcome="failed", reason=reason, errcode=errcode, errmsg=outcome.errmsg, at=now))
         message.status, message.reason = "failed", reason
-        emit(session, MessageFailed(member_no=message.member_no, message_id=message.id, purpose=message.purpose,
+        await emit(session, MessageFailed(member_no=message.member_no, message_id=message.id, purpose=message.purpose,
                                     channel=plan.channel,  # type: ignore[arg-type]
                                     reason=reason, errcode=errcode), member_no=message.member_no)
         return False
@@ -373,9 +374,14 @@ class Dispatcher:
         """A delivery report that arrived before this transaction (the push raced the answer)."""
         if message.wechat_msgid is None:
             return
+        # The upsert waits for a report being written right now, and makes a later report wait for this
+        # transaction (then find the msgid): the two sides never miss each other.
         row = (await session.execute(
-            text("SELECT status, at FROM delivery_reports WHERE wechat_msgid = :id"), {"id": message.wechat_msgid}
-        )).first()
-        if row is not None:
+            text("""INSERT INTO delivery_reports (wechat_msgid, status, at) VALUES (:id, '', now())
+                    ON CONFLICT (wechat_msgid) DO UPDATE SET status = delivery_reports.status
+                    RETURNING status, at"""),
+            {"id": message.wechat_msgid},
+        )).one()
+        if row[0]:
             message.delivery_status, message.delivered_at = row[0], row[1]
             message.status = "delivered" if row[0] == "success" else "failed"

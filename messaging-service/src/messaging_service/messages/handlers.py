@@ -30,7 +30,7 @@ async def record_report(session: AsyncSession, *, msgid: str, status: str, at: d
         message.status = "delivered" if status == "success" else "failed"
         if status != "success":
             message.reason = "user_refused" if "block" in status else "provider_error"
-    emit(session, MessageDelivered(member_no=message.member_no, send_id=message.id,
+    await emit(session, MessageDelivered(member_no=message.member_no, send_id=message.id,
                                    channel=message.channel,  # type: ignore[arg-type]
                                    status=status), member_no=message.member_no)
 

@@ -72,9 +72,10 @@ async def request_message(
         request_hash=digest, broadcast_id=broadcast_id, send_at=send_at, hold_until=send_at if held else None,
         requested_at=now, reasons=[],
     )
-    session.add(message)
     try:
+        # Added inside the savepoint: begin_nested() flushes what is pending before it starts.
         async with session.begin_nested():
+            session.add(message)
             await session.flush()
     except IntegrityError:
         # The same key at the same moment: the first one wins, this one answers its result.
@@ -84,7 +85,7 @@ async def request_message(
         if found is None:
             raise
         return found, False
-    emit(
+    await emit(
         session,
         MessageRequested(member_no=member_no, message_id=message.id, purpose=purpose.name,
                          message_class=purpose.message_class,  # type: ignore[arg-type]

@@ -44,9 +44,9 @@ async def create_purpose(body: PurposeCreate, session: SessionDep, staff: Curren
         raise Conflict("已存在同名的消息用途。", slug="duplicate-purpose")
     values = body.model_dump(mode="json", exclude_none=False)
     purpose = Purpose(**values, updated_by=staff.staff_id)
-    session.add(purpose)
     try:
         async with session.begin_nested():
+            session.add(purpose)
             await session.flush()
     except IntegrityError as exc:  # the same name created twice at once
         raise Conflict("已存在同名的消息用途。", slug="duplicate-purpose") from exc
