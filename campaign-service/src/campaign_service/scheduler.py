@@ -1,4 +1,4 @@
-"""The periodic job: expire unpaid orders, close ended periods, send due refunds.
+"""The periodic job: expire unpaid orders, close ended periods, send due refunds, renew temporary QR codes.
 
 Every step locks what it works on with ``SKIP LOCKED`` so several replicas can
 run it at once without doing anything twice.
@@ -15,6 +15,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from campaign_service.channels.service import renew_expiring_codes
 from campaign_service.clock.service import Clock
 from campaign_service.deps import settings_of
 from campaign_service.payments.service import expire_one
@@ -69,6 +70,10 @@ async def tick(runtime: ServiceRuntime) -> None:
         max_attempts=settings.refund_max_attempts,
         retry_base=settings.refund_retry_base_seconds,
     )
+    codes = runtime.extras.get("codes")
+    if codes is not None:
+        async with unit_of_work(runtime.session_factory) as session:
+            await renew_expiring_codes(session, codes, clock.now())
 
 
 async def run(runtime: ServiceRuntime, stop: asyncio.Event) -> None:

@@ -22,6 +22,19 @@ async def by_code(session: AsyncSession, code: str) -> Channel | None:
     return await session.scalar(select(Channel).where(Channel.code == code))
 
 
+async def temporary_due(session: AsyncSession, before: datetime, limit: int) -> list[Channel]:
+    """Temporary QR codes expiring before ``before``, soonest first, locked (other replicas skip them)."""
+    return list(
+        await session.scalars(
+            select(Channel)
+            .where(Channel.qr_kind == "temporary", Channel.qr_expires_at < before)
+            .order_by(Channel.qr_expires_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+
+
 async def code_taken(session: AsyncSession, code: str) -> bool:
     """Whether a channel already uses ``code``."""
     return await session.scalar(select(func.count()).where(Channel.code == code)) != 0

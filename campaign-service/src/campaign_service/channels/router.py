@@ -38,18 +38,18 @@ async def create_channel(
     channel = await service.create_channel(
         session, body, codes=codes, staff_id=staff.staff_id, now=clock.now()
     )
-    return service.read_of(channel)
+    return service.read_of(channel, clock.now())
 
 
 @admin_router.get("", dependencies=[READ])
-async def list_channels(session: SessionDep, page: PageDep) -> Page[ChannelRead]:
+async def list_channels(session: SessionDep, page: PageDep, clock: ClockDep) -> Page[ChannelRead]:
     """Channels by id, a page at a time."""
     cursor = decode_cursor(page.cursor)
     rows = await repository.page(session, after_id=cursor and int(cursor["id"]), limit=page.limit + 1)
     more = len(rows) > page.limit
     rows = rows[: page.limit]
     return Page(
-        items=[service.read_of(c) for c in rows],
+        items=[service.read_of(c, clock.now()) for c in rows],
         next_cursor=encode_cursor({"id": rows[-1].id}) if more else None,
     )
 
@@ -69,9 +69,9 @@ async def all_stats(session: SessionDep, page: PageDep) -> Page[ChannelStats]:
 
 
 @admin_router.get("/{channel_id}", dependencies=[READ])
-async def get_channel(channel_id: IdPath, session: SessionDep) -> ChannelRead:
+async def get_channel(channel_id: IdPath, session: SessionDep, clock: ClockDep) -> ChannelRead:
     """One channel."""
-    return service.read_of(await _channel(session, channel_id))
+    return service.read_of(await _channel(session, channel_id), clock.now())
 
 
 @admin_router.get("/{channel_id}/stats", dependencies=[READ])

@@ -45,7 +45,12 @@ class ChannelRead(BaseModel):
     qr_ticket: Text | None
     qr_url: Text | None
     qr_image_url: Text | None = None
-    qr_expires_at: datetime | None
+    qr_expires_at: datetime | None = Field(
+        description="until when the QR code is live (temporary codes; renewed with a new ticket before then)"
+    )
+    qr_expired: bool = Field(
+        False, description="a temporary code that is past its expiry (its renewal failed): scans no longer work"
+    )
     mp_page: Text
     created_at: datetime
 

@@ -1,11 +1,12 @@
-"""Use cases of channels: creating one with its codes, recording touches, attributing registrations."""
+"""Use cases of channels: creating one with its codes, renewing temporary QR codes, touches, attribution."""
 
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import quote
 
+import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,11 +15,15 @@ from campaign_service.channels.codes import SHOW_QRCODE_URL, ChannelCodes
 from campaign_service.channels.models import Channel
 from campaign_service.channels.schemas import ChannelCreate, ChannelRead
 from shared.contracts.campaign import ChannelTouched
-from shared.errors import Conflict
+from shared.errors import Conflict, UpstreamError
 from shared.events.outbox import emit
 
+log = structlog.get_logger("campaign.channels")
+
 QR_SCENE_PREFIX = "qrscene_"
-DEFAULT_TEMPORARY_SECONDS = 2_592_000
+DEFAULT_TEMPORARY_SECONDS = 2_592_000  # 30 days, WeChat's maximum for a temporary code
+# A temporary code is renewed (same scene, new ticket, another 30 days) this long before it expires.
+RENEW_BEFORE = timedelta(days=3)
 
 
 def new_code() -> str:
@@ -33,12 +38,46 @@ def scene_of(raw: str | None) -> str | None:
     return raw.removeprefix(QR_SCENE_PREFIX) or None
 
 
-def read_of(channel: Channel) -> ChannelRead:
-    """The API view of a channel."""
+def read_of(channel: Channel, now: datetime | None = None) -> ChannelRead:
+    """The API view of a channel (``now`` tells whether a temporary code has expired)."""
     read = ChannelRead.model_validate(channel)
     if channel.qr_ticket:
         read.qr_image_url = SHOW_QRCODE_URL + quote(channel.qr_ticket, safe="")
+    read.qr_expired = bool(now is not None and channel.qr_expires_at is not None and channel.qr_expires_at <= now)
     return read
+
+
+async def renew_expiring_codes(
+    session: AsyncSession, codes: ChannelCodes, now: datetime, *, limit: int = 20
+) -> int:
+    """Renew the temporary QR codes that expire within :data:`RENEW_BEFORE`; returns how many were renewed.
+
+    WeChat cannot extend a ticket: the channel gets a new temporary code for the
+    same scene (so scans still attribute to it) valid another 30 days, and its
+    ticket, URL and image change. A code whose renewal fails is retried on the
+    next pass and, once past its expiry, shows as expired.
+    """
+    renewed = 0
+    for channel in await repository.temporary_due(session, now + RENEW_BEFORE, limit):
+        try:
+            qr = await codes.scene_qr(channel.code, expire_seconds=DEFAULT_TEMPORARY_SECONDS, now=now)
+        except UpstreamError as exc:
+            log.warning(
+                "channel_qr_renewal_failed",
+                channel_id=channel.id,
+                expires_at=channel.qr_expires_at.isoformat() if channel.qr_expires_at else None,
+                error=exc.detail,
+            )
+            continue
+        log.info(
+            "channel_qr_renewed",
+            channel_id=channel.id,
+            expires_at=qr.expires_at.isoformat() if qr.expires_at else None,
+        )
+        channel.qr_ticket, channel.qr_url, channel.qr_expires_at = qr.ticket, qr.url, qr.expires_at
+        renewed += 1
+    await session.flush()
+    return renewed
 
 
 async def create_channel(
