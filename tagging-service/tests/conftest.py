@@ -56,6 +56,12 @@ class Tagging:
         async with self.runtime.session_factory() as session:
             return list((await session.execute(text(statement), params)).all())
 
+    async def execute(self, statement: str, rows: list[dict[str, Any]] | dict[str, Any] | None = None) -> None:
+        """Run a statement (once per row) and commit."""
+        async with self.runtime.session_factory() as session:
+            await session.execute(text(statement), rows or {})
+            await session.commit()
+
     async def outbox_types(self) -> list[str]:
         return [r[0] for r in await self.sql("SELECT type FROM outbox ORDER BY id")]
 

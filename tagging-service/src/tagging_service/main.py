@@ -7,6 +7,7 @@ import contextlib
 
 import structlog
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import unit_of_work
 from shared.runtime import ServiceDefinition, ServiceRuntime, create_service_app
@@ -17,6 +18,9 @@ from tagging_service.deps import settings_of, utcnow
 from tagging_service.handlers import consumers
 from tagging_service.notes.router import admin_router as notes_admin
 from tagging_service.segments import index as bitmap_index
+from tagging_service.segments.router import admin_router as segments_admin
+from tagging_service.segments.router import internal_router as segments_internal
+from tagging_service.segments.service import SegmentEngine
 from tagging_service.tags import service as tags
 from tagging_service.tags.router import groups_router, member_tags_router, tags_router
 
@@ -27,15 +31,17 @@ async def startup(runtime: ServiceRuntime) -> None:
     """Build the bitmap index and follow the change log in every process (API or worker)."""
     index = bitmap_index.BitmapIndex()
     runtime.extras["index"] = index
-    runtime.extras.setdefault("segment_members", _no_segments)
+    engine = SegmentEngine(index, settings_of(runtime).timezone)
+    runtime.extras["segments"] = engine
+
+    async def segment_members(session: AsyncSession, segment_id: int) -> list[int]:
+        return list(await engine.segment_members(session, segment_id))
+
+    runtime.extras["segment_members"] = segment_members
     interval = settings_of(runtime).index_poll_seconds
     runtime.tasks.append(
         asyncio.create_task(index.follow(runtime.session_factory, runtime.stop, interval), name="tagging-index")
     )
-
-
-async def _no_segments(*_: object) -> list[int]:
-    return []
 
 
 async def sweep(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
@@ -55,7 +61,8 @@ async def sweep(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
 DEFINITION = ServiceDefinition(
     name="tagging",
     title="Qunyun tagging-service",
-    routers=[groups_router, tags_router, member_tags_router, blocklist_admin, notes_admin],
+    routers=[groups_router, tags_router, member_tags_router, blocklist_admin, notes_admin, segments_admin,
+             segments_internal],
     consumers=consumers,
     on_startup=[startup],
     background=[sweep],

@@ -1,0 +1,192 @@
+"""Staff API of segments (人群圈选), and the internal member list for messaging."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import StreamingResponse
+from pyroaring import BitMap64
+from sqlalchemy import select
+
+from shared.auth import CurrentStaff, InternalCallerDep
+from shared.errors import Invalid
+from shared.fields import IdPath
+from shared.routing import MAX_PAGE_SIZE, Page, PageDep, SessionDep, decode_cursor, encode_cursor
+from tagging_service.deps import EDIT, READ, RuntimeDep, utcnow
+from tagging_service.facts.models import MemberFact
+from tagging_service.segments import errors, export, repository, service
+from tagging_service.segments.language import parse_rank
+from tagging_service.segments.schemas import (
+    InternalMembers,
+    SegmentCreate,
+    SegmentMembers,
+    SegmentPreview,
+    SegmentRead,
+)
+from tagging_service.tags import repository as tags_repo
+
+admin_router = APIRouter(prefix="/admin/v1/segments", tags=["segments"])
+internal_router = APIRouter(prefix="/internal/segments", tags=["internal"])
+
+CursorQuery = Annotated[str | None, Query(max_length=200, description="Cursor from the previous page")]
+LimitQuery = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
+
+
+def _engine(runtime: Any) -> service.SegmentEngine:
+    engine: service.SegmentEngine = runtime.extras["segments"]
+    return engine
+
+
+def _offset(cursor: str | None) -> int:
+    decoded = decode_cursor(cursor)
+    if decoded is None:
+        return 0
+    offset = decoded.get("o")
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0 or offset > 10**9:
+        raise Invalid("分页游标无效。", slug="invalid-cursor")
+    return offset
+
+
+async def _members_and_rank(session: SessionDep, runtime: Any, segment_id: int) -> tuple[BitMap64, Any]:
+    segment = await service.require(session, segment_id)
+    engine = _engine(runtime)
+    members = await engine.segment_members(session, segment.id)
+    try:
+        rank = parse_rank(segment.rank)
+    except Exception:
+        rank = None
+    return members, rank
+
+
+@admin_router.post("/preview", dependencies=[READ])
+async def preview(body: SegmentPreview, session: SessionDep, runtime: RuntimeDep) -> SegmentMembers:
+    """Count a definition and show its first page, ranked if asked (nothing is saved)."""
+    node, rank = await service.validate(session, body.definition, body.rank)
+    engine = _engine(runtime)
+    members = await engine.members(session, node)
+    page = await engine.ranked_page(session, members, rank, offset=0, limit=body.limit)
+    more = len(members) > body.limit
+    return SegmentMembers(count=len(members), members=page,
+                          next_cursor=encode_cursor({"o": body.limit}) if more else None)
+
+
+@admin_router.get("", dependencies=[READ])
+async def list_segments(session: SessionDep, runtime: RuntimeDep, page: PageDep) -> Page[SegmentRead]:
+    """Saved segments by id, with their current sizes."""
+    cursor = decode_cursor(page.cursor)
+    after = cursor.get("id") if cursor else None
+    rows = await repository.page(session, after_id=after if isinstance(after, int) else None, limit=page.limit + 1)
+    more = len(rows) > page.limit
+    rows = rows[: page.limit]
+    engine = _engine(runtime)
+    items = []
+    for segment in rows:
+        try:
+            count = len(await engine.segment_members(session, segment.id))
+        except Invalid:
+            count = 0
+        items.append(service.read_of(segment, count))
+    return Page(items=items, next_cursor=encode_cursor({"id": rows[-1].id}) if more else None)
+
+
+@admin_router.post("", status_code=201, dependencies=[EDIT])
+async def create_segment(body: SegmentCreate, staff: CurrentStaff, session: SessionDep,
+                         runtime: RuntimeDep) -> SegmentRead:
+    """Save a segment; every tag and segment it names must exist."""
+    segment, node = await service.create(session, body, staff_id=staff.staff_id)
+    return service.read_of(segment, len(await _engine(runtime).members(session, node, (segment.id,))))
+
+
+@admin_router.get("/{segment_id}", dependencies=[READ])
+async def get_segment(segment_id: IdPath, session: SessionDep, runtime: RuntimeDep) -> SegmentRead:
+    """One saved segment and its current size."""
+    segment = await service.require(session, segment_id)
+    return service.read_of(segment, len(await _engine(runtime).segment_members(session, segment.id)))
+
+
+@admin_router.put("/{segment_id}", dependencies=[EDIT])
+async def replace_segment(segment_id: IdPath, body: SegmentCreate, session: SessionDep,
+                          runtime: RuntimeDep) -> SegmentRead:
+    """Replace a segment's definition (cycles between segments are refused)."""
+    segment = await service.replace(session, await service.require(session, segment_id), body, now=utcnow())
+    return service.read_of(segment, len(await _engine(runtime).segment_members(session, segment.id)))
+
+
+@admin_router.delete("/{segment_id}", status_code=204, dependencies=[EDIT])
+async def delete_segment(segment_id: IdPath, session: SessionDep) -> Response:
+    """Delete a segment no other segment uses."""
+    segment = await service.require(session, segment_id)
+    if await repository.used_by(session, segment.id):
+        raise errors.segment_in_use()
+    await session.delete(segment)
+    await session.flush()
+    return Response(status_code=204)
+
+
+@admin_router.post("/{segment_id}/freeze", dependencies=[EDIT])
+async def freeze_segment(segment_id: IdPath, session: SessionDep, runtime: RuntimeDep) -> SegmentRead:
+    """Snapshot a segment's current members into a static list."""
+    members, _ = await _members_and_rank(session, runtime, segment_id)
+    segment = await service.require(session, segment_id)
+    segment.kind, segment.frozen, segment.frozen_at = "static", members.serialize(), utcnow()
+    await session.flush()
+    return service.read_of(segment, len(members))
+
+
+@admin_router.get("/{segment_id}/members", dependencies=[READ])
+async def segment_members(segment_id: IdPath, session: SessionDep, runtime: RuntimeDep,
+                          cursor: CursorQuery = None, limit: LimitQuery = 50) -> SegmentMembers:
+    """A page of a segment's members in rank order."""
+    offset = _offset(cursor)
+    members, rank = await _members_and_rank(session, runtime, segment_id)
+    page = await _engine(runtime).ranked_page(session, members, rank, offset=offset, limit=limit)
+    more = offset + limit < len(members)
+    return SegmentMembers(count=len(members), members=page,
+                          next_cursor=encode_cursor({"o": offset + limit}) if more else None)
+
+
+@admin_router.get(
+    "/{segment_id}/export.csv", dependencies=[READ], response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "UTF-8 CSV with BOM"}},
+)
+async def export_segment(segment_id: IdPath, session: SessionDep, runtime: RuntimeDep) -> StreamingResponse:
+    """The ranked member list as CSV for sales: member number, masked phone, tags, rank value."""
+    members, rank = await _members_and_rank(session, runtime, segment_id)
+    rows = await _engine(runtime).ranked_all(session, members, rank)
+    numbers = [m for m, _ in rows]
+    tags: dict[int, list[str]] = {}
+    phones: dict[int, str | None] = {}
+    for start in range(0, len(numbers), 5000):
+        chunk = numbers[start:start + 5000]
+        tags.update(await tags_repo.tag_names_of(session, chunk))
+        found = await session.execute(
+            select(MemberFact.member_no, MemberFact.phone_masked).where(MemberFact.member_no.in_(chunk))
+        )
+        phones.update({m: p for m, p in found})
+
+    async def body() -> AsyncIterator[bytes]:
+        for chunk in export.csv_chunks((m, phones.get(m), tags.get(m, []), v) for m, v in rows):
+            yield chunk
+
+    return StreamingResponse(
+        body(), media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="segment-{segment_id}.csv"'},
+    )
+
+
+@internal_router.get("/{segment_id}/members")
+async def internal_members(segment_id: IdPath, caller: InternalCallerDep, session: SessionDep,
+                           runtime: RuntimeDep, cursor: CursorQuery = None,
+                           limit: Annotated[int, Query(ge=1, le=5000)] = 1000) -> InternalMembers:
+    """Member numbers of a segment, ascending, a page at a time (for broadcasts)."""
+    decoded = decode_cursor(cursor)
+    after = decoded.get("after") if decoded else None
+    if after is not None and (not isinstance(after, int) or isinstance(after, bool) or after < 0):
+        raise Invalid("分页游标无效。", slug="invalid-cursor")
+    members = await _engine(runtime).segment_members(session, segment_id)
+    start = members.rank(after) if after is not None else 0
+    page = [members[i] for i in range(start, min(start + limit, len(members)))]
+    more = start + limit < len(members)
+    return InternalMembers(members=page, next_cursor=encode_cursor({"after": page[-1]}) if more else None)

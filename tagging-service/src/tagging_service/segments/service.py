@@ -1,0 +1,154 @@
+"""Segments: validate definitions against the catalogue, evaluate them, save, freeze and page them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pyroaring import BitMap64
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tagging_service.segments import errors, repository
+from tagging_service.segments.evaluate import Evaluator, ranked
+from tagging_service.segments.facts import FactCache
+from tagging_service.segments.index import BitmapIndex
+from tagging_service.segments.language import (
+    DefinitionError,
+    Node,
+    Rank,
+    SegmentClause,
+    TagClause,
+    leaves,
+    parse_definition,
+    parse_rank,
+)
+from tagging_service.segments.models import Segment
+from tagging_service.segments.schemas import RankedMember, SegmentCreate, SegmentRead
+from tagging_service.tags import repository as tags_repo
+
+
+class SegmentEngine:
+    """Evaluates definitions and saved segments over the process's bitmap index."""
+
+    def __init__(self, index: BitmapIndex, tz: str) -> None:
+        self.index = index
+        self.cache = FactCache(tz=tz)
+
+    async def members(self, session: AsyncSession, node: Node, stack: tuple[int, ...] = ()) -> BitMap64:
+        """Members of a parsed definition."""
+        await self.index.ready.wait()
+        try:
+            return await Evaluator(session, self.index, self.cache, self.segment_members, stack).members(node)
+        except DefinitionError as exc:
+            raise errors.invalid_definition(exc.errors) from None
+
+    async def segment_members(self, session: AsyncSession, segment_id: int, stack: tuple[int, ...] = ()) -> BitMap64:
+        """Members of a saved segment (a static one's frozen list)."""
+        segment = await repository.get(session, segment_id)
+        if segment is None:
+            raise errors.segment_not_found()
+        if segment.kind == "static" and segment.frozen is not None:
+            return BitMap64.deserialize(segment.frozen) & self.index.members
+        node = parse_definition(segment.definition)
+        return await self.members(session, node, (*stack, segment_id))
+
+    async def ranked_page(
+        self, session: AsyncSession, members: BitMap64, rank: Rank | None, *, offset: int, limit: int
+    ) -> list[RankedMember]:
+        """One page of members in rank order."""
+        if rank is None:
+            # Unranked: by member number, straight from the bitmap.
+            chosen = [members[i] for i in range(offset, min(offset + limit, len(members)))]
+            return [RankedMember(member_no=m, rank_value=None) for m in chosen]
+        rows = await ranked(session, self.cache, members, rank)
+        return [RankedMember(member_no=m, rank_value=v) for m, v in rows[offset:offset + limit]]
+
+    async def ranked_all(self, session: AsyncSession, members: BitMap64, rank: Rank | None
+                         ) -> list[tuple[int, float | None]]:
+        """Every member in rank order."""
+        return await ranked(session, self.cache, members, rank)
+
+
+async def validate(
+    session: AsyncSession, definition: Any, rank: Any, *, self_id: int | None = None
+) -> tuple[Node, Rank | None]:
+    """Parse a definition and rank, and check every tag and segment they name (422 with field errors)."""
+    problems: list[dict[str, str]] = []
+    node: Node | None = None
+    parsed_rank: Rank | None = None
+    try:
+        node = parse_definition(definition)
+    except DefinitionError as exc:
+        problems += exc.errors
+    try:
+        parsed_rank = parse_rank(rank)
+    except DefinitionError as exc:
+        problems += exc.errors
+    if node is not None:
+        found = leaves(node)
+        tag_leaves = [leaf for leaf in found if isinstance(leaf.clause, TagClause)]
+        known_tags = await tags_repo.tags_by_ids(session, [leaf.clause.tag for leaf in tag_leaves])  # type: ignore[union-attr]
+        for leaf in tag_leaves:
+            assert isinstance(leaf.clause, TagClause)
+            if leaf.clause.tag not in known_tags:
+                problems.append({"field": f"{leaf.path}.tag", "message": f"标签 {leaf.clause.tag} 不存在。",
+                                 "code": "unknown_tag"})
+        segment_leaves = [leaf for leaf in found if isinstance(leaf.clause, SegmentClause)]
+        uses = [leaf.clause.segment for leaf in segment_leaves]  # type: ignore[union-attr]
+        known_segments = await repository.existing(session, uses)
+        for leaf in segment_leaves:
+            assert isinstance(leaf.clause, SegmentClause)
+            if leaf.clause.segment not in known_segments:
+                problems.append({"field": f"{leaf.path}.segment", "message": f"人群 {leaf.clause.segment} 不存在。",
+                                 "code": "unknown_segment"})
+            elif self_id is not None and (
+                leaf.clause.segment == self_id or await repository.reaches(session, [leaf.clause.segment], self_id)
+            ):
+                problems.append({"field": f"{leaf.path}.segment", "message": "人群之间不能循环引用。",
+                                 "code": "segment_cycle"})
+    if problems or node is None:
+        raise errors.invalid_definition(problems)
+    return node, parsed_rank
+
+
+def references(node: Node) -> list[int]:
+    """The saved segments a definition uses."""
+    return [leaf.clause.segment for leaf in leaves(node) if isinstance(leaf.clause, SegmentClause)]
+
+
+async def create(session: AsyncSession, body: SegmentCreate, *, staff_id: int) -> tuple[Segment, Node]:
+    """Save a new (dynamic) segment."""
+    node, _ = await validate(session, body.definition, body.rank)
+    segment = Segment(name=body.name, description=body.description, definition=body.definition, rank=body.rank,
+                      created_by=staff_id)
+    session.add(segment)
+    await session.flush()
+    await repository.set_references(session, segment.id, references(node))
+    return segment, node
+
+
+async def replace(session: AsyncSession, segment: Segment, body: SegmentCreate, *, now: datetime) -> Segment:
+    """Replace a segment's name, description, definition and rank."""
+    node, _ = await validate(session, body.definition, body.rank, self_id=segment.id)
+    segment.name, segment.description = body.name, body.description
+    segment.definition, segment.rank, segment.updated_at = body.definition, body.rank, now
+    await session.flush()
+    await repository.set_references(session, segment.id, references(node))
+    return segment
+
+
+async def require(session: AsyncSession, segment_id: int) -> Segment:
+    """A saved segment, or 404."""
+    segment = await repository.get(session, segment_id)
+    if segment is None:
+        raise errors.segment_not_found()
+    return segment
+
+
+def read_of(segment: Segment, count: int) -> SegmentRead:
+    """The API shape of a saved segment."""
+    return SegmentRead(
+        id=segment.id, name=segment.name, description=segment.description, kind=segment.kind,
+        definition=segment.definition, rank=segment.rank, count=count, created_by=segment.created_by,
+        created_at=segment.created_at, updated_at=segment.updated_at, frozen_at=segment.frozen_at,
+    )
