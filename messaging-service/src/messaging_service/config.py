@@ -30,5 +30,7 @@ class MessagingSettings(ServiceSettings):
     wechat_timeout_seconds: float = Field(5.0, gt=0)
     # How often held messages and running broadcasts are looked at.
     scheduler_interval_seconds: float = Field(1.0, gt=0)
+    # Check-in reminders go out from this local time to registrants who have not checked in today.
+    checkin_reminder_time: time = time(20, 0)
     # The service account's template message: where a tap leads (optional).
     mp_state: str = "formal"

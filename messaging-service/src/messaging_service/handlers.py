@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from messaging_service.audience import handlers as audience
+from messaging_service.automations.handlers import handlers as automation_handlers
 from messaging_service.ledger import handlers as ledger
 from messaging_service.messages import handlers as deliveries
 from shared.kafka.consumer import ConsumerSpec
-from shared.kafka.topics import IDENTITY_EVENTS, TAGGING_EVENTS, WECHAT_INBOUND
+from shared.kafka.topics import CAMPAIGN_EVENTS, IDENTITY_EVENTS, TAGGING_EVENTS, WECHAT_INBOUND
 from shared.runtime import ServiceRuntime
 
 
 def consumers(runtime: ServiceRuntime) -> list[ConsumerSpec]:
     """The messaging service's consumers."""
+    automations = automation_handlers(runtime.extras.get("clock"))
     return [
         ConsumerSpec(
             name="ledger",
@@ -35,11 +37,12 @@ def consumers(runtime: ServiceRuntime) -> list[ConsumerSpec]:
             handlers={
                 "identity.member.created": audience.on_created,
                 "identity.member.identity_linked": audience.on_linked,
-                "identity.member.followed": audience.on_followed,
+                "identity.member.followed": automations.pop("identity.member.followed"),
                 "identity.member.unfollowed": audience.on_unfollowed,
                 "identity.member.merged": audience.on_merged,
             },
         ),
+        ConsumerSpec(name="campaign", topics=[CAMPAIGN_EVENTS], handlers=automations),
         ConsumerSpec(
             name="blocklist",
             topics=[TAGGING_EVENTS],

@@ -15,6 +15,7 @@ def import_models() -> None:
     """Import every model module so ``Base.metadata`` is complete (Alembic, tests)."""
     from messaging_service.audience import models as _audience  # noqa: F401
     from messaging_service.auto_replies import models as _auto_replies  # noqa: F401
+    from messaging_service.automations import models as _automations  # noqa: F401
     from messaging_service.broadcasts import models as _broadcasts  # noqa: F401
     from messaging_service.ledger import models as _ledger  # noqa: F401
     from messaging_service.messages import models as _messages  # noqa: F401

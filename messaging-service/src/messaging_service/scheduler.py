@@ -9,9 +9,11 @@ from datetime import timedelta
 import structlog
 from sqlalchemy import text
 
+from messaging_service.automations.service import due_reminders, reminder_key, write
 from messaging_service.clock.service import Clock
 from messaging_service.deps import settings_of
 from messaging_service.messages.dispatch import Dispatcher
+from messaging_service.messages.policy import local_date
 from shared.db import unit_of_work
 from shared.runtime import ServiceRuntime
 
@@ -46,12 +48,30 @@ async def due_messages(runtime: ServiceRuntime) -> list[int]:
         return [int(r[0]) for r in rows]
 
 
+async def write_reminders(runtime: ServiceRuntime) -> int:
+    """Check-in reminders due now (once per member per local day), held for the next pass to route."""
+    s = settings_of(runtime)
+    clock: Clock = runtime.extras["clock"]
+    now = clock.now()
+    written = 0
+    async with unit_of_work(runtime.session_factory) as session:
+        day = local_date(now, s.timezone).isoformat()
+        for period_id, member_no in await due_reminders(
+            session, now=now, zone=s.timezone, remind_at=s.checkin_reminder_time
+        ):
+            message_id = await write(session, member_no=member_no, purpose="checkin.reminder", now=now,
+                                     key=reminder_key(member_no, day), data={"period_id": period_id, "date": day})
+            written += message_id is not None
+    return written
+
+
 async def tick(runtime: ServiceRuntime) -> None:
     """One pass of every periodic duty."""
     from messaging_service.broadcasts.runner import run_broadcasts
 
     dispatcher: Dispatcher = runtime.extras["dispatcher"]
     await settle_interrupted(runtime)
+    await write_reminders(runtime)
     for message_id in await due_messages(runtime):
         await dispatcher.dispatch(message_id)
     await run_broadcasts(runtime)

@@ -9,7 +9,6 @@ from shared.contracts import parse
 from shared.contracts.identity import (
     IdentityLinked,
     MemberCreated,
-    MemberFollowed,
     MemberMerged,
     MemberUnfollowed,
 )
@@ -29,13 +28,6 @@ async def on_linked(session: AsyncSession, envelope: Envelope) -> None:
     data = parse(envelope, IdentityLinked)
     if data.openid and data.app in ("mp", "oa"):
         await repository.link_openid(session, openid=data.openid, app=data.app, member_no=data.member_no)
-
-
-async def on_followed(session: AsyncSession, envelope: Envelope) -> None:
-    """identity resolved a follower to a member."""
-    data = parse(envelope, MemberFollowed)
-    await repository.link_openid(session, openid=data.openid, app="oa", member_no=data.member_no)
-    await repository.set_following(session, openid=data.openid, following=True, at=data.followed_at)
 
 
 async def on_unfollowed(session: AsyncSession, envelope: Envelope) -> None:
