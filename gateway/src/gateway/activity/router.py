@@ -20,15 +20,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from gateway.activity import repository
+from gateway.activity.events import event_rows
 from gateway.activity.ratelimit import ItemRateLimiter
 from gateway.activity.schemas import MAX_BODY_BYTES, ActivityAccepted, ActivityBatch, RejectedItem, Validated
 from gateway.activity.validation import check_item, parse_batch
 from gateway.routes.proxy import authenticate
 from gateway.routing_table import match
-from shared.contracts.gateway import ActivityRecorded
 from shared.errors import PayloadTooLarge, ServiceError, TooManyRequests, Unavailable
 from shared.events.envelope import utcnow
-from shared.events.outbox import outbox_row
 
 log = structlog.get_logger("gateway.activity")
 
@@ -66,25 +65,6 @@ async def _read_body(request: Request) -> bytes:
             raise PayloadTooLarge(f"每次上报的内容不能超过 {MAX_BODY_BYTES // 1024} KB。", slug="activity-too-large")
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _event_rows(member_no: int, items: list[Validated]) -> tuple[list[str | None], list[dict[str, Any]]]:
-    """Outbox rows of the accepted items, and their client event ids (repeats in the batch dropped)."""
-    seen: set[str] = set()
-    ids: list[str | None] = []
-    rows: list[dict[str, Any]] = []
-    for item in items:
-        if item.event_id is not None:
-            if item.event_id in seen:
-                continue
-            seen.add(item.event_id)
-        data = ActivityRecorded(
-            member_no=member_no, kind=item.kind, at=item.at, page=item.page, duration_ms=item.duration_ms,
-            props=item.props, client_event_id=item.event_id,
-        )
-        ids.append(item.event_id)
-        rows.append(outbox_row(data, source="gateway", member_no=member_no))
-    return ids, rows
 
 
 _BATCH_SCHEMA = ActivityBatch.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -140,7 +120,7 @@ async def record_activity(request: Request) -> JSONResponse:
             accepted.append(result)
         else:
             rejected.append(result)
-    ids, rows = _event_rows(member.member_no, accepted)
+    ids, rows = event_rows(member.member_no, accepted)
     runtime = request.app.state.runtime
     try:
         written = await repository.record_activity(

@@ -25,11 +25,16 @@ MAX_PAGE_CHARS = 256
 MAX_PROPS_BYTES = 4096
 MAX_PROPS_KEYS = 32
 MAX_CUSTOM_NAME_CHARS = 64
+MAX_EVENT_ID_CHARS = 64
+MAX_QUIZ_REF_CHARS = 64
+MAX_SHARE_TICKET_CHARS = 512
 CUSTOM_NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
 KNOWN_KINDS = ("page.viewed", "quiz.answered", "content.shared")
 
-EventId = Annotated[Text, Field(min_length=1, max_length=64, description="Client id of the item (dedupe key)")]
-ShortText = Annotated[Text, Field(min_length=1, max_length=64)]
+EventId = Annotated[
+    Text, Field(min_length=1, max_length=MAX_EVENT_ID_CHARS, description="Client id of the item (dedupe key)")
+]
+ShortText = Annotated[Text, Field(min_length=1, max_length=MAX_QUIZ_REF_CHARS)]
 QuizRef = Annotated[Id | ShortText, Field(description="A quiz or question id: a positive integer or a short string")]
 
 
@@ -121,7 +126,7 @@ class SharedProps(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     target: Literal["group", "friend", "moments"]
-    share_ticket: Annotated[Text, Field(min_length=1, max_length=512)] | None = None
+    share_ticket: Annotated[Text, Field(min_length=1, max_length=MAX_SHARE_TICKET_CHARS)] | None = None
 
 
 @dataclass(frozen=True, slots=True)
