@@ -6,13 +6,20 @@ Then every event once more (nothing changes), then a rebuild from the broker
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
+import httpx
 import pytest
+from fastapi import FastAPI
 from scenario import CHANNEL, SERIES, X1, X2, expected_renewal, seed_002
+from sqlalchemy import insert
 
 from metrics_service.rebuild import rebuild
+from shared.auth import TokenCodec
+from shared.events.export import router as export_router
+from shared.events.outbox import OUTBOX_TABLE
 
 pytestmark = pytest.mark.slow
 
@@ -99,6 +106,52 @@ async def test_seed_002_numbers_redelivery_and_rebuild(metrics_factory):
         assert await figures(m, s) == seen
 
         # Drop every projection and rebuild from what the broker holds: the same answers.
-        result = await rebuild(m.settings)
+        result = await rebuild(m.settings, logs=False)
         assert result.events >= len(s.events)
+        assert await figures(m, s) == seen
+
+
+async def test_rebuild_from_the_event_logs_alone(metrics_factory):
+    """The projections come back from the producers' published outbox rows when the broker has nothing."""
+    s = seed_002(period1=40, returning=12, still_in_a=20, active_others=4, newcomers=5)
+    async with metrics_factory() as m:
+        await m.publish(s.events)
+        await m.drained()
+        seen = await figures(m, s)
+        runtime = m.app.state.runtime
+        # campaign's log, played by a stand-in that serves the shared export over this database's outbox.
+        async with runtime.session_factory() as session:
+            await session.execute(
+                insert(OUTBOX_TABLE),
+                [
+                    {"event_id": e.id, "topic": topic, "key": key, "type": e.type,
+                     "envelope": e.model_dump(mode="json"), "published_at": datetime.now(UTC)}
+                    for topic, key, e in s.events
+                ],
+            )
+            await session.commit()
+        campaign = FastAPI()
+        campaign.include_router(export_router)
+        campaign.state.runtime = SimpleNamespace(
+            session_factory=runtime.session_factory,
+            tokens=TokenCodec(m.settings),
+            settings=m.settings.model_copy(update={"service_name": "campaign"}),
+        )
+        settings = m.settings.model_copy(update={"service_urls": {
+            "campaign": "http://campaign.test", "gateway": "http://none.test", "identity": "http://none.test",
+            "tagging": "http://none.test", "messaging": "http://none.test",
+        }})
+
+        async def route(request: httpx.Request) -> httpx.Response:
+            if request.url.host != "campaign.test":
+                return httpx.Response(404)
+            transport = httpx.ASGITransport(app=campaign)
+            async with httpx.AsyncClient(transport=transport, base_url="http://campaign.test") as inner:
+                answer = await inner.get(request.url.path, params=request.url.params, headers=request.headers)
+                return httpx.Response(answer.status_code, content=answer.content, headers=answer.headers)
+
+        async with httpx.AsyncClient(transport=httpx.MockTransport(route)) as http:
+            result = await rebuild(settings, logs=True, kafka=False, http=http)
+        assert result.from_logs == len(s.events)
+        assert sorted(result.logs_missing) == ["gateway", "identity", "messaging", "tagging"]
         assert await figures(m, s) == seen

@@ -50,9 +50,13 @@ class MetricsConsumer(EventConsumer):
                 parsed.append((record, Envelope.from_bytes(record.value)))
             except Exception as exc:  # unreadable: nothing to retry
                 await self._dead_letter(record, None, f"unparseable envelope: {exc!r}")
+        await self.apply_envelopes(parsed)
+
+    async def apply_envelopes(self, parsed: list[tuple[ConsumerRecord, Envelope]]) -> int:
+        """Apply parsed events (from Kafka or an event log) exactly once; returns how many were new."""
         relevant = [(r, e) for r, e in parsed if e.type in dispatch.HANDLED_TYPES]
         if not relevant:
-            return
+            return 0
         try:
             async with unit_of_work(self.sessions) as session:
                 fresh = await claim(session, consumer=self.consumer_id, event_ids=[e.id for _, e in relevant])
@@ -63,10 +67,12 @@ class MetricsConsumer(EventConsumer):
                         todo.append(envelope)
                 await dispatch.apply(session, todo)
             EVENTS_CONSUMED.labels(self.service, self.spec.name, "applied").inc(len(todo))
+            return len(todo)
         except Exception as exc:
             self._log_replay(exc)
             for record, envelope in relevant:
                 await self._process_one(record, envelope)
+            return len(relevant)
 
     def _log_replay(self, exc: Exception) -> None:
         from shared.kafka.consumer import log
