@@ -232,3 +232,70 @@ async def test_sightings_links_and_matrix(campaign_factory):
         ]
         seen = await _events(c, "campaign.community.member_seen")
         assert len(seen) == 4 and {e.envelope["data"]["open_gid"] for e in seen} == {"G-A", "G-B"}
+
+
+async def test_a_group_carries_on_from_one_period_into_the_next(campaign_factory, period_body):
+    """Seed 002: group A serves X1, then carries on into X2; the matrix shows it in both with their members."""
+    async with campaign_factory(simulator=True) as c:
+        x1 = await c.open_period(fee_fen=0)
+        created = await c.client.post(
+            f"/admin/v1/series/{x1['series_id']}/periods", json=period_body(fee_fen=0), headers=c.staff()
+        )
+        assert created.status_code == 201, created.text
+        x2 = created.json()
+        opened = await c.client.post(f"/admin/v1/periods/{x2['id']}/state", json={"state": "open"},
+                                     headers=c.staff())
+        assert opened.status_code == 200, opened.text
+        people = {no: await c.person(no) for no in (44001, 44002, 44003)}
+        for no in (44001, 44002):
+            await c.client.post(f"/mp/v1/periods/{x1['id']}/registrations", json={}, headers=c.member(no))
+        for no in (44002, 44003):
+            await c.client.post(f"/mp/v1/periods/{x2['id']}/registrations", json={}, headers=c.member(no))
+
+        async def seen_in_group_a(no: int) -> dict:
+            data = (await c.sim.post(f"/sim/people/{people[no]['person_id']}/encrypted-data",
+                                     json={"kind": "share", "open_gid": "G-CARRY"})).json()
+            answer = await c.client.post("/mp/v1/group-sightings", json=data, headers=c.member(no))
+            assert answer.status_code == 201, answer.text
+            return answer.json()
+
+        group = (await seen_in_group_a(44001))["community_id"]
+        linked = await c.client.patch(f"/admin/v1/communities/{group}", json={"name": "A 群", "period_id": x1["id"]},
+                                      headers=c.staff())
+        assert linked.status_code == 200 and linked.json()["period_id"] == x1["id"], linked.text
+        await seen_in_group_a(44002)
+        # X2 opens: the group carries on, linked to both periods now.
+        carried = await c.client.post(f"/admin/v1/communities/{group}/periods", json={"period_id": x2["id"]},
+                                      headers=c.staff())
+        assert carried.status_code == 201, carried.text
+        links = carried.json()["periods"]
+        assert [(link["period_id"], link["unlinked_at"]) for link in links] == [(x1["id"], None), (x2["id"], None)]
+        assert carried.json()["period_id"] == x2["id"]
+        again = await c.client.post(f"/admin/v1/communities/{group}/periods", json={"period_id": x2["id"]},
+                                    headers=c.staff())
+        assert len(again.json()["periods"]) == 2  # linking twice changes nothing
+        await seen_in_group_a(44003)
+
+        matrix = (await c.client.get(f"/admin/v1/communities/matrix?series_id={x1['series_id']}",
+                                     headers=c.staff("viewer"))).json()
+        columns = {p["period_id"]: p for p in matrix["series"][0]["periods"]}
+        for period, registrants_seen in ((x1["id"], 2), (x2["id"], 2)):
+            assert [(g["community_id"], g["period_id"], g["members_seen"], g["period_members_seen"])
+                    for g in columns[period]["groups"]] == [(group, period, 3, registrants_seen)]
+
+        # Sightings name every period linked at that moment.
+        seen = [e.envelope["data"] for e in await _events(c, "campaign.community.member_seen")]
+        assert sorted((e["member_no"], e["period_ids"]) for e in seen) == [
+            (44001, []), (44002, [x1["id"]]), (44003, [x2["id"], x1["id"]]),
+        ]
+
+        # Ending X1's link keeps the group in X1's column (history) but not among current links.
+        ended = await c.client.delete(f"/admin/v1/communities/{group}/periods/{x1['id']}", headers=c.staff())
+        assert ended.status_code == 200 and ended.json()["period_id"] == x2["id"], ended.text
+        assert [link["unlinked_at"] is None for link in ended.json()["periods"]] == [False, True]
+        missing = await c.client.delete(f"/admin/v1/communities/{group}/periods/{x1['id']}", headers=c.staff())
+        assert missing.status_code == 404
+        of_x1 = (await c.client.get(f"/admin/v1/communities?period_id={x1['id']}", headers=c.staff())).json()
+        assert [g["id"] for g in of_x1["items"]] == [group]
+        assert (await c.client.post(f"/admin/v1/communities/{group}/periods", json={"period_id": x2["id"]},
+                                    headers=c.staff("viewer"))).status_code == 403

@@ -8,7 +8,7 @@ from sqlalchemy import func, literal_column, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campaign_service.communities.models import Community, CommunityMember, CommunitySighting
+from campaign_service.communities.models import Community, CommunityMember, CommunityPeriod, CommunitySighting
 from campaign_service.registrations.models import Registration
 
 # A period's registrants: those whose place is confirmed (paid, or free).
@@ -31,8 +31,10 @@ async def see_group(session: AsyncSession, open_gid: str, at: datetime) -> Commu
     return community
 
 
-async def see_member(session: AsyncSession, community_id: int, member_no: int, at: datetime) -> bool:
-    """Record a member in a group; True on their first sighting there."""
+async def see_member(
+    session: AsyncSession, community_id: int, member_no: int, at: datetime, *, period_ids: list[int]
+) -> bool:
+    """Record a member in a group (the sighting counts for ``period_ids``); True on their first sighting there."""
     inserted = await session.scalar(
         insert(CommunityMember)
         .values(community_id=community_id, member_no=member_no, first_seen_at=at, last_seen_at=at)
@@ -45,7 +47,12 @@ async def see_member(session: AsyncSession, community_id: int, member_no: int, a
         )
         .returning(literal_column("xmax = 0"))
     )
-    session.add(CommunitySighting(community_id=community_id, member_no=member_no, seen_at=at))
+    session.add(
+        CommunitySighting(
+            community_id=community_id, member_no=member_no, seen_at=at, period_ids=period_ids,
+            period_id=period_ids[0] if period_ids else None,
+        )
+    )
     await session.flush()
     return bool(inserted)
 
@@ -63,10 +70,12 @@ async def page(
     after_id: int | None,
     limit: int,
 ) -> list[Community]:
-    """Groups by id, filtered by linked period or by being unlinked."""
+    """Groups by id, filtered by a period they serve or served, or by having no current link."""
     stmt = select(Community).order_by(Community.id).limit(limit)
     if period_id is not None:
-        stmt = stmt.where(Community.period_id == period_id)
+        stmt = stmt.where(Community.id.in_(
+            select(CommunityPeriod.community_id).where(CommunityPeriod.period_id == period_id)
+        ))
     if unlinked:
         stmt = stmt.where(Community.period_id.is_(None))
     if after_id is not None:
@@ -74,13 +83,51 @@ async def page(
     return list(await session.scalars(stmt))
 
 
-async def of_periods(session: AsyncSession, period_ids: list[int]) -> list[Community]:
-    """Groups linked to any of these periods."""
+async def of_periods(session: AsyncSession, period_ids: list[int]) -> list[tuple[int, Community]]:
+    """(period, group) for every group linked to one of these periods, now or before."""
     if not period_ids:
+        return []
+    rows = await session.execute(
+        select(CommunityPeriod.period_id, Community)
+        .join(Community, Community.id == CommunityPeriod.community_id)
+        .where(CommunityPeriod.period_id.in_(period_ids))
+        .distinct()
+        .order_by(CommunityPeriod.period_id, Community.id)
+    )
+    return [(pid, community) for pid, community in rows]
+
+
+async def links(session: AsyncSession, community_ids: list[int]) -> list[CommunityPeriod]:
+    """Every link of these groups, current and ended, oldest first."""
+    if not community_ids:
         return []
     return list(
         await session.scalars(
-            select(Community).where(Community.period_id.in_(period_ids)).order_by(Community.id)
+            select(CommunityPeriod)
+            .where(CommunityPeriod.community_id.in_(community_ids))
+            .order_by(CommunityPeriod.linked_at, CommunityPeriod.id)
+        )
+    )
+
+
+async def current_link(session: AsyncSession, community_id: int, period_id: int) -> CommunityPeriod | None:
+    """The open link of a group to a period, if any."""
+    return await session.scalar(
+        select(CommunityPeriod).where(
+            CommunityPeriod.community_id == community_id,
+            CommunityPeriod.period_id == period_id,
+            CommunityPeriod.unlinked_at.is_(None),
+        )
+    )
+
+
+async def current_period_ids(session: AsyncSession, community_id: int) -> list[int]:
+    """The periods a group is linked to now, most recently linked first."""
+    return list(
+        await session.scalars(
+            select(CommunityPeriod.period_id)
+            .where(CommunityPeriod.community_id == community_id, CommunityPeriod.unlinked_at.is_(None))
+            .order_by(CommunityPeriod.linked_at.desc(), CommunityPeriod.id.desc())
         )
     )
 

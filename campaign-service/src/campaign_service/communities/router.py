@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from campaign_service.communities import repository, service
 from campaign_service.communities.schemas import (
+    CommunityLinkCreate,
     CommunityMemberRead,
     CommunityRead,
     CommunityUpdate,
@@ -86,9 +87,29 @@ async def get_community(community_id: IdPath, session: SessionDep) -> CommunityR
 async def update_community(
     community_id: IdPath, body: CommunityUpdate, session: SessionDep, clock: ClockDep
 ) -> CommunityRead:
-    """Name a group (e.g. "X1 group A") and link it to a period, or unlink it."""
+    """Name a group (e.g. "X1 group A") and link it to one more period, or end its links."""
     community = await service.require(session, community_id, lock=True)
     await service.update(session, community, body, clock.now())
+    return await service.read_of(session, community)
+
+
+@admin_router.post("/{community_id}/periods", status_code=201, dependencies=[EDIT])
+async def link_period(
+    community_id: IdPath, body: CommunityLinkCreate, session: SessionDep, clock: ClockDep
+) -> CommunityRead:
+    """Link the group to one more period (its other links stay): a group carrying on from X1 into X2."""
+    community = await service.require(session, community_id, lock=True)
+    await service.link(session, community, body.period_id, clock.now())
+    return await service.read_of(session, community)
+
+
+@admin_router.delete("/{community_id}/periods/{period_id}", dependencies=[EDIT])
+async def unlink_period(
+    community_id: IdPath, period_id: IdPath, session: SessionDep, clock: ClockDep
+) -> CommunityRead:
+    """End the group's link to a period; sightings made while linked keep counting for it."""
+    community = await service.require(session, community_id, lock=True)
+    await service.unlink(session, community, period_id, clock.now())
     return await service.read_of(session, community)
 
 

@@ -27,12 +27,28 @@ class SightingRead(BaseModel):
 
 
 class CommunityUpdate(PatchModel):
-    """Name a group or link it to a period (``period_id: null`` unlinks it)."""
+    """Name a group or link it to one more period (``period_id: null`` ends every current link)."""
 
     nullable = frozenset({"period_id"})
 
     name: Text | None = Field(None, min_length=1, max_length=100)
     period_id: Id | None = None
+
+
+class CommunityPeriodRead(BaseModel):
+    """A group's link to a period: since when, and until when if it ended."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    period_id: Id
+    linked_at: datetime
+    unlinked_at: datetime | None
+
+
+class CommunityLinkCreate(BaseModel):
+    """Link a group to one more period (e.g. group A of X1 carries on into X2)."""
+
+    period_id: Id
 
 
 class CommunityRead(BaseModel):
@@ -49,6 +65,9 @@ class CommunityRead(BaseModel):
     first_seen_at: datetime
     last_seen_at: datetime
     members_seen: int = 0
+    periods: list[CommunityPeriodRead] = Field(
+        default_factory=list, description="every link to a period, current and ended, oldest first"
+    )
 
 
 class CommunityMemberRead(BaseModel):

@@ -7,8 +7,9 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaign_service.communities import repository
-from campaign_service.communities.models import Community
+from campaign_service.communities.models import Community, CommunityPeriod
 from campaign_service.communities.schemas import (
+    CommunityPeriodRead,
     CommunityRead,
     CommunityUpdate,
     GroupCell,
@@ -37,7 +38,8 @@ async def record_sighting(
     if open_gid is None:
         raise Invalid("这不是群聊信息。", slug="not-group-data", title="Not group data")
     community = await repository.see_group(session, open_gid, now)
-    first = await repository.see_member(session, community.id, member_no, now)
+    period_ids = await repository.current_period_ids(session, community.id)
+    first = await repository.see_member(session, community.id, member_no, now, period_ids=period_ids)
     if body.period_id is not None and community.period_id is None and community.proposed_period_id is None:
         period = await session.get(Period, body.period_id)
         if period is not None and period.state != "draft":
@@ -46,7 +48,8 @@ async def record_sighting(
     await emit(
         session,
         CommunityMemberSeen(
-            member_no=member_no, open_gid=open_gid, community_id=community.id, period_id=community.period_id
+            member_no=member_no, open_gid=open_gid, community_id=community.id, period_id=community.period_id,
+            period_ids=period_ids,
         ),
         member_no=member_no,
         occurred_at=now,
@@ -67,42 +70,72 @@ async def require(session: AsyncSession, community_id: int, *, lock: bool = Fals
 async def update(
     session: AsyncSession, community: Community, body: CommunityUpdate, now: datetime
 ) -> Community:
-    """Name a group and/or link it to a period (or unlink it)."""
-    changes = body.model_dump(exclude_unset=True)
-    if "name" in changes and body.name is not None:
+    """Name a group and/or link it to one more period (``period_id: null`` ends every current link)."""
+    changes = body.changes()
+    if body.name is not None:
         community.name = body.name
     if "period_id" in changes:
         if body.period_id is not None:
             await link(session, community, body.period_id, now)
         else:
-            community.period_id, community.linked_at = None, None
+            for period_id in await repository.current_period_ids(session, community.id):
+                await unlink(session, community, period_id, now)
     await session.flush()
     return community
 
 
 async def link(session: AsyncSession, community: Community, period_id: int, now: datetime) -> None:
-    """Link a group to a period (the proposal, if any, is settled by it)."""
+    """Link a group to a period as well (links to other periods stay); settles a pending proposal.
+
+    Linking again to a period already linked changes nothing.
+    """
     if await session.get(Period, period_id) is None:
         raise NotFound("活动期不存在。", slug="period-not-found", title="Period not found")
-    community.period_id, community.linked_at = period_id, now
+    if await repository.current_link(session, community.id, period_id) is None:
+        session.add(CommunityPeriod(community_id=community.id, period_id=period_id, linked_at=now))
+        community.period_id, community.linked_at = period_id, now
     community.proposed_period_id = None
+    await session.flush()
+
+
+async def unlink(session: AsyncSession, community: Community, period_id: int, now: datetime) -> None:
+    """End a group's link to a period; earlier sightings keep counting for it."""
+    current = await repository.current_link(session, community.id, period_id)
+    if current is None:
+        raise NotFound("该社群未关联此活动期。", slug="link-not-found", title="Link not found")
+    current.unlinked_at = now
+    await session.flush()
+    remaining = await repository.current_period_ids(session, community.id)
+    if community.period_id == period_id:
+        community.period_id = remaining[0] if remaining else None
+        community.linked_at = None
+        if remaining:
+            link_of = await repository.current_link(session, community.id, remaining[0])
+            community.linked_at = link_of.linked_at if link_of else None
+    await session.flush()
 
 
 async def read_of(session: AsyncSession, community: Community) -> CommunityRead:
-    """The staff view with the number of members seen."""
+    """The staff view with its links and the number of members seen."""
     read = CommunityRead.model_validate(community)
     read.members_seen = (await repository.members_seen(session, [community.id])).get(community.id, 0)
+    read.periods = [
+        CommunityPeriodRead.model_validate(link) for link in await repository.links(session, [community.id])
+    ]
     return read
 
 
-def _cell(community: Community, seen: dict[int, int], reach: dict[tuple[int, int], int]) -> GroupCell:
+def _cell(
+    community: Community, seen: dict[int, int], reach: dict[tuple[int, int], int], *, period_id: int | None
+) -> GroupCell:
+    """A group in the column of ``period_id`` (a group linked to several periods stands in each)."""
     return GroupCell(
         community_id=community.id,
         name=community.name,
         open_gid=community.open_gid,
-        period_id=community.period_id,
+        period_id=period_id,
         members_seen=seen.get(community.id, 0),
-        period_members_seen=reach.get((community.period_id, community.id), 0) if community.period_id else 0,
+        period_members_seen=reach.get((period_id, community.id), 0) if period_id else 0,
         last_activity_at=community.last_seen_at,
     )
 
@@ -118,7 +151,8 @@ async def matrix(session: AsyncSession, *, series_id: int | None) -> MatrixRead:
         series = await periods_repo.list_series(session, after_id=None, limit=500)
     periods = await periods_repo.periods_of(session, [s.id for s in series])
     period_ids = [p.id for p in periods]
-    groups = await repository.of_periods(session, period_ids)
+    pairs = await repository.of_periods(session, period_ids)
+    groups = list({g.id: g for _, g in pairs}.values())
     unlinked = (
         await repository.page(session, period_id=None, unlinked=True, after_id=None, limit=500)
         if series_id is None
@@ -131,7 +165,8 @@ async def matrix(session: AsyncSession, *, series_id: int | None) -> MatrixRead:
     out = []
     for s in series:
         mine = [p for p in periods if p.series_id == s.id]
-        series_groups = [g for g in groups if g.period_id in {p.id for p in mine}]
+        mine_ids = {p.id for p in mine}
+        series_groups = list({g.id: g for pid, g in pairs if pid in mine_ids}.values())
         out.append(
             SeriesMatrix(
                 series_id=s.id,
@@ -143,7 +178,7 @@ async def matrix(session: AsyncSession, *, series_id: int | None) -> MatrixRead:
                         title=p.title,
                         state=p.state,
                         registrants=registrants.get(p.id, 0),
-                        groups=[_cell(g, seen, reach) for g in series_groups if g.period_id == p.id],
+                        groups=[_cell(g, seen, reach, period_id=p.id) for pid, g in pairs if pid == p.id],
                         seen_in=[
                             Reach(
                                 community_id=g.id, name=by_id[g.id].name, registrants_seen=reach[(p.id, g.id)]
@@ -156,4 +191,4 @@ async def matrix(session: AsyncSession, *, series_id: int | None) -> MatrixRead:
                 ],
             )
         )
-    return MatrixRead(series=out, unlinked=[_cell(g, seen, reach) for g in unlinked])
+    return MatrixRead(series=out, unlinked=[_cell(g, seen, reach, period_id=None) for g in unlinked])

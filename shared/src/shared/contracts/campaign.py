@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from pydantic import Field
+
 from shared.contracts import EventData, event
 from shared.kafka.topics import CAMPAIGN_EVENTS
 
@@ -160,14 +162,17 @@ class ReferralCredited(EventData):
 class CommunityMemberSeen(EventData):
     """A member opened a card shared in a WeChat group.
 
-    ``period_id`` is the period the group is linked to at that moment (absent
-    in older events and for groups not linked yet).
+    ``period_ids`` are the periods the group is linked to at that moment (a
+    group may carry on from one period into the next), most recently linked
+    first; ``period_id`` is the first of them (absent in older events and for
+    groups not linked yet).
     """
 
     member_no: int
     open_gid: str
     community_id: int
     period_id: int | None = None
+    period_ids: list[int] = Field(default_factory=list)
 
 
 @event("campaign.channel.touched", topic=CAMPAIGN_EVENTS)
