@@ -1,6 +1,8 @@
 """Staff API for keyword auto-replies, and the internal list the gateway caches."""
 
 from fastapi import APIRouter, Response
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from messaging_service.auto_replies import repository
 from messaging_service.auto_replies.models import AutoReply
@@ -22,6 +24,17 @@ EDIT = require_roles("admin", "operator")
 READ = require_roles("admin", "operator", "sales", "viewer")
 
 
+async def _flush_unique(session: AsyncSession, rule: AutoReply) -> None:
+    """Write the rule; the same keyword, match and app twice (even at once) is a conflict."""
+    try:
+        async with session.begin_nested():
+            session.add(rule)
+            await session.flush()
+    except IntegrityError as exc:
+        raise Conflict("已存在相同关键词的规则。", slug="duplicate-rule", title="Duplicate rule") from exc
+    await session.refresh(rule)
+
+
 @admin_router.get("", dependencies=[READ])
 async def list_auto_replies(session: SessionDep) -> AutoReplyList:
     """Every keyword rule."""
@@ -35,8 +48,7 @@ async def create_auto_reply(body: AutoReplyCreate, session: SessionDep, staff: C
     if await repository.find_same(session, keyword=body.keyword, match=body.match, app=body.app):
         raise Conflict("已存在相同关键词的规则。", slug="duplicate-rule", title="Duplicate rule")
     rule = AutoReply(**body.model_dump(), updated_by=staff.staff_id)
-    session.add(rule)
-    await session.flush()
+    await _flush_unique(session, rule)
     return AutoReplyRead.model_validate(rule)
 
 
@@ -51,7 +63,7 @@ async def update_auto_reply(
     for field, value in body.model_dump(exclude_unset=True).items():
         setattr(rule, field, value)
     rule.updated_by = staff.staff_id
-    await session.flush()
+    await _flush_unique(session, rule)
     return AutoReplyRead.model_validate(rule)
 
 
