@@ -15,9 +15,10 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
+import orjson
 import structlog
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from gateway.activity import repository
 from gateway.activity.events import event_rows
@@ -95,7 +96,7 @@ SCHEMAS: dict[str, Any] = {
         "security": [{"memberToken": []}],
     },
 )
-async def record_activity(request: Request) -> JSONResponse:
+async def record_activity(request: Request) -> Response:
     """Validate, rate-limit and durably record one batch of activity items."""
     assert _ROUTE is not None
     member, _ = authenticate(request, _ROUTE)
@@ -132,5 +133,9 @@ async def record_activity(request: Request) -> JSONResponse:
         raise Unavailable("暂时无法记录，请稍后重试。", slug="activity-not-recorded") from exc
     if written and runtime.relay is not None:
         runtime.relay.wake()
-    answer = ActivityAccepted(accepted=len(accepted), duplicates=len(accepted) - written, rejected=rejected)
-    return JSONResponse(answer.model_dump(mode="json"), status_code=202)
+    answer = {
+        "accepted": len(accepted),
+        "duplicates": len(accepted) - written,
+        "rejected": [item.model_dump() for item in rejected],
+    }
+    return Response(orjson.dumps(answer), status_code=202, media_type="application/json")
