@@ -17,6 +17,8 @@ from tagging_service.config import TaggingSettings
 from tagging_service.deps import settings_of, utcnow
 from tagging_service.handlers import consumers
 from tagging_service.notes.router import admin_router as notes_admin
+from tagging_service.rules import service as rules
+from tagging_service.rules.router import admin_router as rules_admin
 from tagging_service.segments import index as bitmap_index
 from tagging_service.segments.router import admin_router as segments_admin
 from tagging_service.segments.router import internal_router as segments_internal
@@ -45,13 +47,20 @@ async def startup(runtime: ServiceRuntime) -> None:
 
 
 async def sweep(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
-    """Worker: expire member tags and prune the index change log, every few seconds."""
+    """Worker: expire member tags, prune the index change log, back-fill and run the rules."""
     interval = settings_of(runtime).sweep_seconds
     while not stop.is_set():
         try:
             async with unit_of_work(runtime.session_factory) as session:
                 await tags.expire(session, now=utcnow())
                 await bitmap_index.prune(session)
+            engine: SegmentEngine = runtime.extras["segments"]
+            while await rules.run_backfill(runtime.session_factory, engine, now=utcnow()):
+                pass
+            while True:
+                async with unit_of_work(runtime.session_factory) as session:
+                    if not await rules.process_dirty(session, engine, now=utcnow()):
+                        break
         except Exception as exc:
             log.warning("sweep_failed", error=repr(exc))
         with contextlib.suppress(TimeoutError):
@@ -62,7 +71,7 @@ DEFINITION = ServiceDefinition(
     name="tagging",
     title="Qunyun tagging-service",
     routers=[groups_router, tags_router, member_tags_router, blocklist_admin, notes_admin, segments_admin,
-             segments_internal],
+             rules_admin, segments_internal],
     consumers=consumers,
     on_startup=[startup],
     background=[sweep],

@@ -29,8 +29,9 @@ class Evaluator:
     """Turns a definition into the bitmap of its members."""
 
     def __init__(self, session: AsyncSession, index: BitmapIndex, cache: FactCache, segments: SegmentLoader,
-                 stack: tuple[int, ...] = ()) -> None:
+                 stack: tuple[int, ...] = (), universe: BitMap64 | None = None) -> None:
         self.session = session
+        self.universe = universe
         self.index = index
         self.cache = cache
         self.segments = segments
@@ -38,7 +39,8 @@ class Evaluator:
 
     async def members(self, node: Node) -> BitMap64:
         """Members matching ``node`` (never outside the universe of known members)."""
-        universe = self.index.members
+        # A given universe (members whose facts just changed) is trusted: the index may lag it.
+        universe = self.index.members if self.universe is None else self.universe
         if isinstance(node, Logical):
             if node.op == "not":
                 return universe - await self.members(node.children[0])
@@ -68,7 +70,7 @@ class Evaluator:
         if clause.segment in self.stack:
             raise DefinitionError([{"field": node.path + ".segment", "message": "人群之间存在循环引用。",
                                     "code": "segment_cycle"}])
-        return await self.segments(self.session, clause.segment, self.stack)
+        return await self.segments(self.session, clause.segment, self.stack) & universe
 
 
 async def ranked(

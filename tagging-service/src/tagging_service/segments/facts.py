@@ -109,6 +109,8 @@ class FactCache:
     """Recently materialised fact values and attribute bitmaps, per clause."""
 
     tz: str
+    # Restrict every aggregate to these members and cache nothing (rule evaluation of changed members).
+    only: list[int] | None = None
     values: dict[tuple[Any, ...], tuple[float, dict[int, float]]] = field(default_factory=dict)
     attrs: dict[tuple[Any, ...], tuple[float, BitMap64]] = field(default_factory=dict)
 
@@ -117,9 +119,9 @@ class FactCache:
         key = selector.key()
         cached = self.values.get(key)
         now = time.monotonic()
-        if cached is not None and now - cached[0] < TTL:
+        if cached is not None and (self.only is not None or now - cached[0] < TTL):
             return cached[1]
-        sql, params = fact_sql(selector, self.tz)
+        sql, params = fact_sql(selector, self.tz, self.only)
         rows = await session.execute(text(sql), params)
         values = {int(m): float(v) for m, v in rows}
         if len(self.values) > 256:
@@ -141,7 +143,7 @@ class FactCache:
         key = (clause.attr, clause.op, tuple(value) if isinstance(value, list) else value)
         cached = self.attrs.get(key)
         now = time.monotonic()
-        if cached is not None and now - cached[0] < TTL:
+        if cached is not None and (self.only is not None or now - cached[0] < TTL):
             return cached[1]
         params: dict[str, Any] = {"v": value, "tz": self.tz}
         if clause.attr in ("follows_oa", "has_phone"):
@@ -151,6 +153,9 @@ class FactCache:
         else:
             sign = {"eq": "=", "gte": ">=", "lte": "<="}[clause.op]
             where = f"(member_since AT TIME ZONE :tz)::date {sign} :v"
+        if self.only is not None:
+            where += " AND member_no = ANY(CAST(:only AS bigint[]))"
+            params["only"] = self.only
         rows = await session.execute(
             text(f"SELECT member_no FROM member_facts WHERE merged_into IS NULL AND {where}"), params  # noqa: S608
         )

@@ -34,11 +34,23 @@ class SegmentEngine:
         self.index = index
         self.cache = FactCache(tz=tz)
 
-    async def members(self, session: AsyncSession, node: Node, stack: tuple[int, ...] = ()) -> BitMap64:
-        """Members of a parsed definition."""
+    async def members(self, session: AsyncSession, node: Node, stack: tuple[int, ...] = (), *,
+                      fresh: bool = False) -> BitMap64:
+        """Members of a parsed definition (``fresh``: facts read now, not from the last second's cache)."""
         await self.index.ready.wait()
+        cache = FactCache(tz=self.cache.tz) if fresh else self.cache
         try:
-            return await Evaluator(session, self.index, self.cache, self.segment_members, stack).members(node)
+            return await Evaluator(session, self.index, cache, self.segment_members, stack).members(node)
+        except DefinitionError as exc:
+            raise errors.invalid_definition(exc.errors) from None
+
+    async def members_among(self, session: AsyncSession, node: Node, among: BitMap64) -> BitMap64:
+        """Members of ``among`` matching ``node``, from fresh facts (rules: no cached values)."""
+        await self.index.ready.wait()
+        cache = FactCache(tz=self.cache.tz, only=sorted(among))
+        evaluator = Evaluator(session, self.index, cache, self.segment_members, (), universe=among)
+        try:
+            return await evaluator.members(node)
         except DefinitionError as exc:
             raise errors.invalid_definition(exc.errors) from None
 
@@ -70,14 +82,14 @@ class SegmentEngine:
 
 
 async def validate(
-    session: AsyncSession, definition: Any, rank: Any, *, self_id: int | None = None
+    session: AsyncSession, definition: Any, rank: Any, *, self_id: int | None = None, path: str = "definition"
 ) -> tuple[Node, Rank | None]:
     """Parse a definition and rank, and check every tag and segment they name (422 with field errors)."""
     problems: list[dict[str, str]] = []
     node: Node | None = None
     parsed_rank: Rank | None = None
     try:
-        node = parse_definition(definition)
+        node = parse_definition(definition, path)
     except DefinitionError as exc:
         problems += exc.errors
     try:

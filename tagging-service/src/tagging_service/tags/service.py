@@ -110,6 +110,7 @@ async def apply(
 async def apply_many(
     session: AsyncSession, *, tag: Tag, member_nos: Sequence[int], source: str, source_id: int | None,
     now: datetime, expires_at: datetime | None = None, reason: str | None = None,
+    evidence: dict[str, Any] | None = None,
 ) -> int:
     """Attach ``tag`` to many members (existing applications stay as they are); returns how many are new."""
     unique = sorted(set(member_nos))
@@ -118,7 +119,7 @@ async def apply_many(
         chunk = unique[start:start + BULK_CHUNK]
         await ensure_members(session, chunk)
         rows = [
-            {"member_no": m, "tag_id": tag.id, "source": source, "source_id": source_id, "evidence": {},
+            {"member_no": m, "tag_id": tag.id, "source": source, "source_id": source_id, "evidence": evidence or {},
              "reason": reason, "applied_at": now, "expires_at": expires_at}
             for m in chunk
         ]

@@ -1,0 +1,75 @@
+"""SQL of rules, back-fills and the members whose facts changed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tagging_service.rules.models import DirtyMember, RuleBackfill, TagRule
+
+
+async def get(session: AsyncSession, rule_id: int) -> TagRule | None:
+    """A live rule."""
+    rule = await session.get(TagRule, rule_id)
+    return rule if rule is not None and rule.deleted_at is None else None
+
+
+async def page(session: AsyncSession, *, after_id: int | None, limit: int) -> list[TagRule]:
+    """Live rules by id."""
+    stmt = select(TagRule).where(TagRule.deleted_at.is_(None)).order_by(TagRule.id).limit(limit)
+    if after_id is not None:
+        stmt = stmt.where(TagRule.id > after_id)
+    return list(await session.scalars(stmt))
+
+
+async def enabled(session: AsyncSession) -> list[TagRule]:
+    """Every enabled live rule."""
+    return list(await session.scalars(
+        select(TagRule).where(TagRule.deleted_at.is_(None), TagRule.enabled.is_(True)).order_by(TagRule.id)
+    ))
+
+
+async def schedule_backfill(session: AsyncSession, rule: TagRule) -> None:
+    """(Re)start the back-fill of a rule's current version."""
+    values = {"rule_id": rule.id, "rule_version": rule.version, "state": "pending", "done": 0, "total": 0,
+              "changed": 0, "error": None, "started_at": None, "finished_at": None}
+    await session.execute(
+        insert(RuleBackfill).values(**values)
+        .on_conflict_do_update(index_elements=["rule_id"], set_={k: v for k, v in values.items() if k != "rule_id"})
+    )
+
+
+async def backfill(session: AsyncSession, rule_id: int) -> RuleBackfill | None:
+    """A rule's back-fill row."""
+    return await session.get(RuleBackfill, rule_id, populate_existing=True)
+
+
+async def claim_pending_backfill(session: AsyncSession, now: datetime) -> RuleBackfill | None:
+    """The oldest pending back-fill, marked running (skipping rows another worker holds)."""
+    row = await session.scalar(
+        select(RuleBackfill).where(RuleBackfill.state == "pending").order_by(RuleBackfill.rule_id)
+        .limit(1).with_for_update(skip_locked=True)
+    )
+    if row is not None:
+        row.state, row.started_at = "running", now
+        await session.flush()
+    return row
+
+
+async def take_dirty(session: AsyncSession, limit: int) -> list[int]:
+    """Members whose facts changed, removed from the queue (the caller's transaction holds them)."""
+    rows = await session.execute(
+        text("""DELETE FROM rule_dirty_members WHERE member_no IN (
+                  SELECT member_no FROM rule_dirty_members ORDER BY since LIMIT :n FOR UPDATE SKIP LOCKED)
+                RETURNING member_no"""),
+        {"n": limit},
+    )
+    return [r[0] for r in rows]
+
+
+async def clear_dirty(session: AsyncSession) -> None:
+    """Forget the queue (a full back-fill covers everyone)."""
+    await session.execute(delete(DirtyMember))

@@ -1,0 +1,180 @@
+"""Auto-tagging: a rule's condition is evaluated for members whose facts changed, and back-filled over all.
+
+An ``apply`` rule tags the members that meet its condition and takes its own
+tag off members that no longer do (tags applied by staff are left alone); a
+``remove`` rule takes the tag off members that meet it. Both are idempotent:
+running a rule twice over the same facts changes nothing the second time.
+Each application records which rule (and version) and which clauses explain it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pyroaring import BitMap64
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.db import unit_of_work
+from tagging_service.rules import errors, repository
+from tagging_service.rules.models import TagRule
+from tagging_service.rules.schemas import BackfillRead, TagRuleCreate, TagRuleRead
+from tagging_service.segments.language import leaves, parse_definition
+from tagging_service.segments.service import SegmentEngine, validate
+from tagging_service.tags import errors as tag_errors
+from tagging_service.tags import repository as tags_repo
+from tagging_service.tags import service as tags
+from tagging_service.tags.models import MemberTag, Tag
+
+CHUNK = 5000
+
+
+async def _check(session: AsyncSession, body: TagRuleCreate, rule_id: int | None = None) -> None:
+    await validate(session, body.condition, None, path="condition")
+    tag = await tags_repo.get_tag(session, body.tag_id)
+    if tag is None:
+        raise tag_errors.tag_not_found()
+    if tag.kind == "system":
+        raise tag_errors.system_tag()
+
+
+async def create(session: AsyncSession, body: TagRuleCreate, *, staff_id: int) -> TagRule:
+    """Save a rule; an enabled one is back-filled over every member."""
+    await _check(session, body)
+    rule = TagRule(name=body.name, condition=body.condition, action=body.action, tag_id=body.tag_id,
+                   expires_in_days=body.expires_in_days, enabled=body.enabled, created_by=staff_id, version=1)
+    session.add(rule)
+    await session.flush()
+    if rule.enabled:
+        await repository.schedule_backfill(session, rule)
+    return rule
+
+
+async def replace(session: AsyncSession, rule: TagRule, body: TagRuleCreate, *, now: datetime) -> TagRule:
+    """Replace a rule; a new version is back-filled again."""
+    await _check(session, body, rule.id)
+    rule.name, rule.condition, rule.action, rule.tag_id = body.name, body.condition, body.action, body.tag_id
+    rule.expires_in_days, rule.enabled = body.expires_in_days, body.enabled
+    rule.version, rule.updated_at = rule.version + 1, now
+    await session.flush()
+    if rule.enabled:
+        await repository.schedule_backfill(session, rule)
+    return rule
+
+
+async def require(session: AsyncSession, rule_id: int) -> TagRule:
+    """A live rule, or 404."""
+    rule = await repository.get(session, rule_id)
+    if rule is None:
+        raise errors.rule_not_found()
+    return rule
+
+
+def read_of(rule: TagRule) -> TagRuleRead:
+    """The API shape of a rule."""
+    return TagRuleRead(id=rule.id, name=rule.name, condition=rule.condition, action=rule.action, tag_id=rule.tag_id,
+                       expires_in_days=rule.expires_in_days, enabled=rule.enabled, version=rule.version,
+                       created_by=rule.created_by, created_at=rule.created_at, updated_at=rule.updated_at)
+
+
+async def backfill_read(session: AsyncSession, rule_id: int) -> BackfillRead:
+    """A rule's back-fill progress."""
+    await require(session, rule_id)
+    row = await repository.backfill(session, rule_id)
+    if row is None:
+        raise errors.backfill_not_found()
+    return BackfillRead(rule_id=row.rule_id, rule_version=row.rule_version, state=row.state,  # type: ignore[arg-type]
+                        done=row.done, total=row.total, changed=row.changed, error=row.error,
+                        started_at=row.started_at, finished_at=row.finished_at)
+
+
+def _evidence(rule: TagRule) -> dict[str, Any]:
+    node = parse_definition(rule.condition, "condition")
+    return {"rule_id": rule.id, "rule_version": rule.version,
+            "facts": [leaf.clause.model_dump(exclude_none=True) for leaf in leaves(node)]}
+
+
+async def _holders(session: AsyncSession, tag_id: int, among: list[int], *, rule_id: int | None) -> BitMap64:
+    stmt = select(MemberTag.member_no).where(MemberTag.tag_id == tag_id, MemberTag.member_no.in_(among))
+    if rule_id is not None:
+        stmt = stmt.where(MemberTag.source == "rule", MemberTag.source_id == rule_id)
+    return BitMap64(await session.scalars(stmt))
+
+
+async def enforce(session: AsyncSession, rule: TagRule, tag: Tag, matched: BitMap64, scope: list[int],
+                  *, now: datetime) -> int:
+    """Make ``scope``'s tags agree with the rule, given who of them ``matched``; returns the changes."""
+    changed = 0
+    if rule.action == "apply":
+        holders = await _holders(session, tag.id, scope, rule_id=None)
+        expires = now + timedelta(days=rule.expires_in_days) if rule.expires_in_days else None
+        to_add = list(matched - holders)
+        if to_add:
+            changed += await tags.apply_many(session, tag=tag, member_nos=to_add, source="rule", source_id=rule.id,
+                                             now=now, expires_at=expires, evidence=_evidence(rule))
+        owned = await _holders(session, tag.id, scope, rule_id=rule.id)
+        to_remove = list(owned - matched)
+    else:
+        to_remove = list(matched & await _holders(session, tag.id, scope, rule_id=None))
+    if to_remove:
+        changed += len(await tags.remove(session, tag=tag, member_nos=to_remove, removed_by="rule",
+                                         removed_by_id=rule.id, now=now))
+    return changed
+
+
+async def process_dirty(session: AsyncSession, engine: SegmentEngine, *, now: datetime, limit: int = CHUNK) -> int:
+    """Evaluate every enabled rule for the members whose facts changed; returns how many members."""
+    dirty = await repository.take_dirty(session, limit)
+    if not dirty:
+        return 0
+    among = BitMap64(dirty)
+    for rule in await repository.enabled(session):
+        tag = await tags_repo.get_tag(session, rule.tag_id)
+        if tag is None:
+            continue
+        matched = await engine.members_among(session, parse_definition(rule.condition, "condition"), among)
+        await enforce(session, rule, tag, matched, dirty, now=now)
+    return len(dirty)
+
+
+async def run_backfill(sessions: async_sessionmaker[AsyncSession], engine: SegmentEngine, *, now: datetime) -> bool:
+    """Run one pending back-fill to the end, committing progress chunk by chunk; False when none waits."""
+    async with unit_of_work(sessions) as session:
+        job = await repository.claim_pending_backfill(session, now)
+        if job is None:
+            return False
+        rule_id, version = job.rule_id, job.rule_version
+    try:
+        async with unit_of_work(sessions) as session:
+            rule = await require(session, rule_id)
+            matched = await engine.members(session, parse_definition(rule.condition, "condition"), fresh=True)
+        everyone = list(engine.index.members)
+        async with unit_of_work(sessions) as session:
+            job = await repository.backfill(session, rule_id)
+            assert job is not None
+            job.total = len(everyone)
+        changed = 0
+        for start in range(0, len(everyone), CHUNK):
+            scope = everyone[start:start + CHUNK]
+            async with unit_of_work(sessions) as session:
+                rule = await require(session, rule_id)
+                job = await repository.backfill(session, rule_id)
+                if rule.version != version or job is None or job.rule_version != version:
+                    return True  # edited meanwhile: the new version's back-fill takes over
+                tag = await tags_repo.get_tag(session, rule.tag_id)
+                if tag is None:
+                    break
+                changed += await enforce(session, rule, tag, matched & BitMap64(scope), scope, now=now)
+                job.done, job.changed = start + len(scope), changed
+        async with unit_of_work(sessions) as session:
+            job = await repository.backfill(session, rule_id)
+            if job is not None and job.rule_version == version:
+                job.state, job.finished_at, job.done = "done", now, job.total
+    except Exception as exc:
+        async with unit_of_work(sessions) as session:
+            job = await repository.backfill(session, rule_id)
+            if job is not None and job.rule_version == version:
+                job.state, job.error = "failed", repr(exc)[:500]
+        raise
+    return True

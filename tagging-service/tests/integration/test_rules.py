@@ -1,0 +1,65 @@
+"""Auto-tagging rules: validated on save, back-filled over existing members, then applied as facts change."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from shared.contracts.gateway import ActivityRecorded
+from shared.testing.waiting import eventually
+
+
+async def test_a_rule_backfills_then_follows_new_facts(tagging_factory):
+    async with tagging_factory(sweep_seconds=0.2) as t:
+        today = datetime.now(UTC).date()
+        for i in range(6):
+            m = 10001 + i
+            await t.execute("INSERT INTO member_facts (member_no) VALUES (:m)", {"m": m})
+            await t.execute("INSERT INTO index_changes (kind, key, member_no, added) VALUES ('member', 0, :m, true)",
+                            {"m": m})
+            await t.execute("INSERT INTO daily_quiz VALUES (:m, :d, 3, 10, :w)", {"m": m, "d": today, "w": i * 2})
+        group = (await t.client.post("/admin/v1/tag-groups", json={"name": "自动"}, headers=t.staff())).json()
+        tag = (await t.client.post("/admin/v1/tags", json={"group_id": group["id"], "name": "错题多", "kind": "rule"},
+                                   headers=t.staff())).json()
+        condition = {"fact": "quiz_error_rate", "series_id": 3, "within_days": 30, "op": "gt", "value": 0.5}
+
+        bad = await t.client.post("/admin/v1/tag-rules", json={"name": "x", "tag_id": tag["id"],
+                                                               "condition": {"and": [{"tag": 424242}]}},
+                                  headers=t.staff())
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "condition.and.0.tag"
+
+        created = await t.client.post("/admin/v1/tag-rules", json={
+            "name": "奥数错题率高", "tag_id": tag["id"], "condition": condition, "expires_in_days": 30,
+        }, headers=t.staff())
+        assert created.status_code == 201, created.text
+        rule = created.json()
+
+        async def progress():
+            return (await t.client.get(f"/admin/v1/tag-rules/{rule['id']}/backfill", headers=t.staff())).json()
+
+        done = await eventually(progress, lambda p: p["state"] == "done", timeout=30)
+        assert done["total"] == 6 and done["done"] == 6 and done["changed"] == 3  # 60, 80 and 100 % wrong
+
+        async def holders():
+            r = await t.client.post("/admin/v1/segments/preview", json={"definition": {"tag": tag["id"]}},
+                                    headers=t.staff())
+            return [m["member_no"] for m in r.json()["members"]]
+
+        assert await eventually(holders, lambda h: h == [10004, 10005, 10006], timeout=2)
+        explained = (await t.client.get("/admin/v1/members/10005/tags", headers=t.staff())).json()["items"][0]
+        assert explained["source"] == "rule" and explained["source_id"] == rule["id"]
+        assert explained["evidence"]["facts"][0]["fact"] == "quiz_error_rate"
+        assert explained["expires_at"] is not None
+
+        # New wrong answers: 10003 (8/14 wrong after four more) gains the tag; a correct streak drops 10005 (8/20).
+        now = datetime.now(UTC)
+        for n in range(4):
+            await t.publish(ActivityRecorded(member_no=10003, kind="quiz.answered", at=now, client_event_id=f"w{n}",
+                                             props={"quiz_id": 1, "question_id": n, "correct": False, "series_id": 3}),
+                            member_no=10003, source="gateway")
+        for n in range(10):
+            await t.publish(ActivityRecorded(member_no=10005, kind="quiz.answered", at=now, client_event_id=f"r{n}",
+                                             props={"quiz_id": 1, "question_id": n, "correct": True, "series_id": 3}),
+                            member_no=10005, source="gateway")
+        assert await eventually(holders, lambda h: h == [10003, 10004, 10006], timeout=60)
+        history = (await t.client.get("/admin/v1/members/10005/tags", headers=t.staff())).json()["history"]
+        assert history[0]["removed_by"] == "rule"
