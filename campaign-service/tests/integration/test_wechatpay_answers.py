@@ -8,11 +8,15 @@ certificate that appeared after start-up, confirms it.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import httpx
+
 from campaign_service import scheduler
 from campaign_service.payments.wechatpay import INVALID_SIGNATURE
+from shared.wechat.pay import sign_request
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -120,3 +124,47 @@ async def test_a_platform_certificate_rotation_is_picked_up_without_restart(camp
         )
         assert refused.status_code == 502
         assert (await _mine(c, 31102))["state"] == "awaiting_payment"
+
+
+async def test_a_genuine_answer_about_another_order_is_no_answer(campaign_factory):
+    async with campaign_factory(simulator=True) as c:
+        period = await c.open_period(capacity=5, fee_fen=3000)
+        payer, _, paid_order = await _register(c, period, 31201)
+        _, registration, _ = await _register(c, period, 31202)
+        paid = await c.sim.post(
+            f"/sim/people/{payer['person_id']}/pay", json={"out_trade_no": paid_order["out_trade_no"]}
+        )
+        assert paid.status_code == 200
+        pay_client = c.runtime.extras["pay"]
+        # Record the genuine, signed SUCCESS answer about the paid order ...
+        mchid = pay_client.mchid
+        recorded = await c.sim.get(
+            f"/v3/pay/transactions/out-trade-no/{paid_order['out_trade_no']}?mchid={mchid}",
+            headers={
+                "Authorization": sign_request(
+                    "GET",
+                    f"/v3/pay/transactions/out-trade-no/{paid_order['out_trade_no']}?mchid={mchid}",
+                    "",
+                    mchid,
+                    pay_client.serial_no,
+                    pay_client.private_key,
+                )
+            },
+        )
+        assert recorded.status_code == 200 and recorded.json()["trade_state"] == "SUCCESS"
+
+        # ... and replay it as the answer to the query about the unpaid one.
+        def replay(request: httpx.Request) -> httpx.Response:
+            return httpx.Response(200, headers=dict(recorded.headers), content=recorded.content)
+
+        async with httpx.AsyncClient(transport=httpx.MockTransport(replay)) as http:
+            c.runtime.extras["pay"] = dataclasses.replace(pay_client, http=http)
+            try:
+                refused = await c.client.post(
+                    f"/mp/v1/me/registrations/{registration['id']}/payment-check", headers=c.member(31202)
+                )
+            finally:
+                c.runtime.extras["pay"] = pay_client
+        assert refused.status_code == 502
+        assert refused.json()["wechatpay_code"] == "ANSWER_MISMATCH"
+        assert (await _mine(c, 31202))["state"] == "awaiting_payment"

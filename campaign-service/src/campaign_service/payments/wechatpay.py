@@ -130,6 +130,10 @@ class WeChatPayClient:
         )
         return WeChatPayError(response.status_code, INVALID_SIGNATURE, f"answer not verified: {reason}")
 
+    def _mismatch(self, method: str, path: str, field_name: str) -> WeChatPayError:
+        log.warning("wechatpay_answer_mismatch", method=method, path=path, field=field_name)
+        return WeChatPayError(200, "ANSWER_MISMATCH", f"answer is about another {field_name}")
+
     async def _verified(self, method: str, path: str, response: httpx.Response) -> None:
         """Raise WeChatPayError unless ``response`` carries a valid platform signature."""
         try:
@@ -234,6 +238,12 @@ class WeChatPayClient:
             if exc.code == "ORDER_NOT_EXIST":
                 return None
             raise
+        # A genuine signed answer about another order (replayed within the timestamp skew) is no answer.
+        if not isinstance(payload, dict) or (payload.get("out_trade_no"), payload.get("mchid")) != (
+            out_trade_no,
+            self.mchid,
+        ):
+            raise self._mismatch("GET", "/v3/pay/transactions/out-trade-no", "out_trade_no or mchid")
         return dict(payload)
 
     async def close(self, out_trade_no: str) -> None:
@@ -261,4 +271,6 @@ class WeChatPayClient:
                 "amount": {"refund": amount_fen, "total": total_fen, "currency": "CNY"},
             },
         )
+        if not isinstance(payload, dict) or payload.get("out_refund_no") != out_refund_no:
+            raise self._mismatch("POST", "/v3/refund/domestic/refunds", "out_refund_no")
         return dict(payload)
