@@ -25,6 +25,7 @@ from tagging_service.segments.router import internal_router as segments_internal
 from tagging_service.segments.service import SegmentEngine
 from tagging_service.tags import service as tags
 from tagging_service.tags.router import groups_router, member_tags_router, tags_router
+from tagging_service.timeline.router import admin_router as timeline_admin
 
 log = structlog.get_logger("tagging")
 
@@ -71,7 +72,7 @@ DEFINITION = ServiceDefinition(
     name="tagging",
     title="Qunyun tagging-service",
     routers=[groups_router, tags_router, member_tags_router, blocklist_admin, notes_admin, segments_admin,
-             rules_admin, segments_internal],
+             rules_admin, timeline_admin, segments_internal],
     consumers=consumers,
     on_startup=[startup],
     background=[sweep],

@@ -93,3 +93,24 @@ async def test_facts_follow_the_events_and_a_merge_rekeys_everything(tagging_fac
                                         late=False, image_count=1), member_no=10002)
         await eventually(lambda: t.sql("SELECT member_no FROM member_checkins WHERE checkin_id = 200"),
                          lambda r: r == [(10001,)], timeout=30)
+
+        # One timeline, newest first, paged by cursor.
+        items, cursor = [], None
+        while True:
+            params = {"limit": 3} | ({"cursor": cursor} if cursor else {})
+            page = (await t.client.get("/admin/v1/members/10001/timeline", params=params,
+                                       headers=t.staff("viewer"))).json()
+            items += page["items"]
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        kinds = {i["kind"] for i in items}
+        assert {"member.created", "registration.created", "registration.paid", "checkin.recorded", "group.seen",
+                "oa.followed", "tag.applied", "note.call", "activity.daily"} <= kinds, kinds
+        ats = [i["at"] for i in items]
+        assert [datetime.fromisoformat(a) for a in ats] == sorted((datetime.fromisoformat(a) for a in ats),
+                                                                  reverse=True)
+        assert len(items) == len({(i["at"], i["kind"], str(i["data"])) for i in items})
+        bad = await t.client.get("/admin/v1/members/10001/timeline", params={"cursor": "eyJhdCI6IjIwMjYifQ"},
+                                 headers=t.staff())
+        assert bad.status_code == 422
