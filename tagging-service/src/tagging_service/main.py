@@ -76,6 +76,8 @@ DEFINITION = ServiceDefinition(
     consumers=consumers,
     on_startup=[startup],
     background=[sweep],
+    # CSV imports (TaggingSettings.import_max_bytes) are the largest bodies.
+    max_body_bytes=4 * 1024 * 1024,
 )
 
 

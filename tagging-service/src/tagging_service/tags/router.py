@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from shared.auth import CurrentStaff
+from shared.errors import Invalid, PayloadTooLarge
 from shared.fields import IdPath, IdQuery, MemberNoPath, TextQuery
 from shared.routing import Page, PageDep, SessionDep, decode_cursor, encode_cursor
-from tagging_service.deps import EDIT, READ, IndexDep, RuntimeDep, utcnow
-from tagging_service.tags import errors, repository, service
+from tagging_service.deps import EDIT, READ, IndexDep, RuntimeDep, settings_of, utcnow
+from tagging_service.tags import errors, imports, repository, service
 from tagging_service.tags.schemas import (
     BulkTagCreate,
     BulkTagResult,
+    ImportResult,
+    ImportRowError,
     MemberTagCreate,
     MemberTagRead,
     MemberTagsRead,
@@ -27,6 +30,11 @@ from tagging_service.tags.schemas import (
 groups_router = APIRouter(prefix="/admin/v1/tag-groups", tags=["tags"])
 tags_router = APIRouter(prefix="/admin/v1/tags", tags=["tags"])
 member_tags_router = APIRouter(prefix="/admin/v1/members/{member_no}/tags", tags=["tags"])
+
+
+def index_of(runtime: RuntimeDep) -> Any:
+    """The process's bitmap index."""
+    return runtime.extras["index"]
 
 
 @groups_router.get("", dependencies=[READ])
@@ -105,6 +113,44 @@ async def bulk_apply(
         expires_at=body.expires_at, reason=body.reason,
     )
     return BulkTagResult(tag_id=tag.id, total=total, applied=applied, already=total - applied)
+
+
+@tags_router.post(
+    "/{tag_id}/members/import", dependencies=[EDIT],
+    openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+async def import_members(
+    tag_id: IdPath, request: Request, staff: CurrentStaff, session: SessionDep, runtime: RuntimeDep,
+    dry_run: Annotated[bool, Query(description="report only, change nothing")] = True,
+) -> ImportResult:
+    """Attach a tag to the member numbers of a CSV file (UTF-8 with or without BOM, or GBK)."""
+    tag = await service.require_tag(session, tag_id)
+    if tag.kind == "system":
+        raise errors.system_tag()
+    limit = settings_of(runtime).import_max_bytes
+    raw = await request.body()
+    if len(raw) > limit:
+        raise PayloadTooLarge(f"文件超过 {limit // 1024} KB 上限。", slug="csv-too-large")
+    parsed = imports.parse(raw)
+    holders = index_of(runtime).tag(tag.id)
+    already = sum(1 for m in parsed.member_nos if m in holders)
+    applied = 0
+    if not dry_run:
+        if parsed.errors:
+            raise Invalid(
+                "文件中有无效的行，未做任何修改；请修正后重新导入。", slug="csv-row-errors",
+                errors=[{"field": f"row {e['row']}", "message": str(e["message"]), "code": "invalid_row"}
+                        for e in parsed.errors[:200]],
+            )
+        applied = await service.apply_many(session, tag=tag, member_nos=parsed.member_nos, source="import",
+                                           source_id=staff.staff_id, now=utcnow())
+        already = len(parsed.member_nos) - applied
+    return ImportResult(
+        dry_run=dry_run, encoding=parsed.encoding, rows=parsed.rows, valid=len(parsed.member_nos), already=already,
+        applied=applied, preview=parsed.member_nos[:20],
+        errors=[ImportRowError(row=int(str(e["row"])), value=str(e["value"]), message=str(e["message"]))
+                for e in parsed.errors[:200]],
+    )
 
 
 @member_tags_router.get("", dependencies=[READ])

@@ -131,3 +131,24 @@ class BulkTagResult(BaseModel):
     total: int
     applied: int
     already: int
+
+
+class ImportRowError(BaseModel):
+    """A row of an imported file that cannot be used."""
+
+    row: int
+    value: str
+    message: str
+
+
+class ImportResult(BaseModel):
+    """What an import did (or, on a dry run, would do)."""
+
+    dry_run: bool
+    encoding: str
+    rows: int
+    valid: int
+    already: int
+    applied: int
+    preview: list[int]
+    errors: list[ImportRowError]
