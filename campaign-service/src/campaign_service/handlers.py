@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from campaign_service.blocklist.models import BlockedMember
 from campaign_service.channels import service as channels
 from campaign_service.clock.service import Clock
-from campaign_service.payments.service import confirm_payment
+from campaign_service.lifecycle.payments import confirm_payment
 from campaign_service.settlement.service import on_refund_update
 from shared.contracts import parse
 from shared.contracts.gateway import PaymentSucceeded, RefundUpdated, Scanned, Subscribed

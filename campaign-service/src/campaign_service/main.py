@@ -13,8 +13,12 @@ from campaign_service.communities.router import mp_router as communities_mp
 from campaign_service.config import CampaignSettings
 from campaign_service.deps import startup
 from campaign_service.handlers import consumers
+from campaign_service.lifecycle.router import admin_router as lifecycle_admin
+from campaign_service.lifecycle.router import mp_router as lifecycle_mp
 from campaign_service.periods.router import admin_router as periods_admin
 from campaign_service.periods.router import mp_router as periods_mp
+from campaign_service.queries.router import admin_router as queries_admin
+from campaign_service.queries.router import mp_router as queries_mp
 from campaign_service.referrals.router import admin_router as referrals_admin
 from campaign_service.referrals.router import mp_router as referrals_mp
 from campaign_service.registrations.router import admin_router as registrations_admin
@@ -30,11 +34,15 @@ DEFINITION = ServiceDefinition(
         clock_router,
         periods_admin,
         periods_mp,
+        lifecycle_admin,
         registrations_mp,
         registrations_admin,
+        lifecycle_mp,
+        queries_mp,
         checkins_mp,
         checkins_admin,
         settlement_admin,
+        queries_admin,
         channels_admin,
         referrals_mp,
         referrals_admin,

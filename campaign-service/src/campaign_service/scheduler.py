@@ -8,48 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaign_service.channels.service import renew_expiring_codes
 from campaign_service.clock.service import Clock
 from campaign_service.deps import settings_of
-from campaign_service.payments.service import expire_one
-from campaign_service.periods.models import Period
-from campaign_service.periods.service import plan_of
-from campaign_service.settlement.service import close_period, issue_due_refunds
+from campaign_service.lifecycle.payments import expire_one
+from campaign_service.lifecycle.periods import close_ended_periods
+from campaign_service.settlement.service import issue_due_refunds
 from shared.db import unit_of_work
 from shared.runtime import ServiceRuntime
 
 log = structlog.get_logger("campaign.scheduler")
-
-
-def period_over(period: Period, now: datetime) -> bool:
-    """Whether the last check-in window of the period (deadline + grace of its end date) has passed."""
-    plan = plan_of(period)
-    last = datetime.combine(period.end_date, plan.deadline, ZoneInfo(period.timezone))
-    return now > last + timedelta(minutes=plan.grace_minutes)
-
-
-async def close_ended_periods(session: AsyncSession, now: datetime) -> int:
-    """Close open or running periods whose last check-in window is over."""
-    candidates = list(
-        await session.scalars(
-            select(Period)
-            .where(Period.state.in_(("open", "running")), Period.end_date < now.date() + timedelta(days=1))
-            .with_for_update(skip_locked=True)
-        )
-    )
-    closed = 0
-    for period in candidates:
-        if period_over(period, now):
-            await close_period(session, period, now)
-            closed += 1
-    return closed
 
 
 async def tick(runtime: ServiceRuntime) -> None:

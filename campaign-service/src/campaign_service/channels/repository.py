@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaign_service.channels.models import Channel, ChannelTouch, MemberChannel
-from campaign_service.registrations.models import Registration
 
 
 async def get(session: AsyncSession, channel_id: int) -> Channel | None:
@@ -86,7 +85,7 @@ async def first_touch(session: AsyncSession, member_no: int) -> MemberChannel | 
 
 
 async def stats(session: AsyncSession, channel_ids: list[int]) -> dict[int, dict[str, int]]:
-    """Counters per channel (missing channels have none)."""
+    """Touch and member counters per channel (registrations are counted in queries/channels.py)."""
     out: dict[int, dict[str, int]] = {
         cid: {
             "scans": 0,
@@ -117,17 +116,4 @@ async def stats(session: AsyncSession, channel_ids: list[int]) -> dict[int, dict
     )
     for cid, count in members:
         out[cid]["members"] = count
-    paid = (Registration.confirmed_at.is_not(None)) & (Registration.fee_fen > 0)
-    regs = await session.execute(
-        select(
-            Registration.channel_id,
-            func.count(),
-            func.count().filter(paid),
-            func.coalesce(func.sum(case((paid, Registration.fee_fen), else_=0)), 0),
-        )
-        .where(Registration.channel_id.in_(channel_ids))
-        .group_by(Registration.channel_id)
-    )
-    for cid, count, payments, paid_fen in regs:
-        out[cid].update(registrations=count, payments=payments, paid_fen=int(paid_fen))
     return out

@@ -1,4 +1,4 @@
-"""Staff API of channels: create one (with its QR and mini-program codes), list, stats, the code image."""
+"""Staff API of channels: create one (with its QR and mini-program codes), list, the code image (stats: queries/)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 
 from campaign_service.channels import repository, service
 from campaign_service.channels.models import Channel
-from campaign_service.channels.schemas import ChannelCreate, ChannelRead, ChannelStats
+from campaign_service.channels.schemas import ChannelCreate, ChannelRead
 from campaign_service.deps import ChannelCodesDep, ClockDep
 from shared.auth import CurrentStaff, require_roles
 from shared.errors import NotFound
@@ -19,15 +19,11 @@ EDIT = require_roles("admin", "operator")
 READ = require_roles("admin", "operator", "sales", "viewer")
 
 
-async def _channel(session: SessionDep, channel_id: IdPath) -> Channel:
+async def require_channel(session: SessionDep, channel_id: IdPath) -> Channel:
     channel = await repository.get(session, channel_id)
     if channel is None:
         raise NotFound("渠道不存在。", slug="channel-not-found", title="Channel not found")
     return channel
-
-
-def _stats(channel: Channel, counts: dict[str, int]) -> ChannelStats:
-    return ChannelStats(channel_id=channel.id, code=channel.code, name=channel.name, **counts)
 
 
 @admin_router.post("", status_code=201, dependencies=[EDIT])
@@ -54,31 +50,10 @@ async def list_channels(session: SessionDep, page: PageDep, clock: ClockDep) -> 
     )
 
 
-@admin_router.get("/stats", dependencies=[READ])
-async def all_stats(session: SessionDep, page: PageDep) -> Page[ChannelStats]:
-    """Traffic precision per channel: scans, follows, members, registrations, payments."""
-    cursor = decode_cursor(page.cursor)
-    rows = await repository.page(session, after_id=cursor and int(cursor["id"]), limit=page.limit + 1)
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
-    counts = await repository.stats(session, [c.id for c in rows])
-    return Page(
-        items=[_stats(c, counts[c.id]) for c in rows],
-        next_cursor=encode_cursor({"id": rows[-1].id}) if more else None,
-    )
-
-
 @admin_router.get("/{channel_id}", dependencies=[READ])
 async def get_channel(channel_id: IdPath, session: SessionDep, clock: ClockDep) -> ChannelRead:
     """One channel."""
-    return service.read_of(await _channel(session, channel_id), clock.now())
-
-
-@admin_router.get("/{channel_id}/stats", dependencies=[READ])
-async def channel_stats(channel_id: IdPath, session: SessionDep) -> ChannelStats:
-    """What one channel brought."""
-    channel = await _channel(session, channel_id)
-    return _stats(channel, (await repository.stats(session, [channel.id]))[channel.id])
+    return service.read_of(await require_channel(session, channel_id), clock.now())
 
 
 @admin_router.get(
@@ -89,7 +64,7 @@ async def channel_stats(channel_id: IdPath, session: SessionDep) -> ChannelStats
 )
 async def channel_wxacode(channel_id: IdPath, session: SessionDep) -> Response:
     """The channel's mini-program code image."""
-    await _channel(session, channel_id)
+    await require_channel(session, channel_id)
     png = await repository.wxacode(session, channel_id)
     if not png:
         raise NotFound("该渠道没有小程序码。", slug="wxacode-missing", title="No mini-program code")

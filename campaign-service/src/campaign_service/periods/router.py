@@ -11,7 +11,6 @@ from campaign_service.periods.schemas import (
     PeriodCreate,
     PeriodPublic,
     PeriodRead,
-    PeriodTransition,
     PeriodUpdate,
     SeriesCreate,
     SeriesRead,
@@ -105,15 +104,6 @@ async def update_period(period_id: IdPath, body: PeriodUpdate, session: SessionD
     """Edit a period (fully while a draft, a few fields afterwards)."""
     period = await service.require_period(session, period_id, lock=True)
     return PeriodRead.model_validate(await service.update_period(session, period, body))
-
-
-@admin_router.post("/periods/{period_id}/state", dependencies=[EDIT])
-async def change_state(
-    period_id: IdPath, body: PeriodTransition, session: SessionDep, clock: ClockDep
-) -> PeriodRead:
-    """Open, start or close a period; closing computes every registrant's refund."""
-    period = await service.require_period(session, period_id, lock=True)
-    return PeriodRead.model_validate(await service.transition(session, period, body.state, clock.now()))
 
 
 @mp_router.get("/series")

@@ -1,4 +1,4 @@
-"""Use cases of series and periods: numbering, editing rules and state transitions."""
+"""Use cases of the catalogue: series and periods, numbering and editing rules (their life is in lifecycle/)."""
 
 from __future__ import annotations
 
@@ -11,18 +11,8 @@ from campaign_service.periods import repository
 from campaign_service.periods.models import Period
 from campaign_service.periods.rules import CheckinPlan, RefundRule, plan_dates
 from campaign_service.periods.schemas import PeriodCreate, PeriodPublic, PeriodUpdate
-from shared.contracts.campaign import PeriodOpened
 from shared.errors import Conflict, Invalid, NotFound
-from shared.events.outbox import emit
 
-# Staff may move a period along these edges; closed → settled is the system's (all refunds done).
-TRANSITIONS: dict[str, set[str]] = {
-    "draft": {"open"},
-    "open": {"running"},
-    "running": {"closed"},
-    "closed": set(),
-    "settled": set(),
-}
 EDITABLE_AFTER_DRAFT = {"title", "capacity", "registration_closes_at"}
 
 
@@ -104,41 +94,6 @@ async def update_period(session: AsyncSession, period: Period, body: PeriodUpdat
         )
     if period.registration_closes_at <= period.registration_opens_at or period.end_date < period.start_date:
         raise Invalid("报名时间或活动日期不一致。", slug="period-inconsistent")
-    await session.flush()
-    return period
-
-
-async def transition(session: AsyncSession, period: Period, to: str, now: datetime) -> Period:
-    """Move a period along an allowed edge; anything else is a 409."""
-    if to not in TRANSITIONS.get(period.state, set()):
-        raise Conflict(
-            f"活动期不能从「{period.state}」变为「{to}」。",
-            slug="invalid-transition",
-            title="Invalid state transition",
-            extra={"from": period.state, "to": to},
-        )
-    if to == "open":
-        if not dates_of(period):
-            raise Conflict("打卡计划中没有任何打卡日。", slug="empty-plan", title="Empty check-in plan")
-        period.opened_at = now
-        await emit(
-            session,
-            PeriodOpened(
-                series_id=period.series_id,
-                period_id=period.id,
-                number=period.number,
-                capacity=period.capacity,
-                fee_fen=period.fee_fen,
-            ),
-            member_no=None,
-            key=f"period-{period.id}",
-        )
-    period.state = to
-    if to == "closed":
-        # Imported here: settlement depends on periods, not the other way round.
-        from campaign_service.settlement.service import close_period
-
-        await close_period(session, period, now)
     await session.flush()
     return period
 

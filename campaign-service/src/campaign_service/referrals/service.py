@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Protocol
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,17 +12,34 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from campaign_service.referrals import repository
 from campaign_service.referrals.codes import inviter_of
 from campaign_service.referrals.models import Referral
-from campaign_service.registrations.models import ACTIVE_STATES, Registration
 from shared.contracts.campaign import ReferralCredited
 from shared.events.outbox import emit
 
 log = structlog.get_logger("campaign.referrals")
 
 
+class ReferredRegistration(Protocol):
+    """What a referral needs of a registration (referrals sit below registrations and never import them)."""
+
+    id: int
+    member_no: int
+    period_id: int
+    state: str
+
+
 async def record(
-    session: AsyncSession, *, registration: Registration, invite_code: str, keys: list[bytes], now: datetime
+    session: AsyncSession,
+    *,
+    registration: ReferredRegistration,
+    invite_code: str,
+    keys: list[bytes],
+    now: datetime,
+    still_active: Callable[[int], Awaitable[bool]],
 ) -> str:
     """Attach an invite code to a registration; returns the outcome.
+
+    ``still_active(registration_id)`` tells whether an earlier referred
+    registration of the same invitee still holds (then this one is refused).
 
     Outcomes: ``credited`` (a confirmed registration), ``pending`` (credited at
     payment), or why nothing happened: ``invalid``, ``self``, ``cycle``,
@@ -37,8 +56,7 @@ async def record(
     if existing is not None:
         if existing.state == "credited":
             return "already-referred"
-        earlier = await session.get(Registration, existing.registration_id)
-        if earlier is not None and earlier.state in ACTIVE_STATES:
+        if await still_active(existing.registration_id):
             return "already-referred"
     if await repository.is_upline(session, member_no=invitee, of=inviter):
         log.info("referral_cycle_refused", inviter=inviter, invitee=invitee)
@@ -61,7 +79,7 @@ async def record(
     return "pending"
 
 
-async def on_confirmed(session: AsyncSession, registration: Registration, now: datetime) -> None:
+async def on_confirmed(session: AsyncSession, registration: ReferredRegistration, now: datetime) -> None:
     """A registration was paid: credit its pending referral."""
     referral = await repository.of_registration(session, registration.id)
     if referral is not None and referral.state == "pending":

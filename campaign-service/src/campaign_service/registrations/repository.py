@@ -115,3 +115,9 @@ async def store_idempotent_response(
         )
         .values(status_code=status_code, response=response)
     )
+
+
+async def is_active(session: AsyncSession, registration_id: int) -> bool:
+    """Whether a registration still holds its place (awaiting payment or confirmed)."""
+    registration = await session.get(Registration, registration_id)
+    return registration is not None and registration.state in ACTIVE_STATES

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from functools import partial
 
 import structlog
 from sqlalchemy.exc import IntegrityError
@@ -121,7 +122,8 @@ async def register(
     referral = None
     if body.invite_code and invite_keys:
         referral = await referrals.record(
-            session, registration=registration, invite_code=body.invite_code, keys=invite_keys, now=now
+            session, registration=registration, invite_code=body.invite_code, keys=invite_keys, now=now,
+            still_active=partial(repository.is_active, session),
         )
     await emit(
         session,

@@ -1,4 +1,4 @@
-"""Payment outcomes: confirmation by notification or query, expiry of unpaid orders."""
+"""Payment outcomes for registrations: confirmation by notification or query, expiry of unpaid orders."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from campaign_service.payments.wechatpay import WeChatPayClient, WeChatPayError
 from campaign_service.referrals import service as referrals
 from campaign_service.registrations import repository as registrations
 from campaign_service.registrations.models import Registration
+from campaign_service.settlement.service import refund_late_payment
 from shared.contracts.campaign import RegistrationExpired, RegistrationPaid
 from shared.events.outbox import emit
 
@@ -45,16 +46,12 @@ async def confirm_payment(
     order.state, order.transaction_id, order.paid_at = "paid", transaction_id, now
     if registration.state == "cancelled":
         # Paid although the registration was cancelled first: never revive it, refund the fee.
-        from campaign_service.settlement.service import refund_late_payment
-
         await refund_late_payment(session, registration, order, now)
         await session.flush()
         return registration
     if was_expired:
         free = await registrations.active_registration(session, order.period_id, order.member_no) is None
         if not (free and await registrations.retake_place(session, order.period_id)):
-            from campaign_service.settlement.service import refund_late_payment
-
             await refund_late_payment(session, registration, order, now)
             await session.flush()
             return registration

@@ -15,9 +15,9 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from campaign_service.lifecycle.payments import settle_with_query
 from campaign_service.payments import repository as orders
 from campaign_service.payments.models import Order
-from campaign_service.payments.service import settle_with_query
 from campaign_service.payments.wechatpay import WeChatPayClient
 from campaign_service.periods import service as periods
 from campaign_service.periods.models import Period

@@ -1,0 +1,1 @@
+"""Read models above every domain folder: views that join several aggregates, and their endpoints."""
