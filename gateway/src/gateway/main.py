@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from gateway.activity.retention import prune_activity_claims
 from gateway.activity.router import SCHEMAS as ACTIVITY_SCHEMAS
 from gateway.activity.router import router as activity_router
 from gateway.callbacks.apps import push_apps
@@ -16,6 +17,7 @@ from gateway.callbacks.replies import ReplyRules, refresh_rules
 from gateway.clients.upstream import InternalTokenCache, create_upstream_client
 from gateway.config import ROUTED_SERVICES, GatewaySettings
 from gateway.revocations.service import Revocations, consumers, refresh_revocations
+from gateway.routes.console import router as console_router
 from gateway.routes.docs import docs_router
 from gateway.routes.proxy import router as proxy_router
 from shared.runtime import ServiceDefinition, ServiceRuntime, create_service_app
@@ -74,12 +76,12 @@ def definition(settings: GatewaySettings) -> ServiceDefinition:
     return ServiceDefinition(
         name="gateway",
         title="Qunyun API",
-        routers=[docs_router, activity_router, push_router, pay_router, proxy_router],
+        routers=[docs_router, activity_router, push_router, pay_router, proxy_router, console_router],
         on_startup=[_start],
         on_shutdown=[_stop],
         readiness=_services_ready,
         consumers=consumers,
-        background=[refresh_rules, refresh_revocations],
+        background=[refresh_rules, refresh_revocations, prune_activity_claims],
         max_body_bytes=settings.max_body_bytes,
         own_openapi=False,
         driver_pool_size=settings.db_pool_size,

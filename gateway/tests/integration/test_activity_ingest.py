@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
+from gateway.activity.retention import prune_once
 from gateway.routes.docs import merge_openapi
 from shared.auth import StaffPrincipal
 
@@ -187,6 +188,18 @@ async def test_a_retried_batch_is_recorded_once(gateway):
     assert ids.count("e-0") == 2 and ids.count("e-1") == 1 and ids.count("dup") == 1 and ids.count(None) == 2
     assert [row.envelope["data"]["page"] for row in rows if row.envelope["data"]["client_event_id"] == "dup"] == [
         "pages/p20"]
+
+
+async def test_claims_older_than_any_acceptable_retry_are_pruned(gateway):
+    await post(gateway, [page(1, event_id="old"), page(2, event_id="new")])
+    runtime = gateway.app.state.runtime
+    async with runtime.driver_pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE received_activity SET received_at = now() - interval '49 hours' WHERE event_id = 'old'")
+    # (the background job may have got there first)
+    assert await prune_once(runtime) in (0, 1)
+    async with runtime.driver_pool.acquire() as conn:
+        assert await conn.fetchval("SELECT array_agg(event_id) FROM received_activity") == ["new"]
 
 
 async def test_rate_limit_per_member_with_retry_after(gateway_factory):
