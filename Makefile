@@ -20,11 +20,18 @@ PYPROJECTS := $(wildcard pyproject.toml $(addsuffix /pyproject.toml,$(PACKAGES))
 OWN_PACKAGES := ^(qunyun[-_]|wechat[-_]simulator)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint typecheck bench migrate revision lock clean demo
+.PHONY: help install console run test lint typecheck bench migrate revision lock clean demo
+
+# The operations console (console/): npm ci when the lock changes, vite build when a source changes.
+CONSOLE_DEPS := console/node_modules/.installed
+CONSOLE_BUILT := console/dist/.built
+CONSOLE_SOURCES := $(shell find console/src console/public -type f 2>/dev/null) \
+  $(wildcard console/index.html console/vite.config.ts console/tsconfig.json)
 
 help:
 	@echo "make run        start the whole system locally (Ctrl-C stops it; data in .data/)"
 	@echo "make test       run the test suite against real PostgreSQL and the real broker"
+	@echo "make console    build the operations console (console/dist, served at /console/)"
 	@echo "make lint       ruff"
 	@echo "make typecheck  mypy (strict on shared/)"
 	@echo "make bench      every bench/*/run.py"
@@ -42,12 +49,23 @@ $(VENV)/.installed: $(PYPROJECTS) constraints.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
-run: $(VENV)/.installed
+$(CONSOLE_DEPS): console/package.json console/package-lock.json
+	npm --prefix console ci --no-audit --no-fund
+	touch $@
+
+$(CONSOLE_BUILT): $(CONSOLE_DEPS) $(CONSOLE_SOURCES)
+	npm --prefix console run build
+	touch $@
+
+console: $(CONSOLE_BUILT)
+
+run: $(VENV)/.installed $(CONSOLE_BUILT)
 	$(LOCAL) run
 
 # Lint and type checks first (seconds), then the tests.
 # pytest exits 5 when it collects no test: not a failure while packages are being built.
-test: $(VENV)/.installed lint typecheck
+test: $(VENV)/.installed lint typecheck $(CONSOLE_BUILT)
+	npm --prefix console run test:unit
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 

@@ -1,0 +1,63 @@
+import { download, http } from './http'
+
+export interface Point {
+  start: string
+  value: number
+}
+
+export interface Metric {
+  name: string
+  total: number
+  previous: number
+  change: number | null
+  series: Point[]
+}
+
+export interface Overview {
+  members_total: number
+  new_members: { day: string; value: number }[]
+  follows: { day: string; value: number }[]
+  date_from: string
+  date_to: string
+  granularity: string
+  previous_from: string
+  previous_to: string
+  metrics: Metric[]
+}
+
+export interface RenewalStep {
+  from_period_id: number
+  from_number: number | null
+  to_period_id: number
+  to_number: number | null
+  members: number
+  renewed: number
+  renewal_rate: number | null
+  still_in_groups: number
+}
+
+export interface Renewal {
+  series_id: number
+  active_window_days: number
+  steps: RenewalStep[]
+}
+
+export interface Window {
+  from?: string
+  to?: string
+  granularity?: 'day' | 'week' | 'month'
+}
+
+/** GET /admin/v1/metrics/overview */
+export const getOverview = (window: Window) => http.get<Overview>('/admin/v1/metrics/overview', { ...window })
+
+/** GET /admin/v1/metrics/overview?format=csv */
+export const downloadOverview = (window: Window) =>
+  download('/admin/v1/metrics/overview', 'overview.csv', { ...window, format: 'csv' })
+
+/** GET /admin/v1/metrics/series/{id}/renewal */
+export const getRenewal = (seriesId: number) => http.get<Renewal>(`/admin/v1/metrics/series/${seriesId}/renewal`)
+
+/** GET /admin/v1/metrics/series/{id}/renewal?format=csv */
+export const downloadRenewal = (seriesId: number) =>
+  download(`/admin/v1/metrics/series/${seriesId}/renewal`, `renewal-${seriesId}.csv`, { format: 'csv' })

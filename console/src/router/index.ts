@@ -1,0 +1,36 @@
+import { createRouter, createWebHistory } from 'vue-router'
+import { routes } from './routes'
+import { useAuthStore } from '@/stores/auth'
+import { setUnauthorizedHandler } from '@/api/http'
+import { i18n } from '@/locales'
+
+export const router = createRouter({
+  history: createWebHistory('/console/'),
+  routes,
+  scrollBehavior: () => ({ top: 0 }),
+})
+
+router.beforeEach(async (to) => {
+  const auth = useAuthStore()
+  if (to.meta.public) return true
+  if (!auth.token) return { name: 'login', query: { redirect: to.fullPath } }
+  try {
+    await auth.loadMe()
+  } catch {
+    return { name: 'login', query: { redirect: to.fullPath } }
+  }
+  return true
+})
+
+router.afterEach((to) => {
+  const title = to.meta.title ? i18n.global.t(to.meta.title) : ''
+  document.title = title ? `${title} · ${i18n.global.t('app.title')}` : i18n.global.t('app.title')
+})
+
+// A refused token (expired, revoked) sends the user to the login page, back here afterwards.
+setUnauthorizedHandler(() => {
+  const auth = useAuthStore()
+  auth.logout()
+  const current = router.currentRoute.value
+  if (current.name !== 'login') void router.replace({ name: 'login', query: { redirect: current.fullPath } })
+})

@@ -1,0 +1,30 @@
+// Dates and money as operators read them: Asia/Shanghai time, yuan with two decimals.
+export const TIME_ZONE = 'Asia/Shanghai'
+
+const dateTime = new Intl.DateTimeFormat('zh-CN', {
+  timeZone: TIME_ZONE, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+})
+
+/** "2026-12-01 18:30" in Shanghai time; "—" for nothing. */
+export function formatDateTime(value: string | null | undefined): string {
+  if (!value) return '—'
+  const date = new Date(value)
+  if (Number.isNaN(date.getTime())) return value
+  const parts = Object.fromEntries(dateTime.formatToParts(date).map((p) => [p.type, p.value]))
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`
+}
+
+/** Fen as yuan, "99.00". */
+export function formatYuan(fen: number | null | undefined): string {
+  return fen === null || fen === undefined ? '—' : (fen / 100).toFixed(2)
+}
+
+/** A ratio as a percentage, "12.5%"; "—" when undefined. */
+export function formatPercent(ratio: number | null | undefined, digits = 1): string {
+  return ratio === null || ratio === undefined ? '—' : `${(ratio * 100).toFixed(digits)}%`
+}
+
+/** A wall-clock time picked in Shanghai ("2026-12-01 18:30:00") as an ISO instant with +08:00. */
+export function shanghaiIso(local: string): string {
+  return `${local.replace(' ', 'T')}+08:00`
+}

@@ -1,0 +1,269 @@
+"""The operations console in Debian's Chromium against the whole running system.
+
+The gateway serves the built console (``make test`` builds it first) and every
+click goes through the public ``/admin/v1`` API to the real services. A failing
+journey leaves a screenshot and a Playwright trace under
+``.data/test/artifacts/<test>/`` (open the trace with ``playwright show-trace``).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+REPO = Path(__file__).resolve().parents[2]
+DIST = REPO / "console" / "dist" / "index.html"
+ARTIFACTS = REPO / ".data" / "test" / "artifacts"
+TIMEOUT_MS = 15_000
+
+if not CHROMIUM.exists():
+    pytest.skip("Debian's Chromium (/usr/bin/chromium) is not installed", allow_module_level=True)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+# -- the API side: accounts and data the journeys start from ------------------------------------
+
+
+class Api:
+    """Staff calls through the gateway, as an operator's script would make them."""
+
+    def __init__(self, system: Any) -> None:
+        self.system = system
+        self.http = httpx.Client(base_url=system.gateway, timeout=30)
+        token = self.ok(self.http.post("/admin/v1/session", json={
+            "username": system.admin_username, "password": system.admin_password,
+        }))["token"]
+        self.headers = {"authorization": f"Bearer {token}"}
+
+    @staticmethod
+    def ok(response: httpx.Response, *status: int) -> Any:
+        expected = status or (200, 201)
+        assert response.status_code in expected, (response.request.url, response.status_code, response.text)
+        return response.json() if response.content else None
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.ok(self.http.get(path, params=params, headers=self.headers))
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        return self.ok(self.http.post(path, json=body, headers=self.headers))
+
+    def staff(self, role: str) -> tuple[str, str]:
+        username = f"{role}-{secrets.token_hex(3)}"
+        password = secrets.token_urlsafe(12)
+        self.post("/admin/v1/staff", {"username": username, "password": password, "role": role})
+        return username, password
+
+    def member(self) -> int:
+        """A person logs in to the mini-program (simulator → gateway): a new member number."""
+        sim = self.system.simulator
+        person = self.ok(self.http.post(f"{sim}/sim/people", json={}))
+        code = self.ok(self.http.post(f"{sim}/sim/people/{person['person_id']}/login-code"))["code"]
+        return int(self.ok(self.http.post("/mp/v1/session", json={"code": code}))["member_no"])
+
+
+@pytest.fixture(scope="module")
+def api(system: Any) -> Iterator[Api]:
+    if not DIST.is_file():
+        pytest.fail("console/dist is missing: build it with `make console` (make test does) before these tests")
+    client = Api(system)
+    yield client
+    client.http.close()
+
+
+# -- the browser side ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh browser context at 1366 × 768 in Shanghai; screenshot and trace kept when the test fails."""
+    context = browser.new_context(
+        viewport={"width": 1366, "height": 768}, locale="zh-CN", timezone_id="Asia/Shanghai", accept_downloads=True,
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    context.tracing.start(screenshots=True, snapshots=True, sources=False)
+    tab = context.new_page()
+    failed_before = request.session.testsfailed
+    yield tab
+    if request.session.testsfailed > failed_before:
+        target = ARTIFACTS / re.sub(r"[^\w.-]+", "_", request.node.name)
+        target.mkdir(parents=True, exist_ok=True)
+        try:
+            tab.screenshot(path=str(target / "screenshot.png"), full_page=True)
+        finally:
+            context.tracing.stop(path=str(target / "trace.zip"))
+    else:
+        context.tracing.stop()
+    context.close()
+
+
+def console(system: Any, path: str = "") -> str:
+    return f"{system.gateway}/console/{path}"
+
+
+def sign_in(page: Any, system: Any, username: str, password: str) -> None:
+    page.goto(console(system, "login"))
+    page.locator("[data-test=username]").fill(username)
+    page.locator("[data-test=password]").fill(password)
+    page.locator("[data-test=login-submit]").click()
+    page.wait_for_url(re.compile(r"/console/dashboard"))
+
+
+def confirm_dialog(page: Any) -> None:
+    page.locator(".el-message-box__btns .el-button--primary").click()
+
+
+def choose(page: Any, select: Any, option: str) -> None:
+    """Pick an option of an Element Plus select (its list is teleported to the body)."""
+    select.click()
+    page.locator(".el-select-dropdown__item:visible", has_text=option).first.click()
+
+
+# -- journeys -----------------------------------------------------------------------------------
+
+
+def test_console_is_served_with_spa_fallback_and_caching(system: Any, api: Api) -> None:
+    index = api.http.get("/console/")
+    assert index.status_code == 200 and "text/html" in index.headers["content-type"]
+    assert index.headers["cache-control"] == "no-cache"
+    assert "script-src 'self'" in index.headers["content-security-policy"]
+    deep = api.http.get("/console/campaigns/series/12345")
+    assert deep.status_code == 200 and deep.text == index.text
+    asset = re.search(r'src="/console/(assets/[^"]+\.js)"', index.text)
+    assert asset, index.text
+    cached = api.http.get(f"/console/{asset.group(1)}")
+    assert cached.status_code == 200
+    assert cached.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert api.http.get("/console/assets/gone-0000.js").status_code == 404
+    assert api.http.get("/console", follow_redirects=False).headers["location"] == "/console/"
+
+
+def test_login_shows_the_lockout_and_the_role_aware_menu(page: Any, system: Any, api: Api) -> None:
+    username, _ = api.staff("operator")
+    page.goto(console(system, "login"))
+    page.locator("[data-test=username]").fill(username)
+    for _ in range(5):
+        page.locator("[data-test=password]").fill("wrong-password")
+        page.locator("[data-test=login-submit]").click()
+        page.locator("[data-test=login-error]").wait_for()
+    sync_api.expect(page.locator("[data-test=login-error]")).to_contain_text("锁定")
+
+    sign_in(page, system, system.admin_username, system.admin_password)
+    menu = page.locator("[data-test=menu]")
+    sync_api.expect(menu).to_contain_text("数据看板")
+    sync_api.expect(menu).to_contain_text("员工管理")
+    sync_api.expect(page.locator("[data-test=who]")).to_contain_text("管理员")
+
+    choose(page, page.locator("[data-test=locale]"), "English")
+    sync_api.expect(menu).to_contain_text("Dashboard")
+    choose(page, page.locator("[data-test=locale]"), "简体中文")
+    sync_api.expect(menu).to_contain_text("数据看板")
+
+    # Staff management: the operator created above is listed, and the locked account shows as locked.
+    page.goto(console(system, "system/staff"))
+    row = page.locator("[data-test=staff-table] tr", has_text=username)
+    sync_api.expect(row).to_contain_text("已锁定")
+
+
+def test_create_a_series_and_a_period_and_open_it(page: Any, system: Any, api: Api) -> None:
+    sign_in(page, system, system.admin_username, system.admin_password)
+    title = f"控制台系列 {secrets.token_hex(2)}"
+    page.goto(console(system, "campaigns/series"))
+    page.locator("[data-test=series-create]").click()
+    page.locator("[data-test=series-title]").fill(title)
+    page.locator("[data-test=series-description]").fill("在浏览器里创建")
+    page.locator("[data-test=series-save]").click()
+    page.locator("[data-test=series-table]").get_by_role("link", name=title).click()
+    sync_api.expect(page.locator("[data-test=series-heading]")).to_have_text(title)
+
+    page.locator("[data-test=period-create]").click()
+    page.locator("[data-test=period-title]").fill("第一期")
+    page.locator("[data-test=period-save]").click()
+    row = page.locator("[data-test=period-table] tbody tr", has_text="第一期")
+    sync_api.expect(row.locator("[data-test=period-state]")).to_have_text("草稿")
+
+    row.locator("[data-test=period-advance]").click()
+    sync_api.expect(page.locator(".el-message-box")).to_contain_text("开放报名")
+    confirm_dialog(page)
+    sync_api.expect(row.locator("[data-test=period-state]")).to_have_text("报名中")
+
+    series_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
+    periods = api.get(f"/admin/v1/series/{series_id}/periods")
+    assert [(p["title"], p["state"]) for p in periods] == [("第一期", "open")]
+
+
+def test_a_viewer_sees_no_edit_controls_and_a_forbidden_action_shows_the_problem(
+    page: Any, system: Any, api: Api
+) -> None:
+    series = api.post("/admin/v1/series", {"title": f"只读可见 {secrets.token_hex(2)}", "description": ""})
+    username, password = api.staff("viewer")
+    sign_in(page, system, username, password)
+    menu = page.locator("[data-test=menu]")
+    sync_api.expect(menu).to_contain_text("活动管理")
+    sync_api.expect(menu).not_to_contain_text("员工管理")
+
+    page.goto(console(system, "campaigns/series"))
+    sync_api.expect(page.locator("[data-test=series-table]")).to_contain_text(series["title"])
+    sync_api.expect(page.locator("[data-test=series-create]")).to_have_count(0)
+    page.goto(console(system, f"campaigns/series/{series['id']}"))
+    sync_api.expect(page.locator("[data-test=series-heading]")).to_have_text(series["title"])
+    sync_api.expect(page.locator("[data-test=period-create]")).to_have_count(0)
+
+    # Typed by hand, the staff page loads, and the API's refusal is shown in Chinese.
+    page.goto(console(system, "system/staff"))
+    sync_api.expect(page.locator(".el-message--error")).to_contain_text("无权")
+    sync_api.expect(page.locator("[data-test=staff-create]")).to_have_count(0)
+    sync_api.expect(page.locator("[data-test=list-error]")).to_be_visible()
+
+
+def test_find_a_member_by_number_and_add_a_note_and_a_tag(page: Any, system: Any, api: Api) -> None:
+    member_no = api.member()
+    group = api.post("/admin/v1/tag-groups", {"name": f"意向 {secrets.token_hex(2)}"})
+    tag = api.post("/admin/v1/tags", {"group_id": group["id"], "name": f"高意向{secrets.token_hex(2)}"})
+    sign_in(page, system, system.admin_username, system.admin_password)
+
+    page.goto(console(system, "members"))
+    page.locator("[data-test=member-q]").fill(str(member_no))
+    page.locator("[data-test=member-search]").click()
+    link = page.locator("[data-test=member-table] [data-test=member-link]")
+    sync_api.expect(link).to_have_count(1)
+    link.click()
+    sync_api.expect(page.locator("[data-test=member-heading]")).to_contain_text(str(member_no))
+    sync_api.expect(page.locator("[data-test=member-identity]")).to_be_visible()
+
+    page.locator("[data-test=note-text]").fill("电话回访：对下一期感兴趣")
+    page.locator("[data-test=note-add]").click()
+    sync_api.expect(page.locator("[data-test=member-notes]")).to_contain_text("电话回访：对下一期感兴趣")
+
+    select = page.locator("[data-test=tag-select]")
+    select.click()
+    page.keyboard.type(tag["name"])
+    page.locator(".el-select-dropdown__item:visible", has_text=tag["name"]).first.click()
+    page.locator("[data-test=tag-add]").click()
+    sync_api.expect(page.locator("[data-test=member-tags]")).to_contain_text(tag["name"])
+
+    notes = api.get(f"/admin/v1/members/{member_no}/notes")["items"]
+    assert [n["text"] for n in notes] == ["电话回访：对下一期感兴趣"]
+    tags = api.get(f"/admin/v1/members/{member_no}/tags")["items"]
+    assert [t["tag_id"] for t in tags] == [tag["id"]]
