@@ -139,6 +139,15 @@ def next_bucket(start: date, unit: str) -> date:
     return start + timedelta(days=1)
 
 
+def previous_bucket(start: date, unit: str) -> date:
+    """The start of the bucket before the one starting at ``start``."""
+    if unit == "week":
+        return start - timedelta(days=7)
+    if unit == "month":
+        return (start - timedelta(days=1)).replace(day=1)
+    return start - timedelta(days=1)
+
+
 def day_start(day: date) -> datetime:
     """The first moment of a local day."""
     return datetime.combine(day, time(0), definitions.TIMEZONE)

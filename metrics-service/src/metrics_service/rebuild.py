@@ -37,7 +37,7 @@ LOG_PAGE = 2000
 PROJECTIONS = (
     "member_facts", "daily_counters", "member_days", "activity_hours", "member_openids", "period_facts",
     "registration_facts", "refund_facts", "checkin_facts", "channel_touches", "follow_facts", "community_facts",
-    "community_member_facts",
+    "community_member_facts", "day_bitmaps",
 )
 
 

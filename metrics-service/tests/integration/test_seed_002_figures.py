@@ -96,6 +96,18 @@ async def test_seed_002_numbers_redelivery_and_rebuild(metrics_factory):
         assert daily[0] == 1400 and daily[9] == 700
         assert seen["dwell"]["trend_seconds_per_day"] < 0
 
+        # Lifecycle and retention by week: X1's people arrive the week before X1 and stay for its weeks.
+        weeks = {b["start"]: b for b in seen["lifecycle"]["buckets"]}
+        assert (weeks["2026-02-23"]["new"], weeks["2026-03-02"]["returning"]) == (177, 177)
+        assert weeks["2026-03-02"]["new"] == 0 and weeks["2026-03-02"]["dormant"] == 0
+        cohorts = {c["cohort"]: c for c in seen["retention"]["cohorts"]}
+        assert cohorts["2026-02-23"]["size"] == 177 and cohorts["2026-02-23"]["active"][:3] == [177, 177, 177]
+        assert cohorts[min(c for c in cohorts if c > "2026-03-02")]["size"] == 12
+        # The last 30 days reach back into X1 (everyone); the last 7 hold the window's 70 and the 12 newcomers.
+        assert (overview["mau"]["total"], overview["wau"]["total"]) == (189, 82)
+        assert sum(c["events"] for c in seen["heatmap"]["cells"]) == 177 * 10 + 70
+        assert {c["hour"] for c in seen["heatmap"]["cells"]} == {20, 9}
+
         groups = {g["community_id"]: g for g in seen["communities"]["groups"]}
         assert groups[501]["period_id"] == X1 and groups[502]["period_id"] == X2
         assert groups[501]["members_seen"] == 177 and groups[502]["members_seen"] == 72

@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from sqlalchemy import BigInteger, Date, Index, Integer, SmallInteger, Text, text
+from sqlalchemy import BigInteger, Date, Index, Integer, LargeBinary, SmallInteger, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from metrics_service.models import Base
@@ -41,3 +41,14 @@ class MemberOpenid(Base):
 
     openid: Mapped[str] = mapped_column(Text, primary_key=True)
     member_no: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class DayBitmap(Base):
+    """The members of one kind (active, active in the mini-program, new) on one local day, as a Roaring bitmap."""
+
+    __tablename__ = "day_bitmaps"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(Text, primary_key=True)
+    members: Mapped[bytes] = mapped_column(LargeBinary)
+    cardinality: Mapped[int] = mapped_column(Integer, server_default=text("0"))

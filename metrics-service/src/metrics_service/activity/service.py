@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from pyroaring import BitMap
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from metrics_service import definitions
-from metrics_service.activity import repository
+from metrics_service.activity import bitmaps, repository
 from metrics_service.activity.schemas import (
     CohortRow,
     DwellPoint,
@@ -18,39 +19,63 @@ from metrics_service.activity.schemas import (
     LifecycleRead,
     RetentionRead,
 )
-from metrics_service.figures import Window
+from metrics_service.figures import Window, bucket_of, next_bucket, previous_bucket
+from metrics_service.overview.repository import counters_per_bucket
+
+
+async def _buckets_of(
+    session: AsyncSession, *, kind: str, first: date, last: date, unit: str
+) -> dict[date, BitMap]:
+    """Per bucket of ``unit``: the union of the day bitmaps of ``kind``."""
+    days = await bitmaps.per_day(session, kind=kind, first=first, last=last)
+    grouped: dict[date, list[BitMap]] = {}
+    for day, members in days.items():
+        grouped.setdefault(bucket_of(day, unit), []).append(members)
+    return {b: BitMap.union(*maps) for b, maps in grouped.items()}
 
 
 async def lifecycle(session: AsyncSession, window: Window) -> LifecycleRead:
-    """New / returning / resurrecting / dormant per bucket."""
-    rows = await repository.lifecycle(session, first=window.first, last=window.last, unit=window.unit)
-    return LifecycleRead(
-        date_from=window.first, date_to=window.last, granularity=window.unit,
-        buckets=[
-            LifecycleBucket(start=b, new=v[0], returning=v[1], resurrecting=v[2], dormant=v[3])
-            for b, v in sorted(rows.items())
-        ],
-    )
+    """New / returning / resurrecting / dormant per bucket (set operations on the day bitmaps)."""
+    starts = window.buckets()
+    before = previous_bucket(starts[0], window.unit)
+    active = await _buckets_of(session, kind=bitmaps.ANY, first=before, last=window.last, unit=window.unit)
+    new = await _buckets_of(session, kind=bitmaps.NEW, first=window.first, last=window.last, unit=window.unit)
+    empty = BitMap()
+    rows = []
+    previous = active.get(before, empty)
+    for start in starts:
+        now, fresh = active.get(start, empty), new.get(start, empty)
+        old = now - fresh
+        rows.append(
+            LifecycleBucket(
+                start=start, new=len(fresh), returning=len(old & previous), resurrecting=len(old - previous),
+                dormant=len(previous - now),
+            )
+        )
+        previous = now
+    return LifecycleRead(date_from=window.first, date_to=window.last, granularity=window.unit, buckets=rows)
 
 
 async def retention(session: AsyncSession, window: Window, intervals: int) -> RetentionRead:
-    """Cohorts by first-seen bucket, active at intervals 0…N."""
-    sizes = await repository.cohort_sizes(session, first=window.first, last=window.last, unit=window.unit)
-    rows = await repository.retention(
-        session, first=window.first, last=window.last, unit=window.unit, intervals=intervals
-    )
-    active: dict[date, list[int]] = {c: [0] * (intervals + 1) for c in sizes}
-    for cohort, k, n in rows:
-        if cohort in active:
-            active[cohort][k] = n
+    """Cohorts by first-seen bucket, active at intervals 0…N (within the range)."""
+    new = await _buckets_of(session, kind=bitmaps.NEW, first=window.first, last=window.last, unit=window.unit)
+    active = await _buckets_of(session, kind=bitmaps.ANY, first=window.first, last=window.last, unit=window.unit)
+    starts = window.buckets()
+    cohorts = []
+    for i, start in enumerate(starts):
+        cohort = new.get(start)
+        if not cohort:
+            continue
+        counts = [
+            len(cohort & active[starts[i + k]]) if i + k < len(starts) and starts[i + k] in active else 0
+            for k in range(intervals + 1)
+        ]
+        cohorts.append(
+            CohortRow(cohort=start, size=len(cohort), active=counts,
+                      rates=[definitions.rate(n, len(cohort)) for n in counts])
+        )
     return RetentionRead(
-        date_from=window.first, date_to=window.last, granularity=window.unit, intervals=intervals,
-        cohorts=[
-            CohortRow(
-                cohort=c, size=sizes[c], active=active[c], rates=[definitions.rate(n, sizes[c]) for n in active[c]]
-            )
-            for c in sorted(sizes)
-        ],
+        date_from=window.first, date_to=window.last, granularity=window.unit, intervals=intervals, cohorts=cohorts
     )
 
 
@@ -66,33 +91,36 @@ def _slope(points: list[tuple[int, float]]) -> float | None:
 
 async def dwell(session: AsyncSession, window: Window) -> DwellRead:
     """Average seconds per mini-program-active member per day, per bucket, with 环比 and trend."""
-    per_bucket = await repository.dwell_per_bucket(session, first=window.first, last=window.last, unit=window.unit)
-    per_day = await repository.dwell_per_bucket(session, first=window.first, last=window.last, unit="day")
     prev_first, prev_last = window.previous
-    before = await repository.dwell_per_bucket(session, first=prev_first, last=prev_last, unit="month")
+    ms = await counters_per_bucket(session, kinds=["dwell_ms"], first=prev_first, last=window.last, unit="day")
+    per_day_ms = ms["dwell_ms"]
+    members = await bitmaps.cardinalities(session, kind=bitmaps.MINI_PROGRAM, first=prev_first, last=window.last)
 
-    def average(values: list[tuple[int, int]]) -> float | None:
-        ms = sum(v[0] for v in values)
-        days = sum(v[1] for v in values)
-        return round(ms / days / 1000, 1) if days else None
+    def average(days: list[date]) -> float | None:
+        total = sum(members.get(d, 0) for d in days)
+        return round(sum(per_day_ms.get(d, 0) for d in days) / total / 1000, 1) if total else None
 
-    current = average(list(per_bucket.values()))
-    previous = average(list(before.values()))
+    def days_of(first: date, last: date) -> list[date]:
+        return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+    current = average(days_of(window.first, window.last))
+    previous = average(days_of(prev_first, prev_last))
     points = [
-        ((d - window.first).days, ms / n / 1000) for d, (ms, n) in sorted(per_day.items()) if n
+        ((d - window.first).days, per_day_ms.get(d, 0) / members[d] / 1000)
+        for d in days_of(window.first, window.last) if members.get(d)
     ]
+    series = []
+    for start in window.buckets():
+        end = min(next_bucket(start, window.unit) - timedelta(days=1), window.last)
+        days = days_of(max(start, window.first), end)
+        series.append(
+            DwellPoint(start=start, seconds=average(days), member_days=sum(members.get(d, 0) for d in days))
+        )
     return DwellRead(
         date_from=window.first, date_to=window.last, granularity=window.unit,
         average_seconds=current, previous_average_seconds=previous,
         change=definitions.change(current, previous) if current is not None and previous else None,
-        trend_seconds_per_day=_slope(points),
-        series=[
-            DwellPoint(
-                start=b, seconds=average([per_bucket[b]]) if b in per_bucket else None,
-                member_days=per_bucket.get(b, (0, 0))[1],
-            )
-            for b in window.buckets()
-        ],
+        trend_seconds_per_day=_slope(points), series=series,
     )
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from pyroaring import BitMap
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from metrics_service.activity import bitmaps
 
 
 async def member_seen(
@@ -98,16 +101,8 @@ async def mp_active_between(
     session: AsyncSession, *, member_nos: list[int], first: date, last: date
 ) -> set[int]:
     """Of ``member_nos``, those active in the mini-program on a day in ``[first, last]``."""
-    rows = await session.scalars(
-        text(
-            """
-            SELECT DISTINCT member_no FROM member_days
-            WHERE member_no = ANY(CAST(:ms AS bigint[])) AND day BETWEEN :first AND :last AND mp_events > 0
-            """
-        ),
-        {"ms": member_nos, "first": first, "last": last},
-    )
-    return {int(m) for m in rows}
+    active = await bitmaps.union(session, kind=bitmaps.MINI_PROGRAM, first=first, last=last)
+    return {m for m in member_nos if m in active}
 
 
 async def groups(session: AsyncSession, *, series_id: int | None) -> list[dict[str, Any]]:
@@ -126,44 +121,15 @@ async def groups(session: AsyncSession, *, series_id: int | None) -> list[dict[s
     return [dict(r) for r in rows.mappings()]
 
 
-async def group_activity(
-    session: AsyncSession, *, community_ids: list[int], first: date, last: date
-) -> dict[int, tuple[int, int]]:
-    """Per group: members seen, and of them members active in the mini-program in ``[first, last]``."""
+async def members_by_group(session: AsyncSession, community_ids: list[int]) -> dict[int, BitMap]:
+    """The members seen in each group."""
     rows = await session.execute(
         text(
             """
-            SELECT m.community_id, count(*) AS seen,
-              count(*) FILTER (WHERE EXISTS (
-                SELECT 1 FROM member_days d WHERE d.member_no = m.member_no
-                  AND d.day BETWEEN :first AND :last AND d.mp_events > 0)) AS active
-            FROM community_member_facts m WHERE m.community_id = ANY(CAST(:cs AS bigint[]))
-            GROUP BY m.community_id
+            SELECT community_id, array_agg(member_no) FROM community_member_facts
+            WHERE community_id = ANY(CAST(:cs AS bigint[])) GROUP BY community_id
             """
         ),
-        {"cs": community_ids, "first": first, "last": last},
+        {"cs": community_ids},
     )
-    return {int(c): (int(s), int(a)) for c, s, a in rows}
-
-
-async def series_activity(
-    session: AsyncSession, *, first: date, last: date
-) -> list[tuple[int, int, int, datetime | None]]:
-    """Per series: distinct members seen in its groups, active ones, last sighting."""
-    rows = await session.execute(
-        text(
-            """
-            SELECT p.series_id, count(DISTINCT m.member_no),
-              count(DISTINCT m.member_no) FILTER (WHERE EXISTS (
-                SELECT 1 FROM member_days d WHERE d.member_no = m.member_no
-                  AND d.day BETWEEN :first AND :last AND d.mp_events > 0)),
-              max(m.last_seen_at)
-            FROM community_member_facts m JOIN community_facts c USING (community_id)
-            JOIN period_facts p ON p.period_id = c.period_id
-            WHERE p.series_id IS NOT NULL
-            GROUP BY p.series_id ORDER BY p.series_id
-            """
-        ),
-        {"first": first, "last": last},
-    )
-    return [(int(s), int(n), int(a), at) for s, n, a, at in rows]
+    return {int(c): bitmaps.bitmap(members) for c, members in rows}

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from pyroaring import BitMap
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from metrics_service import definitions
+from metrics_service.activity import bitmaps
 from metrics_service.communities import repository
 from metrics_service.communities.schemas import CommunitiesRead, GroupActivity, SeriesActivity
 from metrics_service.figures import Window
@@ -18,31 +20,31 @@ async def communities(
     """Per group and per series: members seen, active within ``active_days`` ending ``window.last``."""
     first = window.last - timedelta(days=active_days - 1)
     groups = await repository.groups(session, series_id=series_id)
-    activity = await repository.group_activity(
-        session, community_ids=[g["community_id"] for g in groups], first=first, last=window.last
-    )
-    series = await repository.series_activity(session, first=first, last=window.last)
-    if series_id is not None:
-        series = [s for s in series if s[0] == series_id]
-    return CommunitiesRead(
-        date_to=window.last, active_days=active_days,
-        groups=[
+    members = await repository.members_by_group(session, [g["community_id"] for g in groups])
+    active = await bitmaps.union(session, kind=bitmaps.MINI_PROGRAM, first=first, last=window.last)
+    rows = []
+    by_series: dict[int, tuple[list[BitMap], datetime]] = {}
+    for g in groups:
+        seen = members.get(g["community_id"], BitMap())
+        recent = len(seen & active)
+        rows.append(
             GroupActivity(
                 community_id=g["community_id"], open_gid=g["open_gid"], period_id=g["period_id"],
-                series_id=g["series_id"], members_seen=activity.get(g["community_id"], (0, 0))[0],
-                active_members=activity.get(g["community_id"], (0, 0))[1],
-                active_ratio=definitions.rate(
-                    activity.get(g["community_id"], (0, 0))[1], activity.get(g["community_id"], (0, 0))[0]
-                ),
-                last_activity_at=g["last_seen_at"],
+                series_id=g["series_id"], members_seen=len(seen), active_members=recent,
+                active_ratio=definitions.rate(recent, len(seen)), last_activity_at=g["last_seen_at"],
             )
-            for g in groups
-        ],
-        series=[
+        )
+        if g["series_id"] is not None:
+            maps, last = by_series.get(g["series_id"], ([], g["last_seen_at"]))
+            by_series[g["series_id"]] = ([*maps, seen], max(last, g["last_seen_at"]))
+    series = []
+    for sid, (maps, last) in sorted(by_series.items()):
+        everyone = BitMap.union(*maps) if maps else BitMap()
+        recent = len(everyone & active)
+        series.append(
             SeriesActivity(
-                series_id=s, members_seen=n, active_members=a, active_ratio=definitions.rate(a, n),
-                last_activity_at=at,
+                series_id=sid, members_seen=len(everyone), active_members=recent,
+                active_ratio=definitions.rate(recent, len(everyone)), last_activity_at=last,
             )
-            for s, n, a, at in series
-        ],
-    )
+        )
+    return CommunitiesRead(date_to=window.last, active_days=active_days, groups=rows, series=series)

@@ -52,3 +52,4 @@ async def apply(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
             await handler(session, envelope)
     if pending:
         await activity.apply_activity(session, pending)
+    await activity.flush(session)

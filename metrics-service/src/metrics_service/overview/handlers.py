@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from metrics_service import definitions
+from metrics_service.activity import bitmaps
 from metrics_service.activity import repository as activity
-from metrics_service.activity.handlers import touch
+from metrics_service.activity.handlers import flush, mark_new, touch
 from metrics_service.campaigns import repository as campaigns
 from metrics_service.communities import repository as communities
 from metrics_service.overview import repository
@@ -30,6 +31,7 @@ async def on_member_created(session: AsyncSession, envelope: Envelope) -> None:
         app=data.app, channel_scene=data.channel_scene,
     ):
         await repository.add_counters(session, {(day, "new_members"): 1})
+        mark_new(session, member_no=data.member_no, day=day)
     await activity.remember_openid(session, openid=data.openid, member_no=data.member_no)
     await touch(session, member_no=data.member_no, at=envelope.occurred_at)
 
@@ -60,8 +62,9 @@ async def on_member_unfollowed(session: AsyncSession, envelope: Envelope) -> Non
 async def on_member_merged(session: AsyncSession, envelope: Envelope) -> None:
     """Two members were one person: every projection re-keys onto the kept number."""
     data = parse(envelope, MemberMerged)
+    await flush(session)  # what this batch recorded for the old number moves too
     await repository.mark_merged(session, from_member_no=data.from_member_no, into_member_no=data.into_member_no)
-    for module in (activity, campaigns, communities):
+    for module in (activity, bitmaps, campaigns, communities):
         await module.merge_member(session, from_no=data.from_member_no, into_no=data.into_member_no)
 
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, timedelta
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from metrics_service import definitions
-from metrics_service.activity import repository as activity
+from metrics_service.activity import bitmaps
 from metrics_service.figures import Window, bucket_of
 from metrics_service.overview import repository
 from metrics_service.overview.schemas import DailyValue, MetricRead, OverviewRead, Point
@@ -18,11 +17,7 @@ COUNTERS = ["new_members", "follows", "unfollows", "registrations", "paid", "rev
 
 
 async def _daily_active(session: AsyncSession, first: date, last: date) -> dict[date, int]:
-    rows = await session.execute(
-        text("SELECT day, count(*) FROM member_days WHERE day BETWEEN :a AND :b GROUP BY day"),
-        {"a": first, "b": last},
-    )
-    return {r[0]: int(r[1]) for r in rows}
+    return await bitmaps.cardinalities(session, kind=bitmaps.ANY, first=first, last=last)
 
 
 def _series(values: dict[date, int], window: Window) -> list[Point]:
@@ -68,11 +63,13 @@ async def overview(session: AsyncSession, window: Window) -> OverviewRead:
     dau_before = round(sum(daily_before.values()) / window.days, 1)
     metrics.insert(1, _metric("dau", dau, dau_before, dau_series))
     for name, length, position in (("wau", 7, 2), ("mau", 30, 3)):
-        now_value = await activity.distinct_active(
-            session, first=window.last - timedelta(days=length - 1), last=window.last
+        now_value = len(
+            await bitmaps.union(session, kind=bitmaps.ANY, first=window.last - timedelta(days=length - 1),
+                                last=window.last)
         )
-        then_value = await activity.distinct_active(
-            session, first=prev_last - timedelta(days=length - 1), last=prev_last
+        then_value = len(
+            await bitmaps.union(session, kind=bitmaps.ANY, first=prev_last - timedelta(days=length - 1),
+                                last=prev_last)
         )
         metrics.insert(position, _metric(name, now_value, then_value, []))
 

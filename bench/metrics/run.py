@@ -1,0 +1,275 @@
+"""Metrics figures over a 90-day range, and activity ingest into the projections.
+
+Figures: ``--members`` members and ``--events`` activity events (default 1,000,000
+and 10,000,000) spread over 90 days, loaded with SQL into a raw table (the
+baseline) and into metrics' daily rollups exactly as the consumers fold them.
+metrics-service then answers every figure for the 90-day range over HTTP
+(an internal token, as the gateway sends; the gateway's own hop is measured by
+bench/gateway), ``--requests`` times each: p50 / p99 beside a raw SQL
+``count(DISTINCT member_no)`` over the same range of the raw table.
+
+Ingest: ``--ingest`` activity envelopes on ``app.activity``; metrics' worker
+claims and folds them (one claim and two upserts per batch); the figure is
+events/s until every claim committed, beside raw aiokafka consume of the same
+topic in the same run. Target: ≥ 10,000 events/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import asyncpg
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from common import REPO, print_table, spawn, wait_http
+
+from shared.auth import StaffPrincipal, TokenCodec
+from shared.contracts.gateway import ActivityRecorded
+from shared.events.envelope import Envelope
+from shared.kafka.topics import APP_ACTIVITY, all_topics, ensure_topics
+from shared.settings import QunyunSettings
+from shared.testing.infra import drop_database, free_port, migrated_database, start_infra, with_database
+
+DAYS = 90
+SECRET = "bench-metrics-" + "x" * 32
+
+
+def load_sql(members: int, events: int, first: date) -> list[str]:
+    """Statements that fill the raw table and the rollups (the consumers' folding, in SQL)."""
+    start = f"TIMESTAMPTZ '{first.isoformat()} 00:00:00+08'"
+    return [
+        "CREATE UNLOGGED TABLE bench_raw_activity (member_no bigint, at timestamptz, duration_ms int)",
+        f"""INSERT INTO bench_raw_activity
+            SELECT 10001 + (i * 2654435761) % {members},
+                   {start} + ((i * 7) % {DAYS}) * INTERVAL '1 day' + ((i * 37) % 86400) * INTERVAL '1 second',
+                   1000 + (i * 13) % 60000
+            FROM generate_series(0, {events - 1}) AS i""",  # noqa: S608
+        "CREATE INDEX ON bench_raw_activity (at)",
+        """INSERT INTO member_days (day, member_no, events, mp_events, dwell_ms)
+            SELECT (at AT TIME ZONE 'Asia/Shanghai')::date, member_no, count(*), count(*), sum(duration_ms)
+            FROM bench_raw_activity GROUP BY 1, 2""",
+        """INSERT INTO activity_hours (day, hour, events)
+            SELECT (at AT TIME ZONE 'Asia/Shanghai')::date, extract(hour FROM at AT TIME ZONE 'Asia/Shanghai'),
+                   count(*) FROM bench_raw_activity GROUP BY 1, 2""",
+        f"""INSERT INTO member_facts (member_no, first_seen_at, first_seen_date, first_app)
+            SELECT 10001 + m, {start} + (m % {DAYS}) * INTERVAL '1 day',
+                   ({start} + (m % {DAYS}) * INTERVAL '1 day')::date, 'mp'
+            FROM generate_series(0, {members - 1}) AS m""",  # noqa: S608
+        """INSERT INTO daily_counters (day, kind, value)
+            SELECT first_seen_date, 'new_members', count(*) FROM member_facts GROUP BY 1""",
+        # One series of three periods, 20,000 members each, a third of them renewing; a group per period.
+        f"""INSERT INTO period_facts (period_id, series_id, number, fee_fen, first_registration_at, closed_at)
+            SELECT p, 1, p, 9900, {start} + (p * 25) * INTERVAL '1 day', {start} + (p * 25 + 15) * INTERVAL '1 day'
+            FROM generate_series(1, 3) AS p""",  # noqa: S608
+        f"""INSERT INTO registration_facts (registration_id, member_no, series_id, period_id, fee_fen, created_at,
+                                            paid_at, paid_fen)
+            SELECT p * 100000 + k, 10001 + k + (p - 1) * 13333, 1, p, 9900,
+                   {start} + (p * 25) * INTERVAL '1 day', {start} + (p * 25) * INTERVAL '1 day', 9900
+            FROM generate_series(1, 3) AS p, generate_series(0, 19999) AS k""",  # noqa: S608
+        f"""INSERT INTO community_facts (community_id, open_gid, period_id, first_seen_at, last_seen_at)
+            SELECT p, 'G' || p, p, {start} + (p * 25) * INTERVAL '1 day', {start} + (p * 25 + 30) * INTERVAL '1 day'
+            FROM generate_series(1, 3) AS p""",  # noqa: S608
+        """INSERT INTO community_member_facts (community_id, member_no, first_seen_at, last_seen_at)
+            SELECT period_id, member_no, created_at, created_at + ((member_no % 40) * INTERVAL '1 day')
+            FROM registration_facts""",
+        """INSERT INTO channel_touches (member_no, channel_id, scene, touched_at)
+            SELECT member_no, 1 + member_no % 5, 'scene-' || (1 + member_no % 5), created_at - INTERVAL '1 hour'
+            FROM registration_facts WHERE period_id = 1""",
+        "ANALYZE",
+    ]
+
+
+def figure_paths(first: date, last: date) -> list[str]:
+    """Every figure for the range."""
+    r = f"from={first.isoformat()}&to={last.isoformat()}"
+    return [
+        f"/admin/v1/metrics/overview?{r}",
+        f"/admin/v1/metrics/overview?{r}&granularity=week",
+        f"/admin/v1/metrics/lifecycle?{r}&granularity=week",
+        f"/admin/v1/metrics/retention?{r}&granularity=week&intervals=8",
+        f"/admin/v1/metrics/dwell?{r}",
+        f"/admin/v1/metrics/heatmap?{r}",
+        f"/admin/v1/metrics/channels?{r}",
+        f"/admin/v1/metrics/communities?{r}",
+        "/admin/v1/metrics/periods/2",
+        "/admin/v1/metrics/series/1/renewal",
+        "/admin/v1/metrics/series/1/cohorts?view=origin",
+        "/admin/v1/metrics/series/1/cohorts?view=source",
+        f"/admin/v1/metrics/overview?{r}&format=csv",
+    ]
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def figures(infra, members: int, events: int, requests: int, logs: Path) -> list[tuple[str, ...]]:
+    """Load, serve, time every figure and the raw SQL baseline."""
+    db = await migrated_database(infra, "metrics")
+    url = with_database(infra.server_uri, db)
+    last = datetime.now(UTC).date()
+    first = last - timedelta(days=DAYS - 1)
+    conn = await asyncpg.connect(url)
+    rows: list[tuple[str, ...]] = []
+    server = None
+    try:
+        started = time.perf_counter()
+        for statement in load_sql(members, events, first):
+            await conn.execute(statement)
+        load_seconds = time.perf_counter() - started
+        member_days = await conn.fetchval("SELECT count(*) FROM member_days")
+        rows.append((f"load {events:,} events, {members:,} members (SQL)", f"{load_seconds:,.0f} s",
+                     f"{member_days:,} member-day rows", ""))
+        raw = []
+        for _ in range(5):
+            t = time.perf_counter()
+            await conn.fetchval(
+                "SELECT count(DISTINCT member_no) FROM bench_raw_activity WHERE at >= $1 AND at < $2",
+                datetime.combine(first, datetime.min.time(), UTC), datetime.combine(last, datetime.min.time(), UTC),
+            )
+            raw.append((time.perf_counter() - t) * 1000)
+        rows.append(("baseline: raw SQL count(DISTINCT) over 90 days", f"{statistics.median(raw):,.1f}",
+                     f"{max(raw):,.1f}", "5"))
+        port = free_port()
+        server = spawn("metrics_service", {
+            "QUNYUN_ENV": "test", "QUNYUN_ENV_FILE": os.devnull, "QUNYUN_LOG_LEVEL": "WARNING",
+            "DATABASE_URL": infra.server_uri, "METRICS_DATABASE_NAME": db, "METRICS_PORT": str(port),
+            "METRICS_RUN_WORKER": "false", "KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap,
+            "QUNYUN_SECRET_KEY": SECRET,
+        }, logs / "metrics-figures.log")
+        base = f"http://127.0.0.1:{port}"
+        wait_http(base + "/healthz")
+        codec = TokenCodec(QunyunSettings(secret_key=SECRET))  # type: ignore[call-arg]
+        staff = StaffPrincipal(staff_id=1, username="bench", roles=frozenset({"viewer"}))
+        async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+            for path in figure_paths(first, last):
+                headers = {"authorization": "Bearer " + codec.issue_internal(
+                    caller="gateway", audience="metrics", staff=staff)}
+                answer = await http.get(path, headers=headers)
+                assert answer.status_code == 200, (path, answer.status_code, answer.text[:300])
+                timings = []
+                for _ in range(requests):
+                    t = time.perf_counter()
+                    answer = await http.get(path, headers=headers)
+                    timings.append((time.perf_counter() - t) * 1000)
+                rows.append((path.split("?")[0].removeprefix("/admin/v1/metrics")
+                             + ("?" + path.split("?")[1].split("&", 2)[-1] if "granularity" in path
+                                or "view" in path or "csv" in path else ""),
+                             f"{_pct(timings, 0.5):,.1f}", f"{_pct(timings, 0.99):,.1f}", str(requests)))
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(10)
+        await conn.close()
+        await drop_database(infra.server_uri, db)
+    return rows
+
+
+def _envelopes(count: int, members: int) -> list[tuple[bytes, bytes]]:
+    now = datetime.now(UTC)
+    out = []
+    for i in range(count):
+        m = 10001 + (i * 7919) % members
+        data = ActivityRecorded(member_no=m, kind="page.viewed", at=now - timedelta(seconds=i % 3600),
+                                page=f"pages/p{i % 40}", duration_ms=1000 + i % 30000, client_event_id=f"b{i}")
+        envelope = Envelope(type="app.activity.recorded", source="gateway", member_no=m,
+                            data=data.model_dump(mode="json"))
+        out.append((str(m).encode(), envelope.to_bytes()))
+    return out
+
+
+async def ingest(infra, count: int, logs: Path) -> list[tuple[str, ...]]:
+    """Raw aiokafka consume, then metrics' worker folding the same events into the rollups."""
+    namespace = f"benchm{uuid.uuid4().hex[:6]}."
+    await ensure_topics(infra.bootstrap, all_topics(namespace), partitions=12)
+    topic = namespace + APP_ACTIVITY
+    producer = AIOKafkaProducer(bootstrap_servers=infra.bootstrap, linger_ms=5, max_batch_size=256 * 1024)
+    await producer.start()
+    futures = [await producer.send(topic, value, key=key) for key, value in _envelopes(count, 50_000)]
+    await asyncio.gather(*futures)
+    await producer.stop()
+
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=infra.bootstrap, group_id=f"raw-{namespace}",
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    got, first = 0, None
+    while got < count:
+        batch = await consumer.getmany(timeout_ms=1000, max_records=5000)
+        if batch and first is None:
+            first = time.perf_counter()
+        for tp, records in batch.items():
+            got += len(records)
+            await consumer.commit({tp: records[-1].offset + 1})
+    raw_rate = count / (time.perf_counter() - (first or time.perf_counter()))
+    await consumer.stop()
+
+    db = await migrated_database(infra, "metrics")
+    conn = await asyncpg.connect(with_database(infra.server_uri, db))
+    worker = spawn("metrics_service.worker", {
+        "QUNYUN_ENV": "test", "QUNYUN_ENV_FILE": os.devnull, "QUNYUN_LOG_LEVEL": "WARNING",
+        "DATABASE_URL": infra.server_uri, "METRICS_DATABASE_NAME": db,
+        "KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap, "QUNYUN_KAFKA_NAMESPACE": namespace,
+        "QUNYUN_SECRET_KEY": SECRET,
+    }, logs / "metrics-ingest.log")
+    try:
+        started = None
+        while True:
+            applied = await conn.fetchval("SELECT count(*) FROM processed_events")
+            if applied and started is None:
+                started, at_start = time.perf_counter(), applied
+            if applied >= count:
+                break
+            await asyncio.sleep(0.05)
+        assert started is not None
+        rate = (count - at_start) / (time.perf_counter() - started)
+        folded = await conn.fetchval("SELECT sum(events) FROM member_days")
+        assert folded == count, (folded, count)
+    finally:
+        worker.terminate()
+        worker.wait(10)
+        await conn.close()
+        await drop_database(infra.server_uri, db)
+    return [
+        (f"raw aiokafka consume + commit of {count:,} activity events", f"{raw_rate:,.0f}"),
+        ("metrics worker: batch claim + rollup upserts, offsets after commit", f"{rate:,.0f}"),
+        ("  share of raw consume", f"{rate / raw_rate:.0%}"),
+    ]
+
+
+def main() -> None:
+    """Run the benchmark and print the tables."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--members", type=int, default=1_000_000)
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--requests", type=int, default=100)
+    parser.add_argument("--ingest", type=int, default=200_000)
+    parser.add_argument("--skip-figures", action="store_true")
+    args = parser.parse_args()
+    infra = start_infra(REPO)
+    logs = infra.data_dir / "logs" / "bench-metrics"
+    logs.mkdir(parents=True, exist_ok=True)
+    try:
+        if not args.skip_figures:
+            rows = asyncio.run(figures(infra, args.members, args.events, args.requests, logs))
+            print_table(f"figures over {DAYS} days: {args.members:,} members, {args.events:,} activity events",
+                        rows, ("figure", "p50 ms", "p99 ms", "requests"))
+        if args.ingest:
+            print_table("activity ingest into the projections", asyncio.run(ingest(infra, args.ingest, logs)),
+                        ("path", "events/s"))
+    finally:
+        infra.stop()
+
+
+if __name__ == "__main__":
+    main()
