@@ -14,7 +14,18 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+import requests
+import schemathesis
 from aiokafka import AIOKafkaConsumer
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from shared.kafka.topics import APP_ACTIVITY
 from shared.testing.infra import Infra, drop_database, run_sync
@@ -141,3 +152,35 @@ async def test_a_paused_broker_loses_no_activity(paused_system):
     assert len(ids) == 200 and len(set(ids)) == 200, (len(ids), len(set(ids)))
     assert set(ids) == {f"p{n}-{i}" for n in range(10) for i in range(20)}
     assert uuid.UUID(envelopes[0]["id"])
+
+
+def test_activity_operation_survives_fuzzing(system):
+    """POST /mp/v1/activity fuzzed from the combined OpenAPI (valid and invalid by the schema):
+    no 5xx, only documented statuses, content types and shapes (the full suite is test_fuzz_openapi)."""
+    with httpx.Client(timeout=30) as http:
+        person = http.post(f"{system.simulator}/sim/people", json={}).json()
+        code = http.post(f"{system.simulator}/sim/people/{person['person_id']}/login-code").json()["code"]
+        token = http.post(f"{system.gateway}/mp/v1/session", json={"code": code}).json()["token"]
+        document = http.get(f"{system.gateway}/openapi.json").json()
+    schema = schemathesis.openapi.from_dict(document)
+    operation = schema["/mp/v1/activity"]["POST"]
+    headers = {"authorization": f"Bearer {token}"}
+    checks = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+    statuses: list[int] = []
+    strategy = st.one_of(
+        operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
+        operation.as_strategy(generation_mode=GenerationMode.NEGATIVE),
+    )
+
+    with requests.Session() as session:
+
+        @settings(max_examples=60, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
+                  suppress_health_check=list(HealthCheck))
+        @given(case=strategy)
+        def run(case: schemathesis.Case) -> None:
+            response = case.call(base_url=system.gateway, session=session, headers=headers, timeout=15)
+            statuses.append(response.status_code)
+            case.validate_response(response, checks=checks, headers=headers)
+
+        run()
+    assert statuses and all(status < 500 for status in statuses)
