@@ -86,7 +86,8 @@ SCHEMAS: dict[str, Any] = {
         "its own: accepted items are recorded durably before the answer and published as "
         "`app.activity.recorded`; the others are listed in `rejected` with their index and reason. An item's "
         "`event_id` is its dedupe key per member: a retried batch is recorded once (and answers the same "
-        "`accepted`). Over the per-member rate limit (items per minute): 429 with Retry-After, nothing recorded."
+        "`accepted`). Over the per-member rate limit (items per minute, `GATEWAY_ACTIVITY_ITEMS_PER_MINUTE`, "
+        "default 600; a token bucket kept by each gateway process): 429 with Retry-After, nothing recorded."
     ),
     openapi_extra={
         "requestBody": {
