@@ -1,4 +1,4 @@
-"""Consumers of tagging-service: member facts from identity, campaign and the mini-program; merges."""
+"""Consumers of tagging-service: member facts from identity, campaign, messaging and the mini-program; merges."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from shared.contracts import parse
 from shared.contracts.identity import MemberMerged
 from shared.events import Envelope
 from shared.kafka.consumer import ConsumerSpec, Handler
-from shared.kafka.topics import APP_ACTIVITY, CAMPAIGN_EVENTS, IDENTITY_EVENTS
+from shared.kafka.topics import APP_ACTIVITY, CAMPAIGN_EVENTS, IDENTITY_EVENTS, MESSAGING_EVENTS
 from shared.runtime import ServiceRuntime
 from tagging_service.deps import settings_of, utcnow
 from tagging_service.facts import repository as facts
@@ -55,7 +55,7 @@ def consumers(runtime: ServiceRuntime) -> list[ConsumerSpec]:
     domain = {k: v for k, v in handlers.items() if not k.startswith("app.")}
     domain["identity.member.merged"] = on_merged
     return [
-        ConsumerSpec(name="facts", topics=[IDENTITY_EVENTS, CAMPAIGN_EVENTS], handlers=domain),
+        ConsumerSpec(name="facts", topics=[IDENTITY_EVENTS, CAMPAIGN_EVENTS, MESSAGING_EVENTS], handlers=domain),
         ConsumerSpec(name="activity", topics=[APP_ACTIVITY],
                      handlers={k: v for k, v in handlers.items() if k.startswith("app.")}),
     ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from shared.testing.waiting import eventually
+
 
 async def _tag(t) -> int:
     g = await t.client.post("/admin/v1/tag-groups", json={"name": "导入"}, headers=t.staff())
@@ -43,3 +45,24 @@ async def test_dry_run_then_import_in_every_encoding(tagging_factory):
         assert wrong.status_code == 422 and wrong.json()["type"].endswith("/csv-encoding")
         big = await _import(t, tag_id, b"10001\r\n" * 1000, True)
         assert big.status_code == 413
+
+
+async def test_a_segment_becomes_a_static_list_from_a_csv(tagging_factory):
+    async with tagging_factory() as t:
+        tag_id = await _tag(t)
+        seg = (await t.client.post("/admin/v1/segments", json={"name": "名单", "definition": {"tag": tag_id}},
+                                   headers=t.staff())).json()
+        url = f"/admin/v1/segments/{seg['id']}/import"
+        body = "学号\r\n10007\r\n10003\r\n".encode("gbk")
+        dry = await t.client.post(url, params={"dry_run": "true"}, content=body,
+                                  headers=t.staff() | {"content-type": "text/csv"})
+        assert dry.json()["valid"] == 2 and dry.json()["applied"] == 0
+        done = await t.client.post(url, params={"dry_run": "false"}, content=body,
+                                   headers=t.staff() | {"content-type": "text/csv"})
+        assert done.status_code == 200 and done.json()["applied"] == 2
+
+        async def members():
+            page = (await t.client.get(f"/admin/v1/segments/{seg['id']}/members", headers=t.staff())).json()
+            return [m["member_no"] for m in page["members"]]
+
+        assert await eventually(members, lambda got: got == [10003, 10007], timeout=3) == [10003, 10007]

@@ -26,6 +26,7 @@ from shared.contracts.campaign import (
 )
 from shared.contracts.gateway import ActivityRecorded
 from shared.contracts.identity import MemberCreated, MemberFollowed, MemberUnfollowed, PhoneBound
+from shared.contracts.messaging import MessageDelivered
 from shared.events import Envelope
 from shared.kafka.consumer import Handler
 from tagging_service.facts import repository as facts
@@ -185,7 +186,13 @@ def fact_handlers(tz: ZoneInfo) -> dict[str, Handler]:
         await facts.touch_active(session, data.member_no, at)
         await facts.mark_dirty(session, [data.member_no])
 
+    async def on_delivered(session: AsyncSession, envelope: Envelope) -> None:
+        data = parse(envelope, MessageDelivered)
+        await member_event(session, data.member_no, envelope, "message.delivered",
+                           {"send_id": data.send_id, "channel": data.channel, "status": data.status})
+
     return {
+        "messaging.message.delivered": on_delivered,
         "identity.member.created": on_created,
         "identity.member.phone_bound": on_phone,
         "identity.member.followed": on_followed,

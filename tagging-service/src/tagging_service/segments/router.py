@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pyroaring import BitMap64
 from sqlalchemy import select
 
 from shared.auth import CurrentStaff, InternalCallerDep
-from shared.errors import Invalid
+from shared.errors import Invalid, PayloadTooLarge
 from shared.fields import IdPath
 from shared.routing import MAX_PAGE_SIZE, Page, PageDep, SessionDep, decode_cursor, encode_cursor
-from tagging_service.deps import EDIT, READ, RuntimeDep, utcnow
+from tagging_service.deps import EDIT, READ, RuntimeDep, settings_of, utcnow
+from tagging_service.facts.members import ensure_members
 from tagging_service.facts.models import MemberFact
 from tagging_service.segments import errors, export, repository, service
 from tagging_service.segments.language import parse_rank
@@ -25,7 +26,9 @@ from tagging_service.segments.schemas import (
     SegmentPreview,
     SegmentRead,
 )
+from tagging_service.tags import imports
 from tagging_service.tags import repository as tags_repo
+from tagging_service.tags.schemas import ImportResult, ImportRowError
 
 admin_router = APIRouter(prefix="/admin/v1/segments", tags=["segments"])
 internal_router = APIRouter(prefix="/internal/segments", tags=["internal"])
@@ -133,6 +136,40 @@ async def freeze_segment(segment_id: IdPath, session: SessionDep, runtime: Runti
     segment.kind, segment.frozen, segment.frozen_at = "static", members.serialize(), utcnow()
     await session.flush()
     return service.read_of(segment, len(members))
+
+
+@admin_router.post(
+    "/{segment_id}/import", dependencies=[EDIT],
+    openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+async def import_segment(
+    segment_id: IdPath, request: Request, session: SessionDep, runtime: RuntimeDep,
+    dry_run: Annotated[bool, Query(description="report only, change nothing")] = True,
+) -> ImportResult:
+    """Make a segment a static list of the member numbers of a CSV file (UTF-8 ± BOM or GBK)."""
+    segment = await service.require(session, segment_id)
+    limit = settings_of(runtime).import_max_bytes
+    raw = await request.body()
+    if len(raw) > limit:
+        raise PayloadTooLarge(f"文件超过 {limit // 1024} KB 上限。", slug="csv-too-large")
+    parsed = imports.parse(raw)
+    if not dry_run:
+        if parsed.errors:
+            raise Invalid(
+                "文件中有无效的行，未做任何修改；请修正后重新导入。", slug="csv-row-errors",
+                errors=[{"field": f"row {e['row']}", "message": str(e["message"]), "code": "invalid_row"}
+                        for e in parsed.errors[:200]],
+            )
+        await ensure_members(session, parsed.member_nos)
+        segment.kind, segment.frozen = "static", BitMap64(parsed.member_nos).serialize()
+        segment.frozen_at = utcnow()
+        await session.flush()
+    return ImportResult(
+        dry_run=dry_run, encoding=parsed.encoding, rows=parsed.rows, valid=len(parsed.member_nos), already=0,
+        applied=0 if dry_run else len(parsed.member_nos), preview=parsed.member_nos[:20],
+        errors=[ImportRowError(row=int(str(e["row"])), value=str(e["value"]), message=str(e["message"]))
+                for e in parsed.errors[:200]],
+    )
 
 
 @admin_router.get("/{segment_id}/members", dependencies=[READ])
