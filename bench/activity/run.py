@@ -232,7 +232,7 @@ def main() -> None:
                     break
                 time.sleep(0.2)
             # warm-up items are counted too; the rate is of the measured run
-            facts = (args.items / (time.perf_counter() - started), counted - 1000)
+            facts = (max(counted - 1000, 0) / (time.perf_counter() - started), counted - 1000)
         raw_produce, raw_both = asyncio.run(raw_baseline(infra.bootstrap, envelopes_of(requests, codec)))
     finally:
         for _, process in processes:
