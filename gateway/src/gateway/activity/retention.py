@@ -36,7 +36,7 @@ async def prune_once(runtime: ServiceRuntime) -> int:
     while True:
         async with unit_of_work(runtime.session_factory) as session:
             result = await session.execute(_PRUNE, {"keep": KEEP.total_seconds(), "batch": BATCH})
-        count = result.rowcount or 0  # type: ignore[attr-defined]
+        count = result.rowcount or 0
         removed += count
         if count < BATCH:
             return removed

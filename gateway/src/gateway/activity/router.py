@@ -46,7 +46,7 @@ class UnsupportedMediaType(ServiceError):
 def limiter_of(request: Request) -> ItemRateLimiter:
     """The process's limiter (built on first use from the settings)."""
     extras = request.app.state.runtime.extras
-    limiter = extras.get("activity_limiter")
+    limiter: ItemRateLimiter | None = extras.get("activity_limiter")
     if limiter is None:
         limiter = extras["activity_limiter"] = ItemRateLimiter(
             request.app.state.runtime.settings.activity_items_per_minute
