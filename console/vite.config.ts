@@ -1,3 +1,4 @@
+/// <reference types="vitest/config" />
 import { fileURLToPath, URL } from 'node:url'
 import { defineConfig } from 'vite'
 import vue from '@vitejs/plugin-vue'
@@ -22,17 +23,8 @@ export default defineConfig({
   },
   build: {
     target: 'es2020',
+    manifest: true,
     chunkSizeWarningLimit: 900,
-    rollupOptions: {
-      output: {
-        manualChunks(id: string) {
-          if (id.includes('node_modules/echarts') || id.includes('node_modules/zrender') || id.includes('node_modules/vue-echarts')) {
-            return 'echarts'
-          }
-          return undefined
-        },
-      },
-    },
   },
   test: {
     include: ['src/**/*.spec.ts'],

@@ -8,6 +8,7 @@ journey leaves a screenshot and a Playwright trace under
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 from collections.abc import Iterator
@@ -267,3 +268,54 @@ def test_find_a_member_by_number_and_add_a_note_and_a_tag(page: Any, system: Any
     assert [n["text"] for n in notes] == ["电话回访：对下一期感兴趣"]
     tags = api.get(f"/admin/v1/members/{member_no}/tags")["items"]
     assert [t["tag_id"] for t in tags] == [tag["id"]]
+
+
+def test_build_a_segment_see_its_count_and_export_the_csv(page: Any, system: Any, api: Api) -> None:
+    members = [api.member(), api.member()]
+    group = api.post("/admin/v1/tag-groups", {"name": f"人群 {secrets.token_hex(2)}"})
+    tag = api.post("/admin/v1/tags", {"group_id": group["id"], "name": f"圈选{secrets.token_hex(2)}"})
+    for member_no in members:
+        api.post(f"/admin/v1/members/{member_no}/tags", {"tag_id": tag["id"]})
+    sign_in(page, system, system.admin_username, system.admin_password)
+
+    page.goto(console(system, "members/segments"))
+    page.locator("[data-test=segment-add]").first.click()
+    page.locator("[data-test=segment-add-tag]:visible").click()
+    choose(page, page.locator("[data-test=segment-tag]"), tag["name"])
+    sync_api.expect(page.locator("[data-test=segment-count]")).to_have_text("2")
+
+    name = f"高意向人群 {secrets.token_hex(2)}"
+    page.locator("[data-test=segment-save]").click()
+    page.locator(".el-message-box input").fill(name)
+    confirm_dialog(page)
+    row = page.locator("[data-test=segment-table] tbody tr", has_text=name)
+    sync_api.expect(row).to_contain_text("2")
+    with page.expect_download() as download:
+        row.locator("[data-test=segment-export]").click()
+    csv = Path(download.value.path()).read_bytes().decode("utf-8-sig")
+    assert sorted(int(line.split(",")[0]) for line in csv.splitlines()[1:] if line) == sorted(members)
+
+
+PAGES = [
+    "dashboard", "campaigns/series", "campaigns/channels", "campaigns/communities", "members", "members/tags",
+    "members/segments", "messaging/templates", "messaging/messages", "system/staff",
+]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_loads_without_a_problem_at_1366x768(page: Any, system: Any, api: Any, path: str) -> None:
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    sign_in(page, system, system.admin_username, system.admin_password)
+    page.goto(console(system, path))
+    page.wait_for_load_state("networkidle")
+    sync_api.expect(page.locator("[data-test=menu]")).to_be_visible()
+    assert page.locator(".el-message--error").count() == 0, page.locator(".el-message--error").all_inner_texts()
+    # Nothing wider than the 1366 px window: the page scrolls vertically only.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+    shots = os.environ.get("CONSOLE_SCREENSHOTS")
+    if shots:
+        Path(shots).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=f"{shots}/{path.replace('/', '_')}.png")
+    assert not errors, errors

@@ -125,6 +125,12 @@ export async function download(path: string, filename: string, query?: Query): P
   setTimeout(() => URL.revokeObjectURL(url), 1000)
 }
 
+/** A binary the API serves behind the staff token (an image), as an object URL the caller revokes. */
+export async function fetchObjectUrl(path: string): Promise<string> {
+  const response = await send('GET', path, { headers: { Accept: 'image/*' }, silent: true })
+  return URL.createObjectURL(await response.blob())
+}
+
 /** A page of a cursor-paginated list. */
 export interface Page<T> {
   items: T[]

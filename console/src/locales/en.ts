@@ -21,7 +21,7 @@ const en: typeof zh = {
   menu: {
     dashboard: 'Dashboard', campaigns: 'Campaigns', series: 'Series & periods', channels: 'Channel QR codes',
     communities: 'Community matrix', members: 'Members', memberSearch: 'Member search', tags: 'Tags & rules',
-    segments: 'Segments', messaging: 'Messaging', templates: 'Templates', broadcasts: 'Broadcasts', system: 'System',
+    segments: 'Segments', messaging: 'Messaging', templates: 'Templates', broadcasts: 'Broadcasts', messages: 'Delivery log', system: 'System',
     staff: 'Staff',
   },
   login: {
@@ -51,7 +51,13 @@ const en: typeof zh = {
     registrants: 'Registrants', refundsDue: 'Refunds due', refundTotal: 'Refund total (yuan)', refunded: 'Refunded (yuan)',
     refundNo: 'Refund no.', attempts: 'Attempts', refundError: 'Failure',
   },
-  channels: { title: 'Channel QR codes', name: 'Channel', scene: 'Scene', qr: 'QR code', scans: 'Scans', follows: 'Follows', stats: 'Stats' },
+  channels: {
+    title: 'Channel QR codes', name: 'Channel', scene: 'Scene', qr: 'Service-account QR', wxacode: 'Mini-program code',
+    scans: 'Scans', follows: 'Follows', stats: 'Stats', members: 'First-touch members', registrations: 'Registrations',
+    payments: 'Payments', paid: 'Paid (yuan)', kind: 'Kind', kinds: { permanent: 'Permanent', temporary: 'Temporary' },
+    expired: 'Expired', create: 'New channel', sceneHint: 'generated when empty', expireDays: 'Valid days',
+    mpPage: 'Mini-program page',
+  },
   communities: {
     title: 'Community matrix', series: 'Series', period: 'Period', group: 'Group', membersSeen: 'Members seen',
     periodMembersSeen: "Period's registrants seen", registrants: 'Registrants', lastActivity: 'Last activity',
@@ -100,13 +106,28 @@ const en: typeof zh = {
     renewalTitle: 'Registrants per period and renewal rate', chooseSeries: 'Choose a series',
     registrants: 'Registrants', renewed: 'Renewed', rate: 'Renewal rate', noSeries: 'No series yet',
     metrics: {
-      new_members: 'New members', dau: 'DAU', wau: 'WAU', mau: 'MAU', follows: 'Follows', unfollows: 'Unfollows',
+      new_members: 'New members', dau: 'DAU', wau: 'WAU', mau: 'MAU', follows: 'Follows', unfollows: 'Unfollows', net_follows: 'Net follows', paid: 'Paid',
       registrations: 'Registrations', payments: 'Payments', paying_members: 'Paying members',
       revenue_fen: 'Revenue (yuan)', refunds_fen: 'Refunds (yuan)', refund_fen: 'Refunds (yuan)', visitors: 'Visitors',
       conversion: 'Conversion',
     },
   },
-  messaging: { templates: 'Templates', sync: 'Sync from WeChat', title: 'Title', templateId: 'Template ID', purposes: 'Purposes' },
+  messaging: {
+    templates: 'Templates', sync: 'Sync from WeChat', title: 'Title', templateId: 'Template ID', purposes: 'Purposes',
+    app: 'App', apps: { mp: 'Mini-program', oa: 'Service account' }, fields: 'Fields', syncedAt: 'Synced',
+    removed: 'Removed', purpose: 'Purpose', status: 'Status', reason: 'Reason', channel: 'Channel',
+    requestedAt: 'Requested', deliveredAt: 'Delivered',
+    statuses: {
+      queued: 'Queued', held: 'Held', sending: 'Sending', sent: 'Sent', delivered: 'Delivered', failed: 'Failed',
+      undeliverable: 'Undeliverable', unknown: 'Unknown',
+    },
+    reasons: {
+      frequency_capped: 'Frequency cap', quiet_hours_deferred: 'Deferred for quiet hours', no_credit: 'No credit',
+      window_closed: '48 h window closed', not_following: 'Not following', blocked: 'Blocked',
+      user_refused: 'Refused by the user', duplicate: 'Duplicate', rate_limited: 'Rate limited',
+      invalid_data: 'Invalid data', provider_error: 'WeChat error', unknown_outcome: 'Unknown outcome',
+    },
+  },
 }
 
 export default en

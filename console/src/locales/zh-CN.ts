@@ -19,7 +19,7 @@ export default {
   menu: {
     dashboard: '数据看板', campaigns: '活动管理', series: '系列与期次', channels: '渠道二维码',
     communities: '社群矩阵', members: '会员', memberSearch: '会员查询', tags: '标签与规则', segments: '人群圈选',
-    messaging: '消息', templates: '模板消息', broadcasts: '群发', system: '系统', staff: '员工管理',
+    messaging: '消息', templates: '模板消息', broadcasts: '群发', messages: '发送记录', system: '系统', staff: '员工管理',
   },
   login: {
     title: '运营后台登录', username: '用户名', password: '密码', submit: '登录', failed: '用户名或密码错误。',
@@ -46,7 +46,12 @@ export default {
     registrants: '报名人数', refundsDue: '应退笔数', refundTotal: '应退金额（元）', refunded: '已退金额（元）',
     refundNo: '退款单号', attempts: '尝试次数', refundError: '失败原因',
   },
-  channels: { title: '渠道二维码', name: '渠道', scene: '场景值', qr: '二维码', scans: '扫码', follows: '关注', stats: '统计' },
+  channels: {
+    title: '渠道二维码', name: '渠道', scene: '场景值', qr: '公众号二维码', wxacode: '小程序码', scans: '扫码', follows: '关注',
+    stats: '统计', members: '首触会员', registrations: '报名', payments: '付费', paid: '付费金额（元）', kind: '类型',
+    kinds: { permanent: '永久', temporary: '临时' }, expired: '已过期', create: '新增渠道', sceneHint: '留空自动生成',
+    expireDays: '有效天数', mpPage: '小程序页面',
+  },
   communities: {
     title: '社群矩阵', series: '系列', period: '期次', group: '群', membersSeen: '出现人数',
     periodMembersSeen: '本期报名者出现', registrants: '报名人数', lastActivity: '最近活跃', unlinked: '未关联的群',
@@ -91,10 +96,24 @@ export default {
     trend: '趋势', newMembers: '新增会员', renewal: '续报率', renewalTitle: '各期报名与续报率', chooseSeries: '选择系列',
     registrants: '报名人数', renewed: '续报人数', rate: '续报率', noSeries: '暂无系列',
     metrics: {
-      new_members: '新增会员', dau: '日活', wau: '周活', mau: '月活', follows: '新增关注', unfollows: '取消关注',
+      new_members: '新增会员', dau: '日活', wau: '周活', mau: '月活', follows: '新增关注', unfollows: '取消关注', net_follows: '净增关注', paid: '付费',
       registrations: '报名', payments: '付费', paying_members: '付费会员', revenue_fen: '收入（元）',
       refunds_fen: '退款（元）', refund_fen: '退款（元）', visitors: '访客', conversion: '转化率',
     },
   },
-  messaging: { templates: '模板消息', sync: '从微信同步', title: '标题', templateId: '模板 ID', purposes: '用途' },
+  messaging: {
+    templates: '模板消息', sync: '从微信同步', title: '标题', templateId: '模板 ID', purposes: '用途', app: '应用',
+    apps: { mp: '小程序', oa: '公众号' }, fields: '字段', syncedAt: '同步时间', removed: '已删除', purpose: '用途',
+    status: '状态', reason: '原因', channel: '通道', requestedAt: '请求时间', deliveredAt: '送达时间',
+    statuses: {
+      queued: '排队中', held: '暂缓', sending: '发送中', sent: '已发送', delivered: '已送达', failed: '失败',
+      undeliverable: '无法送达', unknown: '结果未知',
+    },
+    reasons: {
+      frequency_capped: '超出频次上限', quiet_hours_deferred: '免打扰时段顺延', no_credit: '无可用订阅次数',
+      window_closed: '48 小时窗口已关闭', not_following: '未关注公众号', blocked: '已拉黑', user_refused: '用户拒收',
+      duplicate: '重复消息', rate_limited: '接口限流', invalid_data: '数据不合法', provider_error: '微信接口错误',
+      unknown_outcome: '结果未知',
+    },
+  },
 }

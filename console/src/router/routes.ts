@@ -24,6 +24,7 @@ export const appRoutes: RouteRecordRaw[] = [
       { path: 'series', name: 'series', component: () => import('@/views/campaigns/SeriesList.vue'), meta: { title: 'menu.series' } },
       { path: 'series/:seriesId', name: 'periods', component: () => import('@/views/campaigns/PeriodList.vue'), meta: { title: 'campaigns.periods', hidden: true } },
       { path: 'periods/:periodId', name: 'period', component: () => import('@/views/campaigns/PeriodDetail.vue'), meta: { title: 'campaigns.settlement', hidden: true } },
+      { path: 'channels', name: 'channels', component: () => import('@/views/campaigns/Channels.vue'), meta: { title: 'menu.channels' } },
       { path: 'communities', name: 'communities', component: () => import('@/views/campaigns/CommunityMatrix.vue'), meta: { title: 'menu.communities' } },
     ],
   },
@@ -35,6 +36,14 @@ export const appRoutes: RouteRecordRaw[] = [
       { path: ':memberNo', name: 'member', component: () => import('@/views/members/MemberProfile.vue'), meta: { title: 'members.profile', hidden: true } },
       { path: 'tags', name: 'tags', component: () => import('@/views/tags/index.vue'), meta: { title: 'menu.tags' } },
       { path: 'segments', name: 'segments', component: () => import('@/views/segments/index.vue'), meta: { title: 'menu.segments' } },
+    ],
+  },
+  {
+    path: 'messaging',
+    meta: { title: 'menu.messaging', icon: 'ChatDotRound' },
+    children: [
+      { path: 'templates', name: 'templates', component: () => import('@/views/messaging/Templates.vue'), meta: { title: 'menu.templates' } },
+      { path: 'messages', name: 'messages', component: () => import('@/views/messaging/Messages.vue'), meta: { title: 'menu.messages' } },
     ],
   },
   {
