@@ -18,7 +18,7 @@ from shared.wechat.api import WeChatApi
 
 async def startup(runtime: ServiceRuntime) -> None:
     """Create the service-owned objects (``runtime.extras``)."""
-    runtime.extras.setdefault("clock", Clock())
+    runtime.extras.setdefault("clock", Clock(runtime.settings.test_clock_file))
     runtime.extras.setdefault("pay", WeChatPayClient.from_settings(runtime.settings, runtime.http))
     runtime.extras.setdefault(
         "members", IdentityDirectory(runtime.client_for("identity"), runtime.settings.mp_appid)

@@ -169,8 +169,16 @@ class QunyunSettings(BaseSettings):
         False, validation_alias=_alias("QUNYUN_KAFKA_IDEMPOTENT", "kafka_idempotent_producer")
     )
 
+    # One moved clock shared by every process of a test system (shared.clock);
+    # refused in production.
+    test_clock_file: str | None = Field(
+        None, validation_alias=_alias("QUNYUN_TEST_CLOCK_FILE", "test_clock_file")
+    )
+
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> QunyunSettings:
+        if self.environment == "production" and self.test_clock_file:
+            raise ValueError("QUNYUN_TEST_CLOCK_FILE moves time: it is refused in production")
         if self.environment == "production":
             if self.secret_key.get_secret_value() in PLACEHOLDER_SECRETS:
                 raise ValueError("QUNYUN_SECRET_KEY must be set to a real secret in production")

@@ -15,10 +15,12 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import httpx
 
+from shared.clock import Clock
 from shared.testing.infra import Infra, free_port, migrated_database, run_sync
 
 SERVICES = ("identity", "campaign", "tagging", "messaging", "metrics")
@@ -75,6 +77,10 @@ class System:
                 process.kill()
                 process.wait(5)
 
+    def set_clock(self, moment: datetime | None) -> None:
+        """Move every process's clock to ``moment`` (timezone-aware), or back to real time."""
+        Clock(self.env["QUNYUN_TEST_CLOCK_FILE"]).set(moment)
+
     def databases(self) -> list[str]:
         """The databases this system created."""
         return [v for k, v in self.env.items() if k.endswith("_DATABASE_NAME")]
@@ -126,6 +132,8 @@ def system_env(infra: Infra, ports: dict[str, int], namespace: str) -> dict[str,
             "QUNYUN_WECHAT_API_BASE": urls["simulator"],
             "QUNYUN_WECHATPAY_API_BASE": urls["simulator"],
             "QUNYUN_LOG_LEVEL": "INFO",
+            # One moved clock for every process of this system (shared.clock).
+            "QUNYUN_TEST_CLOCK_FILE": str(infra.data_dir / f"clock-{namespace.rstrip('.')}"),
         }
     )
     for name, port in ports.items():
