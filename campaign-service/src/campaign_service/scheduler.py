@@ -1,4 +1,4 @@
-"""The periodic job: expire unpaid orders, close ended periods, send due refunds, renew temporary QR codes.
+"""The periodic job: expire unpaid orders, start and close periods, send due refunds, renew temporary QR codes.
 
 Every step locks what it works on with ``SKIP LOCKED`` so several replicas can
 run it at once without doing anything twice.
@@ -15,7 +15,7 @@ from campaign_service.channels.service import renew_expiring_codes
 from campaign_service.clock.service import Clock
 from campaign_service.deps import settings_of
 from campaign_service.lifecycle.payments import expire_one
-from campaign_service.lifecycle.periods import close_ended_periods
+from campaign_service.lifecycle.periods import close_ended_periods, start_due_periods
 from campaign_service.settlement.service import issue_due_refunds
 from shared.db import unit_of_work
 from shared.runtime import ServiceRuntime
@@ -32,6 +32,8 @@ async def tick(runtime: ServiceRuntime) -> None:
         async with unit_of_work(runtime.session_factory) as session:
             if not await expire_one(session, pay, clock.now()):
                 break
+    async with unit_of_work(runtime.session_factory) as session:
+        await start_due_periods(session, clock.now())
     async with unit_of_work(runtime.session_factory) as session:
         await close_ended_periods(session, clock.now())
     await issue_due_refunds(

@@ -9,9 +9,17 @@ from campaign_service.lifecycle import cancellation
 from campaign_service.lifecycle import periods as period_life
 from campaign_service.lifecycle.cancellation import MEMBER_REQUEST, Canceller
 from campaign_service.lifecycle.payments import settle_with_query
+from campaign_service.lifecycle.periods import Mover
 from campaign_service.payments import repository as orders
+from campaign_service.periods import repository as periods_repo
 from campaign_service.periods import service as periods
-from campaign_service.periods.schemas import PeriodRead, PeriodTransition
+from campaign_service.periods.schemas import (
+    PeriodCancel,
+    PeriodHistoryItem,
+    PeriodPostpone,
+    PeriodRead,
+    PeriodTransition,
+)
 from campaign_service.registrations import repository, service
 from campaign_service.registrations.schemas import CancellationRead, RegistrationCancel, RegistrationRead
 from shared.auth import CurrentMember, CurrentStaff, require_roles
@@ -23,15 +31,49 @@ admin_router = APIRouter(prefix="/admin/v1", tags=["series & periods"])
 mp_router = APIRouter(prefix="/mp/v1", tags=["registrations"])
 
 EDIT = require_roles("admin", "operator")
+READ = require_roles("admin", "operator", "sales", "viewer")
 
 
 @admin_router.post("/periods/{period_id}/state", dependencies=[EDIT])
 async def change_state(
-    period_id: IdPath, body: PeriodTransition, session: SessionDep, clock: ClockDep
+    period_id: IdPath, body: PeriodTransition, staff: CurrentStaff, session: SessionDep, clock: ClockDep
 ) -> PeriodRead:
     """Open, start or close a period; closing computes every registrant's refund."""
     period = await periods.require_period(session, period_id, lock=True)
-    return PeriodRead.model_validate(await period_life.transition(session, period, body.state, clock.now()))
+    moved = await period_life.transition(
+        session, period, body.state, clock.now(), by=Mover("staff", staff.staff_id)
+    )
+    return PeriodRead.model_validate(moved)
+
+
+@admin_router.post("/periods/{period_id}/postpone", dependencies=[EDIT])
+async def postpone_period(
+    period_id: IdPath, body: PeriodPostpone, staff: CurrentStaff, session: SessionDep, clock: ClockDep
+) -> PeriodRead:
+    """Move the dates of a period that has not started yet."""
+    period = await periods.require_period(session, period_id, lock=True)
+    moved = await period_life.postpone(session, period, body, clock.now(), by=Mover("staff", staff.staff_id))
+    return PeriodRead.model_validate(moved)
+
+
+@admin_router.post("/periods/{period_id}/cancel", dependencies=[EDIT])
+async def cancel_period(
+    period_id: IdPath, body: PeriodCancel, staff: CurrentStaff, session: SessionDep, clock: ClockDep,
+    pay: PayDep,
+) -> PeriodRead:
+    """Call a period off: every registration is cancelled and every paid one refunded in full (once)."""
+    period = await periods.require_period(session, period_id, lock=True)
+    cancelled = await period_life.cancel(
+        session, period, reason=body.reason, staff_id=staff.staff_id, pay=pay, now=clock.now()
+    )
+    return PeriodRead.model_validate(cancelled)
+
+
+@admin_router.get("/periods/{period_id}/history", dependencies=[READ])
+async def period_history(period_id: IdPath, session: SessionDep) -> list[PeriodHistoryItem]:
+    """Every move of the period: from where to where, when, by whom (staff) or what (scheduler, settlement)."""
+    await periods.require_period(session, period_id)
+    return [PeriodHistoryItem.model_validate(t) for t in await periods_repo.transitions_of(session, period_id)]
 
 
 @mp_router.post("/me/registrations/{registration_id}/payment-check")

@@ -4,6 +4,7 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -55,11 +56,16 @@ class Period(Base):
     # Places held or confirmed; changed only by conditional UPDATEs (see registrations.repository).
     taken: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     fee_fen: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    # Registration stays open while the period runs (until registration_closes_at).
+    late_join: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    # Once closed, refunds go out by themselves; otherwise they wait for staff to start settlement.
+    auto_settle: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     checkin_plan: Mapped[dict] = mapped_column(JSONB)
     refund_rule: Mapped[dict] = mapped_column(JSONB)
     opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
@@ -69,5 +75,23 @@ class Period(Base):
         UniqueConstraint("series_id", "number"),
         CheckConstraint("taken >= 0 AND taken <= capacity", name="taken_within_capacity"),
         CheckConstraint("fee_fen >= 0", name="fee_not_negative"),
-        CheckConstraint("state IN ('draft','open','running','closed','settled')", name="state_known"),
+        CheckConstraint(
+            "state IN ('draft','open','running','closed','settled','cancelled')", name="state_known"
+        ),
     )
+
+
+class PeriodTransition(Base):
+    """One move of a period (or a postponement): from where to where, when, by whom or what."""
+
+    __tablename__ = "period_transitions"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id"), index=True)
+    from_state: Mapped[str] = mapped_column(Text)
+    to_state: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # "staff" (by_id = staff id) or "scheduler" / "settlement" (by_id null).
+    by_kind: Mapped[str] = mapped_column(Text)
+    by_id: Mapped[int | None] = mapped_column(BigInteger)
+    note: Mapped[str | None] = mapped_column(Text)

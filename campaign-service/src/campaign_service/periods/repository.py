@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campaign_service.periods.models import Period, Series
+from campaign_service.periods.models import Period, PeriodTransition, Series
 
 
 async def get_series(session: AsyncSession, series_id: int, *, lock: bool = False) -> Series | None:
@@ -48,3 +49,28 @@ async def periods_of(
     if states is not None:
         stmt = stmt.where(Period.state.in_(states))
     return list(await session.scalars(stmt))
+
+
+async def add_transition(
+    session: AsyncSession, period: Period, *, from_state: str, to_state: str, at: datetime, by_kind: str,
+    by_id: int | None = None, note: str | None = None,
+) -> None:
+    """Record a move of ``period`` in its history."""
+    session.add(
+        PeriodTransition(
+            period_id=period.id, from_state=from_state, to_state=to_state, at=at, by_kind=by_kind,
+            by_id=by_id, note=note,
+        )
+    )
+    await session.flush()
+
+
+async def transitions_of(session: AsyncSession, period_id: int) -> list[PeriodTransition]:
+    """A period's history, oldest first."""
+    return list(
+        await session.scalars(
+            select(PeriodTransition)
+            .where(PeriodTransition.period_id == period_id)
+            .order_by(PeriodTransition.at, PeriodTransition.id)
+        )
+    )

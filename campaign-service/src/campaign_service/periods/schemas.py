@@ -61,6 +61,8 @@ class PeriodCreate(BaseModel):
     fee_fen: int = Field(0, ge=0, le=10_000_000, description="registration fee in fen; 0 = free")
     checkin_plan: CheckinPlan = Field(default_factory=CheckinPlan)
     refund_rule: RefundRule = Field(default_factory=RefundRule)
+    late_join: bool = Field(False, description="registration stays open while the period runs")
+    auto_settle: bool = Field(True, description="refunds go out by themselves once the period closes")
 
     _zone = field_validator("timezone")(lambda v: v if v is None else _check_zone(v))
 
@@ -91,6 +93,8 @@ class PeriodUpdate(PatchModel):
     fee_fen: int | None = Field(None, ge=0, le=10_000_000)
     checkin_plan: CheckinPlan | None = None
     refund_rule: RefundRule | None = None
+    late_join: bool | None = None
+    auto_settle: bool | None = None
 
     _zone = field_validator("timezone")(lambda v: v if v is None else _check_zone(v))
 
@@ -121,9 +125,12 @@ class PeriodRead(BaseModel):
     fee_fen: int
     checkin_plan: CheckinPlan
     refund_rule: RefundRule
+    late_join: bool
+    auto_settle: bool
     opened_at: datetime | None
     closed_at: datetime | None
     settled_at: datetime | None
+    cancelled_at: datetime | None
 
 
 class PeriodPublic(BaseModel):
@@ -155,3 +162,30 @@ class SeriesWithPeriods(BaseModel):
     title: Text
     description: Text
     periods: list[PeriodPublic]
+
+
+class PeriodHistoryItem(BaseModel):
+    """One move of a period: who or what moved it, when."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    from_state: Text
+    to_state: Text
+    at: datetime
+    by_kind: Text = Field(description="staff, scheduler, settlement, or unknown for moves before history")
+    by_id: int | None = Field(description="the staff id when by_kind is staff")
+    note: Text | None
+
+
+class PeriodPostpone(BaseModel):
+    """New dates for a period that has not started."""
+
+    start_date: date
+    end_date: date
+    registration_closes_at: datetime | None = Field(None, description="timezone-aware; unchanged if omitted")
+
+
+class PeriodCancel(BaseModel):
+    """Why a period is called off (shown to staff and in the refund notices)."""
+
+    reason: Text = Field(min_length=1, max_length=200)

@@ -13,7 +13,7 @@ from campaign_service.periods.rules import CheckinPlan, RefundRule, plan_dates
 from campaign_service.periods.schemas import PeriodCreate, PeriodPublic, PeriodUpdate
 from shared.errors import Conflict, Invalid, NotFound
 
-EDITABLE_AFTER_DRAFT = {"title", "capacity", "registration_closes_at"}
+EDITABLE_AFTER_DRAFT = {"title", "capacity", "registration_closes_at", "late_join", "auto_settle"}
 
 
 def plan_of(period: Period) -> CheckinPlan:
@@ -66,6 +66,8 @@ async def create_period(
         fee_fen=body.fee_fen,
         checkin_plan=body.checkin_plan.model_dump(mode="json"),
         refund_rule=body.refund_rule.model_dump(mode="json"),
+        late_join=body.late_join,
+        auto_settle=body.auto_settle,
     )
     session.add(period)
     await session.flush()
@@ -77,7 +79,7 @@ async def update_period(session: AsyncSession, period: Period, body: PeriodUpdat
     changes = body.model_dump(exclude_unset=True)
     if period.state != "draft":
         locked = set(changes) - EDITABLE_AFTER_DRAFT
-        if locked or period.state in ("closed", "settled"):
+        if locked or period.state in ("closed", "settled", "cancelled"):
             raise Conflict(
                 f"活动期已发布，不能再修改：{', '.join(sorted(locked)) or '任何字段'}。",
                 slug="period-not-editable",
@@ -108,7 +110,7 @@ def public_view(period: Period, now: datetime) -> PeriodPublic:
         state=period.state,
         registration_opens_at=period.registration_opens_at,
         registration_closes_at=period.registration_closes_at,
-        registration_open_now=period.state == "open"
+        registration_open_now=(period.state == "open" or (period.state == "running" and period.late_join))
         and period.registration_opens_at <= now < period.registration_closes_at,
         start_date=period.start_date,
         end_date=period.end_date,

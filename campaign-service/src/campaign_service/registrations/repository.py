@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,7 +14,11 @@ async def take_place(session: AsyncSession, period_id: int) -> bool:
     """Take one place if any is left, atomically (the row lock serialises concurrent takers)."""
     taken = await session.scalar(
         update(Period)
-        .where(Period.id == period_id, Period.state == "open", Period.taken < Period.capacity)
+        .where(
+            Period.id == period_id,
+            or_(Period.state == "open", and_(Period.state == "running", Period.late_join)),
+            Period.taken < Period.capacity,
+        )
         .values(taken=Period.taken + 1)
         .returning(Period.taken)
     )
@@ -121,3 +125,14 @@ async def is_active(session: AsyncSession, registration_id: int) -> bool:
     """Whether a registration still holds its place (awaiting payment or confirmed)."""
     registration = await session.get(Registration, registration_id)
     return registration is not None and registration.state in ACTIVE_STATES
+
+
+async def active_ids_of_period(session: AsyncSession, period_id: int) -> list[int]:
+    """Registrations of a period that still hold a place (awaiting payment or confirmed)."""
+    return list(
+        await session.scalars(
+            select(Registration.id)
+            .where(Registration.period_id == period_id, Registration.state.in_(ACTIVE_STATES))
+            .order_by(Registration.id)
+        )
+    )

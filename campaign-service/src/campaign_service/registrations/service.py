@@ -34,7 +34,8 @@ def new_out_trade_no(now: datetime) -> str:
 
 
 def _check_open(period: Period, now: datetime) -> None:
-    if period.state != "open" or not (period.registration_opens_at <= now < period.registration_closes_at):
+    accepting = period.state == "open" or (period.state == "running" and period.late_join)
+    if not accepting or not (period.registration_opens_at <= now < period.registration_closes_at):
         raise Conflict("当前不在报名时间内。", slug="registration-closed", title="Registration closed")
 
 

@@ -8,8 +8,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from campaign_service.models import Base
 
 # not_due: nothing to refund (free period or rate too low); terminal.
+# held: due, waiting for staff to start the settlement (periods without auto_settle).
 # pending: to be requested (again); processing: accepted by WeChat Pay, awaiting confirmation.
-REFUND_STATES = ("not_due", "pending", "processing", "succeeded", "failed")
+REFUND_STATES = ("not_due", "held", "pending", "processing", "succeeded", "failed")
 
 
 class Refund(Base):

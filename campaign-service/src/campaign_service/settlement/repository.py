@@ -66,3 +66,14 @@ async def retry_failed(session: AsyncSession, period_id: int) -> int:
         .values(state="pending", attempts=0, next_attempt_at=None)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def release_held(session: AsyncSession, period_id: int) -> int:
+    """Held refunds of a period become pending (the refund job sends them); returns how many."""
+    result = await session.execute(
+        update(Refund)
+        .where(Refund.period_id == period_id, Refund.state == "held")
+        .values(state="pending", next_attempt_at=None)
+    )
+    await session.flush()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -9,8 +9,9 @@ from collections import Counter
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from campaign_service.deps import ClockDep
 from campaign_service.periods import service as periods
-from campaign_service.settlement import repository
+from campaign_service.settlement import repository, service
 from campaign_service.settlement.models import Refund
 from campaign_service.settlement.schemas import RefundFailure, SettlementReport
 from campaign_service.settlement.service import SETTLEMENT_REFUND
@@ -115,3 +116,10 @@ async def retry_refunds(period_id: IdPath, session: SessionDep) -> dict[str, int
     """Queue the failed refunds of a period again (same out_refund_no, so never twice)."""
     await _closed_refunds(session, period_id)
     return {"requeued": await repository.retry_failed(session, period_id)}
+
+
+@admin_router.post("/{period_id}/settlement/start", dependencies=[EDIT])
+async def start_settlement(period_id: IdPath, session: SessionDep, clock: ClockDep) -> dict[str, int]:
+    """Send the refunds a closed period holds (periods without auto-settlement wait for this)."""
+    period = await periods.require_period(session, period_id, lock=True)
+    return {"released": await service.start_settlement(session, period, clock.now())}

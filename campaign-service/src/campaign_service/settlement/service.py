@@ -28,6 +28,7 @@ from campaign_service.settlement import repository
 from campaign_service.settlement.models import Refund
 from shared.contracts.campaign import PeriodClosed, PeriodSettled, RefundFailed, RefundIssued, RefundSettled
 from shared.db import unit_of_work
+from shared.errors import Conflict
 from shared.events.outbox import emit
 
 log = structlog.get_logger("campaign.settlement")
@@ -72,7 +73,8 @@ async def close_period(session: AsyncSession, period: Period, now: datetime) -> 
                 "amount_fen": amount,
                 "checked_days": rate.checked,
                 "planned_days": rate.planned,
-                "state": "pending" if amount > 0 else "not_due",
+                # Without auto-settlement, due refunds wait for staff to start the settlement.
+                "state": ("pending" if period.auto_settle else "held") if amount > 0 else "not_due",
             },
         )
         total += amount
@@ -122,6 +124,9 @@ async def maybe_settle(session: AsyncSession, period: Period, now: datetime) -> 
     if period.state != "closed" or await repository.unfinished_count(session, period.id):
         return
     period.state, period.settled_at = "settled", now
+    await periods_repo.add_transition(
+        session, period, from_state="closed", to_state="settled", at=now, by_kind="settlement"
+    )
     refunds = await repository.of_period(session, period.id)
     await emit(
         session,
@@ -135,6 +140,15 @@ async def maybe_settle(session: AsyncSession, period: Period, now: datetime) -> 
         occurred_at=now,
     )
     await session.flush()
+
+
+async def start_settlement(session: AsyncSession, period: Period, now: datetime) -> int:
+    """Release the refunds a closed period without auto-settlement holds; returns how many."""
+    if period.state != "closed":
+        raise Conflict("只有已结束的活动期可以开始结算。", slug="period-not-closed", title="Period not closed")
+    released = await repository.release_held(session, period.id)
+    await maybe_settle(session, period, now)
+    return released
 
 
 async def _settle_period_of(session: AsyncSession, refund: Refund, now: datetime) -> None:

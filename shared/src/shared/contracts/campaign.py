@@ -90,6 +90,37 @@ class PeriodSettled(EventData):
     refund_total_fen: int
 
 
+@event("campaign.period.started", topic=CAMPAIGN_EVENTS)
+class PeriodStarted(EventData):
+    """A period's first day began (open → running); registration stays open only with late joining."""
+
+    series_id: int
+    period_id: int
+    number: int
+    late_join: bool = False
+
+
+@event("campaign.period.postponed", topic=CAMPAIGN_EVENTS)
+class PeriodPostponed(EventData):
+    """Staff moved a period's dates before it started."""
+
+    series_id: int
+    period_id: int
+    start_date: date
+    end_date: date
+    previous_start_date: date
+
+
+@event("campaign.period.cancelled", topic=CAMPAIGN_EVENTS)
+class PeriodCancelled(EventData):
+    """Staff called a period off; every paid registration is refunded in full."""
+
+    series_id: int
+    period_id: int
+    reason: str
+    registrations_cancelled: int
+
+
 @event("campaign.checkin.recorded", topic=CAMPAIGN_EVENTS)
 class CheckinRecorded(EventData):
     """A member checked in for one local date of a period."""
