@@ -34,7 +34,7 @@ async def startup(runtime: ServiceRuntime) -> None:
     """Build the bitmap index and follow the change log in every process (API or worker)."""
     index = bitmap_index.BitmapIndex()
     runtime.extras["index"] = index
-    engine = SegmentEngine(index, settings_of(runtime).timezone)
+    engine = SegmentEngine(index, settings_of(runtime).timezone, runtime.session_factory)
     runtime.extras["segments"] = engine
 
     async def segment_members(session: AsyncSession, segment_id: int) -> list[int]:

@@ -57,9 +57,19 @@ async def test_facts_follow_the_events_and_a_merge_rekeys_everything(tagging_fac
         await eventually(facts, lambda rows: len(rows) == 2 and rows[0][2], timeout=60)
 
         async def quiz_rows():
-            return await t.sql("SELECT member_no, series_id, answers, wrong FROM daily_quiz")
+            return await t.sql("SELECT member_no, series_id, period_id, answers, wrong FROM daily_quiz")
 
-        assert (await eventually(quiz_rows, lambda r: r and r[0][2] == 3, timeout=60)) == [(10002, 3, 3, 2)]
+        assert (await eventually(quiz_rows, lambda r: r and r[0][3] == 3, timeout=60)) == [(10002, 0, 30, 3, 2)]
+        # Answers that named only their period count for its series (known from campaign.period.opened).
+        rate = {"fact": "quiz_error_rate", "series_id": 3, "within_days": 30, "op": "gt", "value": 0.5}
+
+        async def preview():
+            r = await t.client.post("/admin/v1/segments/preview", json={"definition": rate, "rank": {
+                "fact": "quiz_error_rate", "series_id": 3}}, headers=t.staff())
+            return r.json()["members"]
+
+        found = await eventually(preview, lambda members: len(members) == 1, timeout=10)
+        assert found[0]["member_no"] == 10002 and abs(found[0]["rank_value"] - 2 / 3) < 1e-9
         checkins = await t.sql("SELECT count(*) FILTER (WHERE NOT voided) FROM member_checkins")
         assert checkins == [(2,)]
         assert (await facts())[0][1:] == (True, True, "qr-a", "138****0001")

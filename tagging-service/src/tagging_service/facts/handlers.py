@@ -177,12 +177,11 @@ def fact_handlers(tz: ZoneInfo) -> dict[str, Handler]:
         await facts.add_activity(session, member_no=data.member_no, day=day, kind=data.kind[:100],
                                  duration_ms=duration)
         if data.kind == QUIZ:
-            series_id = _int(data.props.get("series_id"))
-            period_id = _int(data.props.get("period_id"))
-            if series_id is None and period_id is not None:
-                series_id = await facts.series_of_period(session, period_id)
+            series_id = _int(data.props.get("series_id")) or 0
+            period_id = _int(data.props.get("period_id")) or 0
             wrong = data.props.get("correct") is False
-            await facts.add_quiz(session, member_no=data.member_no, day=day, series_id=series_id or 0, wrong=wrong)
+            await facts.add_quiz(session, member_no=data.member_no, day=day, series_id=series_id,
+                                 period_id=period_id, wrong=wrong)
         await facts.touch_active(session, data.member_no, at)
         await facts.mark_dirty(session, [data.member_no])
 

@@ -97,13 +97,17 @@ class DailyActivity(Base):
 
 
 class DailyQuiz(Base):
-    """Per member, day and series (0: none): quiz answers and wrong answers."""
+    """Per member, day, series and period (0: not given): quiz answers and wrong answers.
+
+    An answer naming only its period is resolved to the series when evaluated (``period_info``).
+    """
 
     __tablename__ = "daily_quiz"
 
     member_no: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     series_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    period_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, server_default=text("0"))
     answers: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     wrong: Mapped[int] = mapped_column(Integer, server_default=text("0"))
 

@@ -145,13 +145,15 @@ async def add_activity(session: AsyncSession, *, member_no: int, day: date, kind
     )
 
 
-async def add_quiz(session: AsyncSession, *, member_no: int, day: date, series_id: int, wrong: bool) -> None:
-    """Count one quiz answer (and whether it was wrong)."""
+async def add_quiz(session: AsyncSession, *, member_no: int, day: date, series_id: int, period_id: int,
+                   wrong: bool) -> None:
+    """Count one quiz answer (and whether it was wrong); 0 = series or period not given."""
     await session.execute(
-        text("INSERT INTO daily_quiz (member_no, day, series_id, answers, wrong) VALUES (:m, :d, :s, 1, :w) "
-             "ON CONFLICT (member_no, day, series_id) DO UPDATE SET answers = daily_quiz.answers + 1, "
+        text("INSERT INTO daily_quiz (member_no, day, series_id, period_id, answers, wrong) "
+             "VALUES (:m, :d, :s, :p, 1, :w) "
+             "ON CONFLICT (member_no, day, series_id, period_id) DO UPDATE SET answers = daily_quiz.answers + 1, "
              "wrong = daily_quiz.wrong + EXCLUDED.wrong"),
-        {"m": member_no, "d": day, "s": series_id, "w": 1 if wrong else 0},
+        {"m": member_no, "d": day, "s": series_id, "p": period_id, "w": 1 if wrong else 0},
     )
 
 
@@ -202,9 +204,9 @@ MERGE_SQL = [
        ON CONFLICT (member_no, day, kind) DO UPDATE SET items = daily_activity.items + EXCLUDED.items,
          duration_ms = daily_activity.duration_ms + EXCLUDED.duration_ms""",
     "DELETE FROM daily_activity WHERE member_no = :from",
-    """INSERT INTO daily_quiz (member_no, day, series_id, answers, wrong)
-       SELECT :into, day, series_id, answers, wrong FROM daily_quiz WHERE member_no = :from
-       ON CONFLICT (member_no, day, series_id) DO UPDATE SET answers = daily_quiz.answers + EXCLUDED.answers,
+    """INSERT INTO daily_quiz (member_no, day, series_id, period_id, answers, wrong)
+       SELECT :into, day, series_id, period_id, answers, wrong FROM daily_quiz WHERE member_no = :from
+       ON CONFLICT (member_no, day, series_id, period_id) DO UPDATE SET answers = daily_quiz.answers + EXCLUDED.answers,
          wrong = daily_quiz.wrong + EXCLUDED.wrong""",
     "DELETE FROM daily_quiz WHERE member_no = :from",
     "UPDATE timeline_entries SET member_no = :into WHERE member_no = :from",

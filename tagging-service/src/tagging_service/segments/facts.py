@@ -8,17 +8,22 @@ that stale and repeated evaluations (pages, exports, rules) reuse it.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import structlog
 from pyroaring import BitMap64
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tagging_service.segments.language import AttrClause, FactClause, FactSelector
 
 TTL = 1.0
+log = structlog.get_logger("tagging.facts")
+# Background refreshes in flight (a reference keeps each task alive until done).
+_BACKGROUND: set[asyncio.Task[None]] = set()
 
 
 def _window(column: str, within_days: int | None, params: dict[str, Any], *, is_date: bool = False) -> str:
@@ -68,11 +73,14 @@ def fact_sql(selector: FactSelector, tz: str, member_nos: list[int] | None = Non
                f"WHERE true{scope} {{members}} GROUP BY 1")
         members_column = "g.member_no"
     elif fact in ("quiz_answers", "quiz_error_rate"):
+        join = ""
         if selector.series_id is not None:
-            scope += " AND q.series_id = :series"
+            # An answer that named only its period belongs to that period's series.
+            join = "LEFT JOIN period_info pi ON pi.period_id = q.period_id AND q.series_id = 0 "
+            scope += " AND (q.series_id = :series OR (q.series_id = 0 AND pi.series_id = :series))"
         scope += _window("q.day", selector.within_days, params, is_date=True)
         value = "sum(q.answers)::float" if fact == "quiz_answers" else "sum(q.wrong)::float / sum(q.answers)"
-        sql = (f"SELECT q.member_no, {value} FROM daily_quiz q WHERE true{scope} {{members}} "  # noqa: S608
+        sql = (f"SELECT q.member_no, {value} FROM daily_quiz q {join}WHERE true{scope} {{members}} "  # noqa: S608
                f"GROUP BY 1 HAVING sum(q.answers) > 0")
         members_column = "q.member_no"
     else:  # active_days
@@ -104,37 +112,88 @@ def compare(value: float, op: str, target: float) -> bool:
     return abs(value - target) < 1e-9
 
 
+@dataclass(frozen=True)
+class Materialised:
+    """A fact's values as read at ``at`` (monotonic seconds), and the bitmap of members that have one."""
+
+    at: float
+    values: dict[int, float]
+    present: BitMap64
+
+
 @dataclass
 class FactCache:
-    """Recently materialised fact values and attribute bitmaps, per clause."""
+    """Recently materialised fact values and clause bitmaps.
+
+    With ``sessions`` set, a value older than ``TTL`` is served once more while
+    a background task reads it again (stale-while-revalidate), so a busy
+    segment never waits for the aggregate; without it (tests, rules) a stale
+    value is read again in line.
+    """
 
     tz: str
-    # Restrict every aggregate to these members and cache nothing (rule evaluation of changed members).
+    # Restrict every aggregate to these members and keep what was read (rule evaluation of changed members).
     only: list[int] | None = None
-    values: dict[tuple[Any, ...], tuple[float, dict[int, float]]] = field(default_factory=dict)
+    sessions: async_sessionmaker[AsyncSession] | None = None
+    values: dict[tuple[Any, ...], Materialised] = field(default_factory=dict)
+    matched: dict[tuple[Any, ...], tuple[float, BitMap64]] = field(default_factory=dict)
     attrs: dict[tuple[Any, ...], tuple[float, BitMap64]] = field(default_factory=dict)
+    _refreshing: set[tuple[Any, ...]] = field(default_factory=set)
 
-    async def fact_values(self, session: AsyncSession, selector: FactSelector) -> dict[int, float]:
-        """member → value of a fact, for every member with a non-empty value."""
-        key = selector.key()
-        cached = self.values.get(key)
-        now = time.monotonic()
-        if cached is not None and (self.only is not None or now - cached[0] < TTL):
-            return cached[1]
+    async def _read(self, session: AsyncSession, selector: FactSelector) -> Materialised:
         sql, params = fact_sql(selector, self.tz, self.only)
         rows = await session.execute(text(sql), params)
         values = {int(m): float(v) for m, v in rows}
+        found = Materialised(at=time.monotonic(), values=values, present=BitMap64(values.keys()))
         if len(self.values) > 256:
             self.values.clear()
-        self.values[key] = (now, values)
-        return values
+            self.matched.clear()
+        self.values[selector.key()] = found
+        return found
+
+    async def _refresh(self, selector: FactSelector) -> None:
+        assert self.sessions is not None
+        try:
+            async with self.sessions() as session:
+                await self._read(session, selector)
+        except Exception as exc:  # the stale value stays; the next request tries again
+            log.warning("fact_refresh_failed", error=repr(exc))
+        finally:
+            self._refreshing.discard(selector.key())
+
+    async def materialised(self, session: AsyncSession, selector: FactSelector) -> Materialised:
+        """The values of a fact, at most about ``TTL`` old."""
+        key = selector.key()
+        cached = self.values.get(key)
+        if cached is None:
+            return await self._read(session, selector)
+        if self.only is not None or time.monotonic() - cached.at < TTL:
+            return cached
+        if self.sessions is None:
+            return await self._read(session, selector)
+        if key not in self._refreshing:
+            self._refreshing.add(key)
+            task = asyncio.create_task(self._refresh(selector))
+            _BACKGROUND.add(task)
+            task.add_done_callback(_BACKGROUND.discard)
+        return cached
+
+    async def fact_values(self, session: AsyncSession, selector: FactSelector) -> dict[int, float]:
+        """member → value of a fact, for every member with a non-empty value."""
+        return (await self.materialised(session, selector)).values
 
     async def fact(self, session: AsyncSession, clause: FactClause, universe: BitMap64) -> BitMap64:
         """Members whose fact value satisfies the clause (members without rows count as 0, except rates)."""
-        values = await self.fact_values(session, clause)
-        matched = BitMap64(m for m, v in values.items() if compare(v, clause.op, clause.value))
+        found = await self.materialised(session, clause)
+        key = (*clause.key(), clause.op, clause.value)
+        cached = self.matched.get(key)
+        if cached is not None and cached[0] == found.at:
+            matched = cached[1]
+        else:
+            matched = BitMap64(m for m, v in found.values.items() if compare(v, clause.op, clause.value))
+            self.matched[key] = (found.at, matched)
         if clause.fact != "quiz_error_rate" and compare(0.0, clause.op, clause.value):
-            matched |= universe - BitMap64(values.keys())
+            return (matched | (universe - found.present)) & universe
         return matched & universe
 
     async def attr(self, session: AsyncSession, clause: AttrClause) -> BitMap64:

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from pyroaring import BitMap64
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tagging_service.segments import errors, repository
 from tagging_service.segments.evaluate import Evaluator, ranked
@@ -30,9 +30,9 @@ from tagging_service.tags import repository as tags_repo
 class SegmentEngine:
     """Evaluates definitions and saved segments over the process's bitmap index."""
 
-    def __init__(self, index: BitmapIndex, tz: str) -> None:
+    def __init__(self, index: BitmapIndex, tz: str, sessions: async_sessionmaker[AsyncSession] | None = None) -> None:
         self.index = index
-        self.cache = FactCache(tz=tz)
+        self.cache = FactCache(tz=tz, sessions=sessions)
 
     async def members(self, session: AsyncSession, node: Node, stack: tuple[int, ...] = (), *,
                       fresh: bool = False) -> BitMap64:
