@@ -90,7 +90,7 @@ def test_text_postgresql_cannot_store(system, actors, text):
             "capacity": 10,
         }).json()
         http.post(f"/admin/v1/periods/{period['id']}/state", headers=actors["staff"], json={"state": "open"})
-        raw = ('{"channel": "%s"}' % text).encode()
+        raw = ('{"channel": "' + text + '"}').encode()
         response = http.post(f"/mp/v1/periods/{period['id']}/registrations", content=raw,
                              headers=actors["member"] | {"content-type": "application/json"})
         _problem(response, 422, "body.channel")
