@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from shared.http import ServiceClient
@@ -17,21 +19,45 @@ class TokenSource(Protocol):
 
 
 class IdentityTokens:
-    """``/internal/wechat/token/{appid}`` on identity-service."""
+    """``/internal/wechat/token/{appid}`` on identity-service, cached until shortly before it expires.
+
+    Every send needs a token: asking identity each time doubled the cost of a
+    send. A token WeChat rejects is reported once and replaced in the cache.
+    """
+
+    # Refresh this long before identity's expiry (identity refreshes ahead too).
+    MARGIN = timedelta(minutes=5)
 
     def __init__(self, client: ServiceClient) -> None:
         self.client = client
+        self._cache: dict[str, tuple[str, datetime]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def _keep(self, appid: str, answer: dict[str, Any]) -> str:
+        token = str(answer["access_token"])
+        expires = answer.get("expires_at")
+        until = datetime.fromisoformat(expires) if isinstance(expires, str) else datetime.now(UTC)
+        self._cache[appid] = (token, until - self.MARGIN)
+        return token
 
     async def current(self, appid: str) -> str:
-        """The app's current token."""
-        return str((await self.client.get_json(f"/internal/wechat/token/{appid}"))["access_token"])
+        """The app's current token (one fetch at a time per app)."""
+        cached = self._cache.get(appid)
+        if cached is not None and cached[1] > datetime.now(UTC):
+            return cached[0]
+        async with self._locks.setdefault(appid, asyncio.Lock()):
+            cached = self._cache.get(appid)
+            if cached is not None and cached[1] > datetime.now(UTC):
+                return cached[0]
+            return self._keep(appid, await self.client.get_json(f"/internal/wechat/token/{appid}"))
 
     async def invalidate(self, appid: str, token: str) -> str:
         """Report ``token`` as rejected; returns the current (refreshed) token."""
+        self._cache.pop(appid, None)
         answer = await self.client.post_json(
             f"/internal/wechat/token/{appid}/invalidate", {"access_token": token}
         )
-        return str(answer["access_token"])
+        return self._keep(appid, answer)
 
 
 class MessagingApi(WeChatApi):

@@ -1,0 +1,277 @@
+"""Messaging sends end to end vs raw posts to the simulator, exactness of credits, broadcast pacing.
+
+Starts the whole system as processes, logs in simulated people (members) who
+follow the service account, then measures in one run:
+
+1. raw aiohttp posts to the simulator's template-send endpoint (the baseline:
+   what the simulator alone costs on these cores);
+2. ``POST /internal/messages`` on messaging-service: request → idempotency →
+   routing → ledger → simulator → recorded, each send answered with where it
+   ended (the template channel: the members follow but hold no credit);
+3. 5,000 concurrent sends against 1,000 subscribe credits (100 members × 10
+   accepts through real popup pushes): exactly 1,000 subscribe sends must be
+   counted at the simulator, the rest fall back to the template message;
+4. a broadcast at a fixed rate: the achieved rate from the simulator's send
+   times, and nobody twice.
+
+Targets (issue 12): ≥ 1,000 sends/s end to end; exactly 1,000; broadcast rate ±5 %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import aiohttp
+from common import REPO, CpuMeter, print_table, run_load
+
+from shared.auth import StaffPrincipal, TokenCodec
+from shared.settings import QunyunSettings
+from shared.testing.infra import start_infra
+from shared.testing.system import start_system
+
+NOTICE = "课程:{{thing1.DATA}}\n说明:{{thing2.DATA}}"
+CHECKIN = "活动名称:{{thing1.DATA}}\n打卡日期:{{date2.DATA}}"
+DATA = {"title": "单词打卡", "date": "2026-12-01"}
+
+
+def progress(text: str) -> None:
+    """A line on stderr while the run goes on."""
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+def pct(values: list[float], q: float) -> float:
+    """Percentile in ms of sorted seconds."""
+    return values[min(int(len(values) * q), len(values) - 1)] * 1000 if values else 0.0
+
+
+async def json_of(response: aiohttp.ClientResponse) -> object:
+    body = await response.json(content_type=None)
+    assert response.status < 400, (response.status, body)
+    return body
+
+
+async def people(session: aiohttp.ClientSession, sim: str, gateway: str, count: int) -> list[dict]:
+    """Logged-in members who follow the service account."""
+    gate = asyncio.Semaphore(8)
+
+    async def one(_: int) -> dict:
+        async with gate:
+            async with session.post(f"{sim}/sim/people", json={}) as r:
+                person = dict(await json_of(r))  # type: ignore[arg-type]
+            async with session.post(f"{sim}/sim/people/{person['person_id']}/login-code") as r:
+                code = (await json_of(r))["code"]  # type: ignore[index]
+            async with session.post(f"{gateway}/mp/v1/session", json={"code": code}) as r:
+                person["member_no"] = (await json_of(r))["member_no"]  # type: ignore[index]
+            async with session.post(f"{sim}/sim/people/{person['person_id']}/follow", json={}) as r:
+                await json_of(r)
+            return person
+
+    return list(await asyncio.gather(*(one(i) for i in range(count))))
+
+
+async def wait_for(check, seconds: float = 180) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while not await check():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met")
+        await asyncio.sleep(0.5)
+
+
+async def scenario(system, args) -> dict:  # type: ignore[no-untyped-def]
+    sim, gateway, messaging = system.simulator, system.gateway, system.urls["messaging"]
+    codec = TokenCodec(QunyunSettings(secret_key=system.env["QUNYUN_SECRET_KEY"]))
+    staff = {"Authorization": "Bearer " + codec.issue_internal(
+        caller="gateway", audience="messaging", ttl=3600,
+        staff=StaffPrincipal(staff_id=1, username="bench", roles=frozenset({"admin"})))}
+    internal = {"Authorization": "Bearer " + codec.issue_internal(caller="campaign", audience="messaging",
+                                                                  ttl=3600)}
+    connector = aiohttp.TCPConnector(limit=args.concurrency + 20)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        for app, tid, title, content in (("oa", "OA_NOTICE", "课程通知", NOTICE),
+                                         ("mp", "TPL_CHECKIN", "打卡提醒", CHECKIN)):
+            async with session.put(f"{sim}/sim/templates/{app}/{tid}", json={"title": title, "content": content}) as r:
+                await json_of(r)
+        async with session.post(f"{messaging}/admin/v1/templates/sync", headers=staff) as r:
+            await json_of(r)
+        for name, channels in (
+            ("bench.notice", [{"channel": "template", "template_id": "OA_NOTICE",
+                               "fields": {"thing1": "{title}", "thing2": "请打卡"}}]),
+            ("bench.reminder", [
+                {"channel": "subscribe", "template_id": "TPL_CHECKIN", "fields": {"thing1": "{title}",
+                                                                                   "date2": "{date}"}},
+                {"channel": "template", "template_id": "OA_NOTICE", "fields": {"thing1": "{title}",
+                                                                                "thing2": "请打卡"}}]),
+        ):
+            async with session.post(f"{messaging}/admin/v1/message-purposes", headers=staff,
+                                    json={"name": name, "class": "transactional", "channels": channels}) as r:
+                await json_of(r)
+
+        members = await people(session, sim, gateway, args.members)
+        progress(f"{len(members)} members logged in and following")
+
+        async def all_follow() -> bool:
+            last = members[-1]["member_no"]
+            async with session.get(f"{messaging}/admin/v1/members/{last}/reach", headers=staff) as r:
+                return bool((await json_of(r))["following"])  # type: ignore[index]
+
+        await wait_for(all_follow)
+        await asyncio.sleep(2)
+        progress("messaging knows every follow")
+
+        # 1. Raw posts to the simulator's send endpoint (baseline).
+        async with session.get(f"{sim}/cgi-bin/token", params={
+            "grant_type": "client_credential", "appid": system.env.get("QUNYUN_OA_APPID") or QunyunSettings().oa_appid,
+            "secret": (QunyunSettings().oa_secret.get_secret_value())}) as r:
+            oa_token = (await json_of(r))["access_token"]  # type: ignore[index]
+        raw_url = f"{sim}/cgi-bin/message/template/send?access_token={oa_token}"
+
+        async def raw(i: int) -> bool:
+            body = {"touser": members[i % len(members)]["oa_openid"], "template_id": "OA_NOTICE",
+                    "data": {"thing1": {"value": "单词打卡"}, "thing2": {"value": "请打卡"}}}
+            async with session.post(raw_url, json=body) as response:
+                return (await response.json(content_type=None)).get("errcode") == 0
+
+        raw_result = await run_load(raw, args.sends, args.concurrency)
+        progress(f"raw: {raw_result[0]:,.0f}/s")
+
+        # 2. End to end through messaging.
+        meter = CpuMeter({name: process.pid for name, process in system.processes.items()})
+
+        async def send(i: int, purpose: str = "bench.notice", member_list: list[dict] = members) -> bool:
+            body = {"member_no": member_list[i % len(member_list)]["member_no"], "purpose": purpose, "data": DATA}
+            async with session.post(f"{messaging}/internal/messages", json=body,
+                                    headers=internal | {"Idempotency-Key": uuid.uuid4().hex}) as response:
+                answer = await response.json(content_type=None)
+                return response.status == 201 and answer.get("status") in ("sent", "delivered")
+
+        meter.start()
+        e2e_result = await run_load(send, args.sends, args.concurrency)
+        cpu = {name: seconds / args.sends for name, seconds in meter.stop().items()}
+        progress(f"end to end: {e2e_result[0]:,.0f}/s, {e2e_result[2]} failed")
+
+        # 3. Exactness: 1,000 credits (100 members × 10 accepts), 5,000 concurrent sends.
+        holders = members[: args.credit_members]
+        for p in holders:
+            for _ in range(args.credits_each):
+                async with session.post(f"{sim}/sim/people/{p['person_id']}/subscribe-popup",
+                                        json={"templates": {"TPL_CHECKIN": "accept"}}) as r:
+                    await json_of(r)
+
+        async def credits_known() -> bool:
+            async with session.get(f"{messaging}/admin/v1/members/{holders[-1]['member_no']}/reach",
+                                   headers=staff) as r:
+                body = await json_of(r)
+            return bool(body["credits"]) and body["credits"][0]["credits"] == args.credits_each  # type: ignore
+
+        await wait_for(credits_known)
+        progress("credits known")
+        before = await subscribe_count(session, sim)
+        channels: Counter[str] = Counter()
+
+        async def contested(i: int) -> bool:
+            body = {"member_no": holders[i % len(holders)]["member_no"], "purpose": "bench.reminder", "data": DATA}
+            async with session.post(f"{messaging}/internal/messages", json=body,
+                                    headers=internal | {"Idempotency-Key": uuid.uuid4().hex}) as response:
+                answer = await response.json(content_type=None)
+                channels[str(answer.get("channel"))] += 1
+                return response.status == 201
+
+        started = time.perf_counter()
+        await asyncio.gather(*(contested(i) for i in range(args.contested)))
+        contested_seconds = time.perf_counter() - started
+        subscribe_sent = await subscribe_count(session, sim) - before
+        progress(f"contested: {subscribe_sent} subscribe sends, {dict(channels)}")
+        credits_left = 0
+        async with session.get(f"{sim}/sim/credits") as r:
+            credits_left = sum(c["credits"] for c in await json_of(r))  # type: ignore[union-attr]
+
+        # 4. A broadcast at a fixed rate.
+        # The simulator's log is bounded: the broadcast's sends are those after its start.
+        async with session.post(f"{sim}/sim/clock/advance", json={"seconds": 0}) as r:
+            sent_after = (await json_of(r))["now"]  # type: ignore[index]
+        audience = [p["member_no"] for p in members][: args.broadcast]
+        async with session.post(f"{messaging}/admin/v1/broadcasts", headers=staff, json={
+                "member_nos": audience, "purpose": "bench.notice", "data": DATA,
+                "rate_per_second": args.rate}) as r:
+            broadcast = await json_of(r)
+
+        async def finished() -> bool:
+            async with session.get(f"{messaging}/admin/v1/broadcasts/{broadcast['id']}", headers=staff) as r:
+                return (await json_of(r))["state"] == "finished"  # type: ignore[index]
+
+        await wait_for(finished, seconds=args.broadcast / args.rate * 3 + 60)
+        async with session.get(f"{sim}/sim/sent", params={"kind": "template"}) as r:
+            sends = [s for s in await json_of(r) if s["at"] >= sent_after]  # type: ignore[union-attr]
+        times = sorted(s["at"] for s in sends)
+        # The steady rate between the first and last 2 % (the edges are one batch's ramp).
+        lo, hi = times[len(times) // 50], times[-len(times) // 50 - 1]
+        achieved = (len(times) * 0.96) / (hi - lo) if hi > lo else 0.0
+        twice = sum(1 for n in Counter(s["touser"] for s in sends).values() if n > 1)
+    return {"raw": raw_result, "e2e": e2e_result, "cpu": cpu, "subscribe_sent": subscribe_sent,
+            "credits_left": credits_left, "channels": channels, "contested_seconds": contested_seconds,
+            "broadcast": (len(sends), achieved, twice)}
+
+
+async def subscribe_count(session: aiohttp.ClientSession, sim: str) -> int:
+    """Subscribe sends the simulator accepted (only the contested phase makes any; its log keeps 10,000)."""
+    async with session.get(f"{sim}/sim/sent", params={"kind": "subscribe"}) as r:
+        return len(await json_of(r))  # type: ignore[arg-type]
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> None:
+    """Run the benchmark and print the tables."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--members", type=int, default=500)
+    parser.add_argument("--sends", type=int, default=5000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--credit-members", type=int, default=100)
+    parser.add_argument("--credits-each", type=int, default=10)
+    parser.add_argument("--contested", type=int, default=5000)
+    parser.add_argument("--broadcast", type=int, default=500)
+    parser.add_argument("--rate", type=float, default=100)
+    parser.add_argument("--messaging-workers", type=int, default=1, help="MESSAGING_WORKERS")
+    args = parser.parse_args()
+    # A SIGTERM (timeout, Ctrl-C in another shell) still stops every process this run started.
+    signal.signal(signal.SIGTERM, _interrupt)
+    infra = start_infra(REPO)
+    system = start_system(infra, {"MESSAGING_WORKERS": str(args.messaging_workers),
+                                  "MESSAGING_QUIET_START": "00:00", "MESSAGING_QUIET_END": "00:00",
+                                  "QUNYUN_LOG_LEVEL": "WARNING"})
+    try:
+        result = asyncio.run(scenario(system, args))
+    finally:
+        system.stop()
+        infra.stop()
+    rows = []
+    for label, (rate, lat, failed) in (("raw aiohttp posts to the simulator (template send)", result["raw"]),
+                                       ("POST /internal/messages end to end (template channel)", result["e2e"])):
+        rows.append((label, f"{rate:,.0f}", f"{pct(lat, 0.5):.1f}", f"{pct(lat, 0.99):.1f}", str(failed)))
+    print_table(f"{args.sends:,} sends, {args.concurrency} concurrent, messaging workers {args.messaging_workers}",
+                rows, ("path", "sends/s", "p50 ms", "p99 ms", "failed"))
+    print_table("CPU per end-to-end send (every process on this machine)",
+                [(n, f"{s * 1e6:,.0f}") for n, s in sorted(result["cpu"].items(), key=lambda kv: -kv[1])],
+                ("process", "µs CPU per send"))
+    credits = args.credit_members * args.credits_each
+    print(f"\n{args.contested:,} concurrent sends against {credits:,} credits: {result['subscribe_sent']:,} subscribe "
+          f"sends counted at the simulator (must be exactly {credits:,}); simulator credits left "
+          f"{result['credits_left']}; channels {dict(result['channels'])}; {result['contested_seconds']:.1f} s")
+    sent, achieved, twice = result["broadcast"]
+    print(f"broadcast of {args.broadcast:,} at {args.rate:,.0f}/s: {sent:,} sent, steady rate {achieved:,.1f}/s "
+          f"({(achieved / args.rate - 1) * 100:+.1f} %), {twice} members twice")
+
+
+if __name__ == "__main__":
+    main()
