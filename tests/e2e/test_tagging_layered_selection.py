@@ -233,24 +233,27 @@ async def _play(a: Actors) -> None:
     assert member_tags["items"][0]["source"] == "rule"
 
     # The blocklist: a blocked member's registration is refused within seconds; unblocking restores it.
-    # The probe is a second registration for Z1 (409 already-registered unless blocked: the block is checked
-    # first), so polling never registers anyone; the real attempt is for a fresh period Z2.
+    # The probe is a second registration for Z2 (409 already-registered unless blocked: the block is checked
+    # first), so polling never registers anyone; the real attempt is for a fresh period Z3. (Both start
+    # later: Z1 may already have moved on while the campaign clock walked through Y1.)
     target = next(p for p in people if p["member_no"] == expected[0])
-    assert (await a.register(target, z1["id"])).status_code == 201
-    z2 = await a.period(maths["id"], today + timedelta(days=12))
+    z2 = await a.period(maths["id"], today + timedelta(days=20))
+    z3 = await a.period(maths["id"], today + timedelta(days=21))
+    first = await a.register(target, z2["id"])
+    assert first.status_code == 201, first.text
     blocked = await a.ok(a.http.put(a.gw(f"/admin/v1/blocklist/{target['member_no']}"), json={"reason": "群内发广告"},
                                     headers=a.staff))
     assert blocked["blocked"] is True
 
     async def probe() -> int:
-        return (await a.register(target, z1["id"])).status_code
+        return (await a.register(target, z2["id"])).status_code
 
     await eventually(probe, lambda status: status == 403, timeout=30, interval=0.2)
-    refused = await a.register(target, z2["id"])
+    refused = await a.register(target, z3["id"])
     assert refused.status_code == 403 and refused.json()["type"].endswith("/member-blocked")
     await a.ok(a.http.delete(a.gw(f"/admin/v1/blocklist/{target['member_no']}"), headers=a.staff), 204)
     await eventually(probe, lambda status: status == 409, timeout=30, interval=0.2)
-    allowed = await a.register(target, z2["id"])
+    allowed = await a.register(target, z3["id"])
     assert allowed.status_code == 201 and allowed.json()["state"] == "confirmed", allowed.text
 
     timeline = await a.ok(a.http.get(a.gw(f"/admin/v1/members/{target['member_no']}/timeline"), headers=a.staff))
