@@ -15,6 +15,7 @@ from campaign_service.deps import startup
 from campaign_service.handlers import consumers
 from campaign_service.lifecycle.router import admin_router as lifecycle_admin
 from campaign_service.lifecycle.router import mp_router as lifecycle_mp
+from campaign_service.payments.router import internal_router as payments_internal
 from campaign_service.periods.router import admin_router as periods_admin
 from campaign_service.periods.router import mp_router as periods_mp
 from campaign_service.queries.router import admin_router as queries_admin
@@ -49,6 +50,7 @@ DEFINITION = ServiceDefinition(
         communities_mp,
         communities_admin,
         clock_internal,
+        payments_internal,
     ],
     consumers=consumers,
     on_startup=[startup],

@@ -12,6 +12,7 @@ from gateway.activity.router import SCHEMAS as ACTIVITY_SCHEMAS
 from gateway.activity.router import router as activity_router
 from gateway.callbacks.apps import push_apps
 from gateway.callbacks.pay_router import router as pay_router
+from gateway.callbacks.platform_keys import PlatformKeyLearner
 from gateway.callbacks.push_router import router as push_router
 from gateway.callbacks.replies import ReplyRules, refresh_rules
 from gateway.clients.upstream import InternalTokenCache, create_upstream_client
@@ -37,6 +38,7 @@ async def _start(runtime: ServiceRuntime) -> None:
     runtime.extras["reply_rules"] = ReplyRules()
     runtime.extras["revocations"] = Revocations()
     runtime.extras["pay_platform_keys"] = _platform_keys(settings)
+    runtime.extras["pay_key_learner"] = PlatformKeyLearner(runtime.extras["pay_platform_keys"])
 
 
 def _platform_keys(settings: GatewaySettings) -> dict[str, object]:

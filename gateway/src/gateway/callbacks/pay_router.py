@@ -16,12 +16,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from gateway.callbacks import repository
+from gateway.callbacks.platform_keys import PlatformKeyLearner
 from shared.contracts.gateway import PaymentSucceeded, RefundUpdated
 from shared.errors import BadRequest, PayloadTooLarge, Unauthorized, Unavailable
 from shared.events.outbox import emit
 from shared.routing import SessionDep
 from shared.wechat.errors import WeChatCryptoError
-from shared.wechat.pay import decrypt_resource, verify_notification
+from shared.wechat.pay import UnknownPlatformSerial, decrypt_resource, verify_notification
 
 log = structlog.get_logger("gateway.pay")
 router = APIRouter(prefix="/wechat/pay", tags=["wechat"], include_in_schema=False)
@@ -40,7 +41,14 @@ async def _verified(request: Request) -> tuple[dict[str, Any], dict[str, Any]]:
     if len(body) > MAX_NOTIFICATION_BYTES:
         raise PayloadTooLarge("支付通知内容过大。")
     try:
-        verify_notification(request.headers, body, keys)
+        try:
+            verify_notification(request.headers, body, keys)
+        except UnknownPlatformSerial as exc:
+            # A rotation at WeChat Pay: learn the new certificate from campaign, then check again.
+            learner: PlatformKeyLearner = runtime.extras["pay_key_learner"]
+            if not await learner.learn(runtime, exc.serial):
+                raise
+            verify_notification(request.headers, body, keys)
     except WeChatCryptoError as exc:
         log.warning("pay_notification_rejected", reason=str(exc))
         raise Unauthorized("支付通知签名校验失败。", slug="invalid-signature", title="Invalid signature") from exc
