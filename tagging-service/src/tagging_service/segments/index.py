@@ -19,7 +19,7 @@ from datetime import timedelta
 
 import structlog
 from pyroaring import BitMap64
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, union
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tagging_service.facts.models import MemberFact
@@ -71,12 +71,12 @@ class BitmapIndex:
 
     async def refresh(self, sessions: async_sessionmaker[AsyncSession]) -> int:
         """Apply the changes logged since the last look; returns how many were read."""
+        columns = (IndexChange.id, IndexChange.kind, IndexChange.key, IndexChange.member_no, IndexChange.added)
+        # Two indexed reads (new ids; the look-back window by time) rather than one OR that scans.
+        newer = select(*columns).where(IndexChange.id > self.last_id)
+        recent = select(*columns).where(IndexChange.at > func.now() - LOOKBACK)
         async with sessions() as session:
-            rows = (await session.execute(
-                select(IndexChange.id, IndexChange.kind, IndexChange.key, IndexChange.member_no, IndexChange.added)
-                .where((IndexChange.id > self.last_id) | (IndexChange.at > func.now() - LOOKBACK))
-                .order_by(IndexChange.id)
-            )).all()
+            rows = (await session.execute(union(newer, recent).order_by("id"))).all()
         for change_id, kind, key, member_no, added in rows:
             target = self.members if kind == "member" else self.tags.setdefault(key, BitMap64())
             if added:
