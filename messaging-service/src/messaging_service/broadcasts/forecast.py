@@ -10,9 +10,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from messaging_service.audience import repository as audience
+from messaging_service.catalog import PurposeSnapshot as Purpose
 from messaging_service.config import MessagingSettings
 from messaging_service.messages.policy import local_date, quiet_until
-from messaging_service.purposes.models import Purpose
 
 
 async def forecast_member(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from messaging_service import catalog
 from messaging_service.audience import repository as audience
 from messaging_service.ledger import repository as ledger
 from messaging_service.ledger.models import SubscribeDecision
-from messaging_service.templates import repository as templates
 from shared.contracts import parse
 from shared.contracts.gateway import (
     MenuClicked,
@@ -94,7 +94,7 @@ async def on_popup(session: AsyncSession, envelope: Envelope) -> None:
                 await ledger.zero_credits(session, openid=data.openid, template_id=template_id,
                                           reason="turned off in settings", decision="reject")
         elif status == "accept":
-            template = await templates.get_template(session, "mp", template_id)
+            template = await catalog.template(session, "mp", template_id)
             long_term = template is not None and template.kind == "long_term"
             await ledger.add_credit(session, openid=data.openid, template_id=template_id, long_term=long_term)
         else:

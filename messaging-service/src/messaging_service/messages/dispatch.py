@@ -25,15 +25,15 @@ import structlog
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from messaging_service import catalog
 from messaging_service.audience import repository as audience
+from messaging_service.catalog import PurposeSnapshot
 from messaging_service.clock.service import Clock
 from messaging_service.config import MessagingSettings
 from messaging_service.ledger import repository as ledger
 from messaging_service.messages.models import Attempt, Message
 from messaging_service.messages.policy import local_date, quiet_until
 from messaging_service.purposes import service as purposes
-from messaging_service.purposes.models import Purpose
-from messaging_service.templates import repository as templates
 from messaging_service.wechat import MessagingApi, TokenSource
 from shared.contracts.messaging import MessageFailed, MessageSent, MessageUndeliverable
 from shared.db import unit_of_work
@@ -95,11 +95,12 @@ class Dispatcher:
     def tokens(self) -> TokenSource:
         return self.runtime.extras["tokens"]  # type: ignore[no-any-return]
 
-    async def dispatch(self, message_id: int) -> None:
-        """Route, send and record one message, falling back channel by channel."""
+    async def dispatch(self, message_id: int, plan: Plan | None = None) -> None:
+        """Route (unless ``plan`` was made already), send and record one message, falling back channel by channel."""
         for _ in range(4):  # at most one pass per channel, plus the final verdict
-            async with unit_of_work(self.runtime.session_factory) as session:
-                plan = await self._route(session, message_id)
+            if plan is None:
+                async with unit_of_work(self.runtime.session_factory) as session:
+                    plan = await self._route(session, message_id)
             if plan is None:
                 return
             outcome = await self._call(plan)
@@ -107,6 +108,13 @@ class Dispatcher:
                 again = await self._record(session, plan, outcome)
             if not again:
                 return
+            plan = None
+
+    async def route_new(self, session: AsyncSession, message: Message) -> Plan | None:
+        """Route a message in the transaction that creates it (one transaction fewer per send)."""
+        if message.status != "queued":
+            return None
+        return await self._route_message(session, message)
 
     # -- 1. route ---------------------------------------------------------------------------------
 
@@ -114,8 +122,11 @@ class Dispatcher:
         message = await session.scalar(select(Message).where(Message.id == message_id).with_for_update())
         if message is None or message.status not in ("queued", "held"):
             return None
+        return await self._route_message(session, message)
+
+    async def _route_message(self, session: AsyncSession, message: Message) -> Plan | None:
         now = self.clock.now()
-        purpose = await session.scalar(select(Purpose).where(Purpose.name == message.purpose))
+        purpose = await catalog.purpose(session, message.purpose)
         if purpose is None:
             return await self._undeliverable(session, message, "invalid_data", now)
         who = await audience.reachable(session, message.member_no)
@@ -134,7 +145,7 @@ class Dispatcher:
         return await self._undeliverable(session, message, first, now)
 
     async def _marketing_gate(
-        self, session: AsyncSession, message: Message, purpose: Purpose, who: audience.Reachable, now: datetime
+        self, session: AsyncSession, message: Message, purpose: PurposeSnapshot, who: audience.Reachable, now: datetime
     ) -> str | None:
         """Blocklist, quiet hours and the daily cap; a reason when the message stops here (or waits)."""
         s = self.settings
@@ -169,7 +180,7 @@ class Dispatcher:
         channel = config["channel"]
         template = None
         if channel != "custom":
-            template = await templates.get_template(session, purposes.APP_OF[channel], config["template_id"])
+            template = await catalog.template(session, purposes.APP_OF[channel], config["template_id"])
             if template is None or template.removed_at is not None:
                 return self._skip(session, message, channel, config.get("template_id"), "invalid_data", now)
         rendered, errors = purposes.render_channel(config, template, message.data)

@@ -40,14 +40,17 @@ async def _send(
     runtime: RuntimeDep, dispatcher: DispatcherDep, clock: ClockDep, body: MessageCreate, *, source: str,
     key: str,
 ) -> MessageRead:
+    plan = None
     async with unit_of_work(runtime.session_factory) as session:
         message, created = await request_message(
             session, member_no=body.member_no, purpose_name=body.purpose, data=body.data, send_at=body.send_at,
             source=source, idempotency_key=key, now=clock.now(),
         )
         message_id = message.id
-    if created and message.status == "queued":
-        await dispatcher.dispatch(message_id)
+        if created:
+            plan = await dispatcher.route_new(session, message)
+    if plan is not None:
+        await dispatcher.dispatch(message_id, plan)
     async with runtime.session_factory() as session:
         found = await session.get(Message, message_id)
         assert found is not None

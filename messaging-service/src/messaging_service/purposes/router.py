@@ -4,6 +4,7 @@ from fastapi import APIRouter
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from messaging_service import catalog
 from messaging_service.purposes import service
 from messaging_service.purposes.models import Purpose
 from messaging_service.purposes.schemas import PurposeCreate, PurposeList, PurposeRead, PurposeUpdate
@@ -51,6 +52,7 @@ async def create_purpose(body: PurposeCreate, session: SessionDep, staff: Curren
     except IntegrityError as exc:  # the same name created twice at once
         raise Conflict("已存在同名的消息用途。", slug="duplicate-purpose") from exc
     await session.refresh(purpose)
+    catalog.clear(session)
     return _read(purpose)
 
 
@@ -66,4 +68,5 @@ async def replace_purpose(
     purpose.updated_by = staff.staff_id
     await session.flush()
     await session.refresh(purpose)
+    catalog.clear(session)
     return _read(purpose)

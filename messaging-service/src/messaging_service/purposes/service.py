@@ -5,23 +5,23 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from messaging_service import catalog
+from messaging_service.catalog import PurposeSnapshot, TemplateSnapshot
 from messaging_service.purposes.models import Purpose
 from messaging_service.purposes.rules import check_value
 from messaging_service.purposes.schemas import ChannelConfig
 from messaging_service.templates import repository as templates
-from messaging_service.templates.models import Template
 from shared.errors import Invalid, NotFound
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 APP_OF = {"subscribe": "mp", "template": "oa", "custom": "oa"}
 
 
-async def get_by_name(session: AsyncSession, name: str) -> Purpose:
-    """The purpose called ``name``; unknown is a 422 (it is a field of the send)."""
-    purpose = await session.scalar(select(Purpose).where(Purpose.name == name))
+async def get_by_name(session: AsyncSession, name: str) -> PurposeSnapshot:
+    """The purpose called ``name`` (cached briefly); unknown is a 422 (it is a field of the send)."""
+    purpose = await catalog.purpose(session, name)
     if purpose is None:
         raise Invalid(
             f"消息用途 {name} 不存在。", slug="unknown-purpose",
@@ -84,7 +84,7 @@ def _render(pattern: str, data: dict[str, Any], errors: list[dict[str, Any]], wh
 
 
 def render_channel(
-    config: dict[str, Any], template: Template | None, data: dict[str, Any]
+    config: dict[str, Any], template: TemplateSnapshot | None, data: dict[str, Any]
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The WeChat ``data`` (or custom text) of one channel, and what does not fit the template's field types."""
     errors: list[dict[str, Any]] = []
@@ -109,13 +109,13 @@ def render_channel(
     return rendered, errors
 
 
-async def validate_data(session: AsyncSession, purpose: Purpose, data: dict[str, Any]) -> None:
+async def validate_data(session: AsyncSession, purpose: PurposeSnapshot, data: dict[str, Any]) -> None:
     """Check the data against every channel of the purpose: a mismatch is a 422 naming the field."""
     errors: list[dict[str, Any]] = []
     for config in purpose.channels:
         template = None
         if config["channel"] != "custom":
-            template = await templates.get_template(session, APP_OF[config["channel"]], config["template_id"])
+            template = await catalog.template(session, APP_OF[config["channel"]], config["template_id"])
             if template is None:
                 continue
         errors += render_channel(config, template, data)[1]

@@ -4,6 +4,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
+from messaging_service import catalog
 from messaging_service.deps import ClockDep, RuntimeDep
 from messaging_service.templates import repository, service
 from messaging_service.templates.schemas import SyncReport, TemplateList, TemplateRead
@@ -34,4 +35,5 @@ async def sync_templates(session: SessionDep, runtime: RuntimeDep, clock: ClockD
             runtime.extras["wechat"], runtime.extras["tokens"], app=app, appid=appid
         )
         results.append(await service.apply_sync(session, app=app, upstream=upstream, now=clock.now()))
+    catalog.clear(session)
     return SyncReport(results=results)
