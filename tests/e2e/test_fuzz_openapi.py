@@ -33,6 +33,7 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
+from hypothesis.errors import FlakyStrategyDefinition
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -68,6 +69,7 @@ class Fuzzing:
     sacrificial_staff_id: int
     turn: int = 0
     failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def headers_for(self, path: str) -> dict[str, str]:
         """The member token for the mini-program API; staff roles in turn for the rest."""
@@ -140,7 +142,9 @@ def _keep_own_access(fuzzing: Fuzzing, case: schemathesis.Case) -> None:
         case.path_parameters["staff_id"] = fuzzing.sacrificial_staff_id
 
 
-def _fuzz_operation(fuzzing: Fuzzing, operation: Any, session: requests.Session, run_seed: int) -> int:
+def _fuzz_operation(
+    fuzzing: Fuzzing, operation: Any, session: requests.Session, run_seed: int, *, retry_of: int | None = None
+) -> int:
     """Run the examples of one operation; returns how many were sent. Failures are collected."""
     sent = 0
     strategy = st.one_of(
@@ -163,6 +167,13 @@ def _fuzz_operation(fuzzing: Fuzzing, operation: Any, session: requests.Session,
 
     try:
         run()
+    except FlakyStrategyDefinition:
+        # Hypothesis could not replay its own generation (deeply recursive schemas such as the
+        # segment language): not an answer of ours. Try once more with another seed.
+        if run_seed == retry_of:
+            fuzzing.warnings.append(f"{operation.method.upper()} {operation.path}: generation not replayable")
+            return sent
+        return sent + _fuzz_operation(fuzzing, operation, session, run_seed + 1, retry_of=run_seed + 1)
     except (Exception, BaseExceptionGroup) as exc:
         fuzzing.failures.append(f"{operation.method.upper()} {operation.path}: {exc}"[:3000])
     return sent
@@ -182,6 +193,8 @@ def test_every_public_operation_survives_fuzzing(fuzz_system: System) -> None:
             examples += _fuzz_operation(fuzzing, operation, session, run_seed)
     elapsed = time.monotonic() - started
     print(f"\nfuzzing: {operations} operations, {examples} requests, {elapsed:.0f} s, seed {run_seed}")
+    for warning in fuzzing.warnings:
+        print(f"fuzzing warning: {warning}")
     assert operations >= 40, "the combined OpenAPI lost operations"
     assert not fuzzing.failures, f"{len(fuzzing.failures)} operations failed (seed {run_seed}):\n\n" + "\n\n".join(
         fuzzing.failures
