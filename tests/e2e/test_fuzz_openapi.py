@@ -24,7 +24,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import Any
 
 import httpx
@@ -42,8 +41,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from shared.testing.infra import Infra, drop_database, run_sync
-from shared.testing.system import System, start_system
+from shared.testing.infra import Infra
+from shared.testing.system import System, own_system
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -126,13 +125,8 @@ def _prepare(system: System) -> Fuzzing:
 @pytest.fixture(scope="module")
 def fuzz_system(infra: Infra) -> Iterator[System]:
     """A system of its own: the fuzzer's writes stay out of the other end-to-end tests."""
-    running = start_system(infra)
-    try:
+    with own_system(infra) as running:
         yield running
-    finally:
-        running.stop()
-        for name in running.databases():
-            run_sync(partial(drop_database, infra.server_uri, name))
 
 
 def _keep_own_access(fuzzing: Fuzzing, case: schemathesis.Case) -> None:

@@ -11,13 +11,12 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from functools import partial
 
 import httpx
 import pytest
 
-from shared.testing.infra import Infra, drop_database, run_sync
-from shared.testing.system import System, start_system
+from shared.testing.infra import Infra
+from shared.testing.system import System, own_system
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -25,13 +24,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def rotating(infra: Infra) -> Iterator[System]:
     """A system of its own: the rotation must not reach the other end-to-end tests."""
-    running = start_system(infra)
-    try:
+    with own_system(infra) as running:
         yield running
-    finally:
-        running.stop()
-        for name in running.databases():
-            run_sync(partial(drop_database, infra.server_uri, name))
 
 
 def test_a_notification_signed_by_a_rotated_certificate_confirms_the_payment(rotating: System) -> None:

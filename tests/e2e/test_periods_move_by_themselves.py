@@ -9,14 +9,13 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
-from shared.testing.infra import Infra, drop_database, run_sync
-from shared.testing.system import System, start_system
+from shared.testing.infra import Infra
+from shared.testing.system import System, own_system
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -26,13 +25,8 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 @pytest.fixture(scope="module")
 def two_replicas(infra: Infra) -> Iterator[System]:
     """A system whose campaign service runs as two processes, each with its scheduler."""
-    running = start_system(infra, {"CAMPAIGN_WORKERS": "2", "CAMPAIGN_SCHEDULER_INTERVAL_SECONDS": "0.3"})
-    try:
+    with own_system(infra, {"CAMPAIGN_WORKERS": "2", "CAMPAIGN_SCHEDULER_INTERVAL_SECONDS": "0.3"}) as running:
         yield running
-    finally:
-        running.stop()
-        for name in running.databases():
-            run_sync(partial(drop_database, infra.server_uri, name))
 
 
 def _wait_for_state(http: httpx.Client, period_id: int, state: str, timeout: float = 30) -> dict:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
-from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,8 +25,8 @@ from fastapi import FastAPI
 
 from shared.auth import MemberPrincipal, StaffPrincipal, TokenCodec
 from shared.settings import ServiceSettings
-from shared.testing.infra import Infra, drop_database, migrated_database, run_sync, start_infra
-from shared.testing.system import System, start_system
+from shared.testing.infra import Infra, drop_database, migrated_database, start_infra
+from shared.testing.system import System, own_system
 
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 
@@ -132,10 +131,5 @@ def internal_headers() -> Callable[..., dict[str, str]]:
 @pytest.fixture(scope="session")
 def system(infra: Infra) -> Iterator[System]:
     """The whole system running as processes (simulator, services, gateway)."""
-    running = start_system(infra)
-    try:
+    with own_system(infra) as running:
         yield running
-    finally:
-        running.stop()
-        for name in running.databases():
-            run_sync(partial(drop_database, infra.server_uri, name))

@@ -14,14 +14,17 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import httpx
 
 from shared.clock import Clock
-from shared.testing.infra import Infra, free_port, migrated_database, run_sync
+from shared.testing.infra import Infra, drop_database, free_port, migrated_database, run_sync
 
 SERVICES = ("identity", "campaign", "tagging", "messaging", "metrics")
 PACKAGES = {name: f"{name}_service" for name in SERVICES} | {"gateway": "gateway", "simulator": "wechat_simulator"}
@@ -187,3 +190,19 @@ def start_system(infra: Infra, extra_env: dict[str, str] | None = None) -> Syste
         system.stop()
         raise
     return system
+
+
+@contextmanager
+def own_system(infra: Infra, extra_env: dict[str, str] | None = None) -> Iterator[System]:
+    """A system of its own for a test module whose writes or faults must not reach the shared one.
+
+    ``extra_env`` as for :func:`start_system` (e.g. ``{"CAMPAIGN_WORKERS": "2"}``); the
+    processes are stopped and the databases dropped afterwards.
+    """
+    running = start_system(infra, extra_env)
+    try:
+        yield running
+    finally:
+        running.stop()
+        for name in running.databases():
+            run_sync(partial(drop_database, infra.server_uri, name))
