@@ -8,7 +8,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 import httpx
@@ -28,8 +27,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from shared.kafka.topics import APP_ACTIVITY
-from shared.testing.infra import Infra, drop_database, run_sync
-from shared.testing.system import System, start_system
+from shared.testing.infra import Infra
+from shared.testing.system import System, own_system
 
 pytestmark = pytest.mark.e2e
 
@@ -114,14 +113,11 @@ async def test_activity_reaches_the_topic_once_per_event_id(system):
 def paused_system(infra: Infra) -> Iterator[tuple[System, Any]]:
     """A system of its own on a private broker, which the test pauses."""
     broker = infra.start_broker()
-    running = start_system(infra, extra_env={"KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap})
-    try:
-        yield running, broker
-    finally:
-        broker.resume()
-        running.stop()
-        for name in running.databases():
-            run_sync(partial(drop_database, infra.server_uri, name))
+    with own_system(infra, {"KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap}) as running:
+        try:
+            yield running, broker
+        finally:
+            broker.resume()
 
 
 @pytest.mark.slow
