@@ -8,6 +8,9 @@ from typing import Annotated, Any, cast
 from fastapi import Depends, Request
 
 from shared.auth import require_roles
+from shared.errors import Invalid
+from shared.fields import BIGINT_MAX
+from shared.routing import decode_cursor
 from shared.runtime import ServiceRuntime
 from tagging_service.config import TaggingSettings
 
@@ -39,3 +42,14 @@ async def _index(runtime: RuntimeDep) -> Any:
 # The in-memory bitmaps (tagging_service.segments.index.BitmapIndex); typed loosely so
 # lower domain folders need not import the segments package.
 IndexDep = Annotated[Any, Depends(_index)]
+
+
+def cursor_id(cursor: str | None, key: str = "id") -> int | None:
+    """The id a page cursor carries (a tampered one is a 422, never a database error)."""
+    decoded = decode_cursor(cursor)
+    if decoded is None:
+        return None
+    value = decoded.get(key)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= BIGINT_MAX:
+        raise Invalid("分页游标无效。", slug="invalid-cursor")
+    return value

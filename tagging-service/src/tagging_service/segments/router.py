@@ -14,10 +14,10 @@ from shared.auth import CurrentStaff, InternalCallerDep
 from shared.errors import Invalid, PayloadTooLarge
 from shared.fields import IdPath
 from shared.routing import MAX_PAGE_SIZE, Page, PageDep, SessionDep, decode_cursor, encode_cursor
-from tagging_service.deps import EDIT, READ, RuntimeDep, settings_of, utcnow
+from tagging_service.deps import EDIT, READ, RuntimeDep, cursor_id, settings_of, utcnow
 from tagging_service.facts.members import ensure_members
 from tagging_service.facts.models import MemberFact
-from tagging_service.segments import errors, export, repository, service
+from tagging_service.segments import export, repository, service
 from tagging_service.segments.language import parse_rank
 from tagging_service.segments.schemas import (
     InternalMembers,
@@ -78,9 +78,7 @@ async def preview(body: SegmentPreview, session: SessionDep, runtime: RuntimeDep
 @admin_router.get("", dependencies=[READ])
 async def list_segments(session: SessionDep, runtime: RuntimeDep, page: PageDep) -> Page[SegmentRead]:
     """Saved segments by id, with their current sizes."""
-    cursor = decode_cursor(page.cursor)
-    after = cursor.get("id") if cursor else None
-    rows = await repository.page(session, after_id=after if isinstance(after, int) else None, limit=page.limit + 1)
+    rows = await repository.page(session, after_id=cursor_id(page.cursor), limit=page.limit + 1)
     more = len(rows) > page.limit
     rows = rows[: page.limit]
     engine = _engine(runtime)
@@ -120,11 +118,7 @@ async def replace_segment(segment_id: IdPath, body: SegmentCreate, session: Sess
 @admin_router.delete("/{segment_id}", status_code=204, dependencies=[EDIT])
 async def delete_segment(segment_id: IdPath, session: SessionDep) -> Response:
     """Delete a segment no other segment uses."""
-    segment = await service.require(session, segment_id)
-    if await repository.used_by(session, segment.id):
-        raise errors.segment_in_use()
-    await session.delete(segment)
-    await session.flush()
+    await service.delete(session, await service.require(session, segment_id))
     return Response(status_code=204)
 
 
@@ -218,10 +212,7 @@ async def internal_members(segment_id: IdPath, caller: InternalCallerDep, sessio
                            runtime: RuntimeDep, cursor: CursorQuery = None,
                            limit: Annotated[int, Query(ge=1, le=5000)] = 1000) -> InternalMembers:
     """Member numbers of a segment, ascending, a page at a time (for broadcasts)."""
-    decoded = decode_cursor(cursor)
-    after = decoded.get("after") if decoded else None
-    if after is not None and (not isinstance(after, int) or isinstance(after, bool) or after < 0):
-        raise Invalid("分页游标无效。", slug="invalid-cursor")
+    after = cursor_id(cursor, "after")
     members = await _engine(runtime).segment_members(session, segment_id)
     start = members.rank(after) if after is not None else 0
     page = [members[i] for i in range(start, min(start + limit, len(members)))]

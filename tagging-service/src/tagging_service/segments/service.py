@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from pyroaring import BitMap64
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tagging_service.segments import errors, repository
@@ -135,7 +136,7 @@ async def create(session: AsyncSession, body: SegmentCreate, *, staff_id: int) -
                       created_by=staff_id)
     session.add(segment)
     await session.flush()
-    await repository.set_references(session, segment.id, references(node))
+    await _set_references(session, segment.id, references(node))
     return segment, node
 
 
@@ -145,8 +146,31 @@ async def replace(session: AsyncSession, segment: Segment, body: SegmentCreate, 
     segment.name, segment.description = body.name, body.description
     segment.definition, segment.rank, segment.updated_at = body.definition, body.rank, now
     await session.flush()
-    await repository.set_references(session, segment.id, references(node))
+    await _set_references(session, segment.id, references(node))
     return segment
+
+
+async def _set_references(session: AsyncSession, segment_id: int, uses: list[int]) -> None:
+    # A referenced segment deleted since the check: the foreign key says so.
+    try:
+        async with session.begin_nested():
+            await repository.set_references(session, segment_id, uses)
+    except IntegrityError as exc:
+        raise errors.invalid_definition(
+            [{"field": "definition", "message": "引用的人群已被删除。", "code": "unknown_segment"}]
+        ) from exc
+
+
+async def delete(session: AsyncSession, segment: Segment) -> None:
+    """Delete a segment no other segment uses."""
+    if await repository.used_by(session, segment.id):
+        raise errors.segment_in_use()
+    try:
+        async with session.begin_nested():
+            await session.delete(segment)
+            await session.flush()
+    except IntegrityError as exc:  # another segment started using it meanwhile
+        raise errors.segment_in_use() from exc
 
 
 async def require(session: AsyncSession, segment_id: int) -> Segment:
