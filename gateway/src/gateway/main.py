@@ -21,6 +21,7 @@ from gateway.revocations.service import Revocations, consumers, refresh_revocati
 from gateway.routes.console import router as console_router
 from gateway.routes.docs import docs_router
 from gateway.routes.proxy import router as proxy_router
+from shared.clock import Clock
 from shared.runtime import ServiceDefinition, ServiceRuntime, create_service_app
 from shared.settings import load_settings
 from shared.wechat.pay import platform_public_keys
@@ -37,6 +38,7 @@ async def _start(runtime: ServiceRuntime) -> None:
     runtime.extras["push_apps"] = push_apps(settings)
     runtime.extras["reply_rules"] = ReplyRules()
     runtime.extras["revocations"] = Revocations()
+    runtime.extras["clock"] = Clock(settings.test_clock_file)
     runtime.extras["pay_platform_keys"] = _platform_keys(settings)
     runtime.extras["pay_key_learner"] = PlatformKeyLearner(runtime.extras["pay_platform_keys"])
 

@@ -233,3 +233,19 @@ async def test_openapi_documents_the_gateway_owned_path(gateway):
     live = (await gateway.client.get("/openapi.json")).json()
     assert "/mp/v1/activity" in live["paths"]
     assert "memberToken" in live["components"]["securitySchemes"]
+
+
+async def test_the_time_window_follows_the_shared_clock(gateway):
+    """A test system that moves time moves the 24 h / 5 min window with it (shared.clock)."""
+    clock = gateway.app.state.runtime.extras["clock"]
+    ahead = timedelta(days=10)
+    clock.offset = ahead
+    try:
+        moved = {"kind": "page.viewed", "at": now_iso(ahead), "page": "pages/later", "duration_ms": 5}
+        stale = {"kind": "page.viewed", "at": now_iso(), "page": "pages/now", "duration_ms": 5}
+        response = await post(gateway, [moved, stale])
+        assert response.status_code == 202, response.text
+        assert response.json()["accepted"] == 1
+        assert [r["index"] for r in response.json()["rejected"]] == [1]
+    finally:
+        clock.offset = timedelta()
