@@ -11,12 +11,16 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+
+from shared.testing.system import start_system
 
 pytestmark = pytest.mark.e2e
 
@@ -34,6 +38,8 @@ if not CHROMIUM.exists():
     pytest.skip("Debian's Chromium (/usr/bin/chromium) is not installed", allow_module_level=True)
 
 sync_api = pytest.importorskip("playwright.sync_api")
+# Six engineers share two cores: give the UI the same patience as the API calls.
+sync_api.expect.set_options(timeout=TIMEOUT_MS)
 
 
 # -- the API side: accounts and data the journeys start from ------------------------------------
@@ -70,10 +76,23 @@ class Api:
 
     def member(self) -> int:
         """A person logs in to the mini-program (simulator → gateway): a new member number."""
+        return self.member_session()[0]
+
+    def member_session(self, *, follow: bool = False) -> tuple[int, dict[str, str]]:
+        """A new member and the headers of their mini-program session (following the service account if asked)."""
         sim = self.system.simulator
         person = self.ok(self.http.post(f"{sim}/sim/people", json={}))
         code = self.ok(self.http.post(f"{sim}/sim/people/{person['person_id']}/login-code"))["code"]
-        return int(self.ok(self.http.post("/mp/v1/session", json={"code": code}))["member_no"])
+        session = self.ok(self.http.post("/mp/v1/session", json={"code": code}))
+        if follow:
+            assert self.ok(self.http.post(f"{sim}/sim/people/{person['person_id']}/follow", json={}))["status"] == 200
+        return int(session["member_no"]), {"authorization": f"Bearer {session['token']}"}
+
+    def register(self, period_id: int, member: dict[str, str]) -> None:
+        """A member registers for a free period from the mini-program."""
+        headers = member | {"Idempotency-Key": secrets.token_hex(8)}
+        registration = self.ok(self.http.post(f"/mp/v1/periods/{period_id}/registrations", json={}, headers=headers))
+        assert registration["state"] == "confirmed", registration
 
 
 @pytest.fixture(scope="module")
@@ -270,6 +289,17 @@ def test_find_a_member_by_number_and_add_a_note_and_a_tag(page: Any, system: Any
     assert [t["tag_id"] for t in tags] == [tag["id"]]
 
 
+def test_a_refused_token_returns_to_the_login_page(page: Any, system: Any, api: Api) -> None:
+    sign_in(page, system, system.admin_username, system.admin_password)
+    page.evaluate("sessionStorage.setItem('qunyun.staff.token', 'not-a-token')")
+    page.goto(console(system, "members"))
+    page.wait_for_url(re.compile(r"/console/login\?redirect="))
+    page.locator("[data-test=username]").fill(system.admin_username)
+    page.locator("[data-test=password]").fill(system.admin_password)
+    page.locator("[data-test=login-submit]").click()
+    page.wait_for_url(re.compile(r"/console/members$"))
+
+
 def test_build_a_segment_see_its_count_and_export_the_csv(page: Any, system: Any, api: Api) -> None:
     members = [api.member(), api.member()]
     group = api.post("/admin/v1/tag-groups", {"name": f"人群 {secrets.token_hex(2)}"})
@@ -296,9 +326,51 @@ def test_build_a_segment_see_its_count_and_export_the_csv(page: Any, system: Any
     assert sorted(int(line.split(",")[0]) for line in csv.splitlines()[1:] if line) == sorted(members)
 
 
+def test_the_renewal_chart_shows_the_series_figures(page: Any, system: Any, api: Api) -> None:
+    series = api.post("/admin/v1/series", {"title": f"续报 {secrets.token_hex(2)}", "description": ""})
+    now = datetime.now(UTC)
+    today = now.date()
+    periods = []
+    for number in (1, 2):
+        period = api.post(f"/admin/v1/series/{series['id']}/periods", {
+            "title": f"第{number}期", "capacity": 100, "fee_fen": 0,
+            "registration_opens_at": (now - timedelta(hours=1)).isoformat(),
+            "registration_closes_at": (now + timedelta(days=7)).isoformat(),
+            "start_date": (today + timedelta(days=8)).isoformat(), "end_date": (today + timedelta(days=17)).isoformat(),
+        })
+        api.post(f"/admin/v1/periods/{period['id']}/state", {"state": "open"})
+        periods.append(period["id"])
+    people = [api.member_session()[1] for _ in range(3)]
+    for person in people:
+        api.register(periods[0], person)
+    for person in people[:2]:
+        api.register(periods[1], person)
+
+    # The figures arrive through the broker; the chart is read once metrics has them.
+    deadline = time.monotonic() + 90
+    while True:
+        steps = api.get(f"/admin/v1/metrics/series/{series['id']}/renewal")["steps"]
+        if steps and (steps[0]["members"], steps[0]["renewed"]) == (3, 2):
+            break
+        assert time.monotonic() < deadline, steps
+        time.sleep(1)
+
+    sign_in(page, system, system.admin_username, system.admin_password)
+    choose(page, page.locator("[data-test=renewal-series]"), series["title"])
+    row = page.locator("[data-test=renewal-data] tbody tr").first
+    sync_api.expect(row).to_contain_text("#1 → #2")
+    cells = row.locator("td")
+    sync_api.expect(cells.nth(1)).to_have_text("3")
+    sync_api.expect(cells.nth(2)).to_have_text("2")
+    sync_api.expect(cells.nth(3)).to_have_text("66.7%")
+    # The chart itself is drawn from the same rows (its option builder is unit-tested).
+    sync_api.expect(page.locator("[data-test=renewal-chart] canvas")).to_have_count(1)
+
+
 PAGES = [
     "dashboard", "campaigns/series", "campaigns/channels", "campaigns/communities", "members", "members/tags",
-    "members/segments", "messaging/templates", "messaging/messages", "system/staff",
+    "members/rules", "members/segments", "messaging/templates", "messaging/broadcasts", "messaging/messages",
+    "system/staff",
 ]
 
 
@@ -319,3 +391,61 @@ def test_every_page_loads_without_a_problem_at_1366x768(page: Any, system: Any, 
         Path(shots).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=f"{shots}/{path.replace('/', '_')}.png")
     assert not errors, errors
+
+
+def until(check: Any, timeout: float = 90) -> Any:
+    """Poll ``check`` until it returns something truthy (events cross the broker)."""
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(1)
+    return result
+
+
+@pytest.fixture(scope="module")
+def quiet_free_system(infra: Any) -> Iterator[Any]:
+    """A system of its own whose messaging has no quiet hours (a broadcast must finish at any hour)."""
+    running = start_system(infra, {
+        "MESSAGING_QUIET_START": "00:00", "MESSAGING_QUIET_END": "00:00", "MESSAGING_SCHEDULER_INTERVAL_SECONDS": "0.5",
+    })
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def test_watch_a_broadcast_reach_100_percent(page: Any, quiet_free_system: Any) -> None:
+    system = quiet_free_system
+    api = Api(system)
+    sim = system.simulator
+    api.ok(api.http.put(f"{sim}/sim/templates/oa/OA_NOTICE", json={
+        "title": "课程通知", "content": "课程:{{thing1.DATA}}\n说明:{{thing2.DATA}}",
+    }))
+    api.post("/admin/v1/templates/sync", {})
+    api.post("/admin/v1/message-purposes", {
+        "name": "console.notice", "class": "transactional",
+        "channels": [
+            {"channel": "template", "template_id": "OA_NOTICE", "fields": {"thing1": "{title}", "thing2": "开课"}},
+        ],
+    })
+    members = [api.member_session(follow=True)[0] for _ in range(3)]
+    for member_no in members:
+        until(lambda m=member_no: api.get(f"/admin/v1/members/{m}/reach")["following"])
+    group = api.post("/admin/v1/tag-groups", {"name": "群发"})
+    tag = api.post("/admin/v1/tags", {"group_id": group["id"], "name": "开课通知"})
+    for member_no in members:
+        api.post(f"/admin/v1/members/{member_no}/tags", {"tag_id": tag["id"]})
+    segment = api.post("/admin/v1/segments", {"name": "开课通知人群", "definition": {"tag": tag["id"]}})
+
+    sign_in(page, system, system.admin_username, system.admin_password)
+    page.goto(console(system, "messaging/broadcasts"))
+    choose(page, page.locator("[data-test=broadcast-segment]"), segment["name"])
+    choose(page, page.locator("[data-test=broadcast-purpose]"), "console.notice")
+    page.locator("[data-test=broadcast-data]").fill('{"title": "单词打卡"}')
+    page.locator("[data-test=broadcast-send]").click()
+    confirm_dialog(page)
+    broadcast = page.locator("[data-test=broadcast]").first
+    sync_api.expect(broadcast.locator("[data-test=broadcast-progress]")).to_contain_text("100%", timeout=90_000)
+    sync_api.expect(broadcast.locator("[data-test=broadcast-state]")).to_have_text("已完成")
+    sync_api.expect(broadcast).to_contain_text("已发送 3")
+    api.http.close()

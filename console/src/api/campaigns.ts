@@ -83,3 +83,24 @@ export const downloadSettlement = (id: number) => download(`/admin/v1/periods/${
 
 /** POST /admin/v1/periods/{id}/refunds/retry */
 export const retryRefunds = (id: number) => http.post<Record<string, unknown>>(`/admin/v1/periods/${id}/refunds/retry`)
+
+export interface Checkin {
+  id: number
+  period_id: number
+  member_no: number
+  local_date: string
+  text: string
+  images: string[]
+  late: boolean
+  voided_at: string | null
+  void_reason: string | null
+  created_at: string
+}
+
+/** GET /admin/v1/periods/{id}/checkins */
+export const listCheckins = (periodId: number, cursor?: string | null) =>
+  http.get<Page<Checkin>>(`/admin/v1/periods/${periodId}/checkins`, { cursor })
+
+/** POST /admin/v1/periods/{id}/checkins/{checkin_id}/void */
+export const voidCheckin = (periodId: number, checkinId: number, reason: string) =>
+  http.post<Checkin>(`/admin/v1/periods/${periodId}/checkins/${checkinId}/void`, { reason })

@@ -1,4 +1,4 @@
-import { http } from './http'
+import { http, type Page } from './http'
 
 export interface GroupCell {
   community_id: number
@@ -28,3 +28,34 @@ export interface Matrix {
 /** GET /admin/v1/communities/matrix (optionally one series). */
 export const getMatrix = (seriesId?: number | null) =>
   http.get<Matrix>('/admin/v1/communities/matrix', { series_id: seriesId })
+
+export interface Community {
+  id: number
+  open_gid: string
+  name: string | null
+  period_id: number | null
+  proposed_period_id: number | null
+  linked_at: string | null
+  first_seen_at: string
+  last_seen_at: string
+  members_seen: number
+  periods: { period_id: number; linked_at?: string; unlinked_at?: string | null }[]
+}
+
+/** GET /admin/v1/communities */
+export const listCommunities = (query: { period_id?: number | null; unlinked?: boolean; cursor?: string | null } = {}) =>
+  http.get<Page<Community>>('/admin/v1/communities', query)
+
+/** PATCH /admin/v1/communities/{id}: rename */
+export const renameCommunity = (id: number, name: string) => http.patch<Community>(`/admin/v1/communities/${id}`, { name })
+
+/** POST /admin/v1/communities/{id}/periods: link to one more period */
+export const linkCommunity = (id: number, periodId: number) =>
+  http.post<Community>(`/admin/v1/communities/${id}/periods`, { period_id: periodId })
+
+/** DELETE /admin/v1/communities/{id}/periods/{period_id}: end a link */
+export const unlinkCommunity = (id: number, periodId: number) =>
+  http.delete<Community>(`/admin/v1/communities/${id}/periods/${periodId}`)
+
+/** POST /admin/v1/communities/{id}/accept-proposal */
+export const acceptProposal = (id: number) => http.post<Community>(`/admin/v1/communities/${id}/accept-proposal`)

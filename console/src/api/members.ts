@@ -110,3 +110,19 @@ export interface TimelineItem {
   kind: string
   data: Record<string, unknown>
 }
+
+export interface Reach {
+  member_no: number
+  mp_openid: string | null
+  oa_openid: string | null
+  following: boolean
+  blocked: boolean
+  credits: { template_id: string; title: string | null; credits: number; long_term: boolean; accepted_total: number }[]
+  windows: { interaction: string; opened_at: string; expires_at: string; open: boolean; remaining: number | null }[]
+  custom_sends_remaining: number | null
+  cap: { local_date: string; used: number; limit: number }
+  quiet_hours_now: boolean
+}
+
+/** GET /admin/v1/members/{member_no}/reach: credits, customer-service window and today's cap. */
+export const getReach = (memberNo: number) => http.get<Reach>(`/admin/v1/members/${memberNo}/reach`, undefined, { silent: true })

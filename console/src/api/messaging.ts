@@ -1,4 +1,4 @@
-import { http, type Page } from './http'
+import { download, http, type Page } from './http'
 
 export interface Template {
   id: number
@@ -41,3 +41,69 @@ export const syncTemplates = () => http.post<{ results: Record<string, unknown>[
 /** GET /admin/v1/messages: the delivery log, newest first. */
 export const listMessages = (query: { member_no?: number | null; purpose?: string; status?: MessageStatus | ''; cursor?: string | null }) =>
   http.get<Page<Message>>('/admin/v1/messages', query)
+
+export interface Purpose {
+  id: number
+  name: string
+  description: string
+  class: 'transactional' | 'marketing'
+  channels: Record<string, unknown>[]
+  daily_cap: number | null
+  enabled: boolean
+  updated_at: string
+}
+
+export type BroadcastState = 'scheduled' | 'running' | 'paused' | 'cancelled' | 'finished'
+
+export interface Broadcast {
+  id: number
+  purpose: string
+  segment_id: number | null
+  rate_per_second: number
+  state: BroadcastState
+  total: number
+  send_at: string | null
+  created_at: string
+  started_at: string | null
+  finished_at: string | null
+  sent: number
+  fell_back: number
+  failed: number
+  unknown: number
+  undeliverable: Record<string, number>
+  remaining: number
+}
+
+export interface BroadcastCreate {
+  segment_id?: number | null
+  member_nos?: number[] | null
+  purpose: string
+  data: Record<string, unknown>
+  rate_per_second: number
+}
+
+export interface Forecast {
+  total: number
+  by_channel: Record<string, number>
+  undeliverable: Record<string, number>
+}
+
+/** GET /admin/v1/message-purposes */
+export const listPurposes = () => http.get<{ items: Purpose[] }>('/admin/v1/message-purposes')
+
+/** POST /admin/v1/broadcasts/preview: who each channel would reach; sends nothing. */
+export const previewBroadcast = (body: BroadcastCreate) => http.post<Forecast>('/admin/v1/broadcasts/preview', body)
+
+/** POST /admin/v1/broadcasts */
+export const createBroadcast = (body: BroadcastCreate) => http.post<Broadcast>('/admin/v1/broadcasts', body)
+
+/** GET /admin/v1/broadcasts/{id}: progress */
+export const getBroadcast = (id: number) => http.get<Broadcast>(`/admin/v1/broadcasts/${id}`, undefined, { silent: true })
+
+/** POST /admin/v1/broadcasts/{id}/{pause|resume|cancel} */
+export const changeBroadcast = (id: number, action: 'pause' | 'resume' | 'cancel') =>
+  http.post<Broadcast>(`/admin/v1/broadcasts/${id}/${action}`)
+
+/** GET /admin/v1/broadcasts/{id}/report.csv */
+export const downloadBroadcastReport = (id: number) =>
+  download(`/admin/v1/broadcasts/${id}/report.csv`, `broadcast-${id}.csv`)

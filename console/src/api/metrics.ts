@@ -56,7 +56,8 @@ export const downloadOverview = (window: Window) =>
   download('/admin/v1/metrics/overview', 'overview.csv', { ...window, format: 'csv' })
 
 /** GET /admin/v1/metrics/series/{id}/renewal */
-export const getRenewal = (seriesId: number) => http.get<Renewal>(`/admin/v1/metrics/series/${seriesId}/renewal`)
+export const getRenewal = (seriesId: number) =>
+  http.get<Renewal>(`/admin/v1/metrics/series/${seriesId}/renewal`, undefined, { silent: true })
 
 /** GET /admin/v1/metrics/series/{id}/renewal?format=csv */
 export const downloadRenewal = (seriesId: number) =>

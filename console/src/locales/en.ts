@@ -20,7 +20,7 @@ const en: typeof zh = {
   roles: { admin: 'Admin', operator: 'Operator', sales: 'Sales', viewer: 'Viewer' },
   menu: {
     dashboard: 'Dashboard', campaigns: 'Campaigns', series: 'Series & periods', channels: 'Channel QR codes',
-    communities: 'Community matrix', members: 'Members', memberSearch: 'Member search', tags: 'Tags & rules',
+    communities: 'Community matrix', members: 'Members', memberSearch: 'Member search', tags: 'Tags', rules: 'Tag rules',
     segments: 'Segments', messaging: 'Messaging', templates: 'Templates', broadcasts: 'Broadcasts', messages: 'Delivery log', system: 'System',
     staff: 'Staff',
   },
@@ -51,6 +51,9 @@ const en: typeof zh = {
     registrants: 'Registrants', refundsDue: 'Refunds due', refundTotal: 'Refund total (yuan)', refunded: 'Refunded (yuan)',
     refundNo: 'Refund no.', attempts: 'Attempts', refundError: 'Failure',
   },
+  checkins: {
+    title: 'Check-ins', date: 'Day', text: 'Text', late: 'Late', voided: 'Voided', void: 'Void', voidReason: 'Reason for voiding',
+  },
   channels: {
     title: 'Channel QR codes', name: 'Channel', scene: 'Scene', qr: 'Service-account QR', wxacode: 'Mini-program code',
     scans: 'Scans', follows: 'Follows', stats: 'Stats', members: 'First-touch members', registrations: 'Registrations',
@@ -61,7 +64,10 @@ const en: typeof zh = {
   communities: {
     title: 'Community matrix', series: 'Series', period: 'Period', group: 'Group', membersSeen: 'Members seen',
     periodMembersSeen: "Period's registrants seen", registrants: 'Registrants', lastActivity: 'Last activity',
-    unlinked: 'Groups not linked', chooseSeries: 'Choose a series',
+    unlinked: 'Groups not linked', chooseSeries: 'Choose a series', groups: 'Groups', unlinkedOnly: 'Unlinked only',
+    links: 'Linked periods', proposed: 'Proposed by share cards', accept: 'Accept', linkTo: 'Link to a period',
+    link: 'Link', unlink: 'Unlink', rename: 'Name', name: 'Group name',
+    unlinkConfirm: 'End the link to "{period}"? Sightings made while linked keep counting for it.',
   },
   members: {
     search: 'Member search', placeholder: 'Member number / phone / openid / UnionID', memberNo: 'Member no.',
@@ -74,11 +80,22 @@ const en: typeof zh = {
     unblockConfirm: 'Unblock member {no}?', merges: 'Merges', noTags: 'No tags', noNotes: 'No service notes',
     tagSource: 'Source', appliedAt: 'Applied', author: 'By', notFound: 'No member found',
   },
+  reach: {
+    title: 'Reach', following: 'Follows the service account', cap: "Today's marketing sends", window: 'Customer-service window',
+    openUntil: 'open until {at}', closed: 'closed', quietHours: 'Quiet hours now', template: 'Subscribe template',
+    credits: 'Credits', longTerm: 'Long-term',
+  },
   tags: {
-    title: 'Tags & rules', groups: 'Tag groups', group: 'Group', name: 'Name', colour: 'Colour',
+    title: 'Tags', groups: 'Tag groups', group: 'Group', name: 'Name', colour: 'Colour',
     description: 'Description', kind: 'Kind', members: 'Members', createGroup: 'New group', createTag: 'New tag',
     editTag: 'Edit tag', kinds: { manual: 'Manual', rule: 'Rule', system: 'System' },
     deleteConfirm: 'Delete the tag "{name}"?',
+  },
+  rules: {
+    title: 'Tag rules', create: 'New rule', edit: 'Edit rule', name: 'Rule name', tag: 'Tag', action: 'Action',
+    actions: { apply: 'Apply the tag', remove: 'Remove the tag' }, enabled: 'Enabled', expires: 'Valid days',
+    condition: 'Condition', backfill: 'Back-fill', changed: 'changed', deleteConfirm: 'Delete the rule "{name}"?',
+    states: { pending: 'Pending', running: 'Running', done: 'Done', failed: 'Failed' },
   },
   segments: {
     title: 'Segments', builder: 'Conditions', count: 'Members matching', preview: 'Preview', save: 'Save segment',
@@ -111,6 +128,14 @@ const en: typeof zh = {
       revenue_fen: 'Revenue (yuan)', refunds_fen: 'Refunds (yuan)', refund_fen: 'Refunds (yuan)', visitors: 'Visitors',
       conversion: 'Conversion',
     },
+  },
+  broadcasts: {
+    create: 'New broadcast', segment: 'Segment', purpose: 'Purpose', data: 'Fields (JSON)', rate: 'Per second',
+    preview: 'Forecast', send: 'Send', sendConfirm: 'Send to this segment? Messages go out at the rate.', total: 'Total',
+    byChannel: 'By channel', undeliverable: 'Undeliverable', progress: 'Progress', id: 'Broadcast ID', sent: 'Sent',
+    fellBack: 'Fell back', failed: 'Failed', remaining: 'Remaining', pause: 'Pause', resume: 'Resume', cancel: 'Cancel',
+    badData: 'The fields are not valid JSON',
+    states: { scheduled: 'Scheduled', running: 'Running', paused: 'Paused', cancelled: 'Cancelled', finished: 'Finished' },
   },
   messaging: {
     templates: 'Templates', sync: 'Sync from WeChat', title: 'Title', templateId: 'Template ID', purposes: 'Purposes',

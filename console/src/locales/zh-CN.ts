@@ -18,7 +18,7 @@ export default {
   roles: { admin: '管理员', operator: '运营', sales: '销售', viewer: '只读' },
   menu: {
     dashboard: '数据看板', campaigns: '活动管理', series: '系列与期次', channels: '渠道二维码',
-    communities: '社群矩阵', members: '会员', memberSearch: '会员查询', tags: '标签与规则', segments: '人群圈选',
+    communities: '社群矩阵', members: '会员', memberSearch: '会员查询', tags: '标签', rules: '标签规则', segments: '人群圈选',
     messaging: '消息', templates: '模板消息', broadcasts: '群发', messages: '发送记录', system: '系统', staff: '员工管理',
   },
   login: {
@@ -46,6 +46,9 @@ export default {
     registrants: '报名人数', refundsDue: '应退笔数', refundTotal: '应退金额（元）', refunded: '已退金额（元）',
     refundNo: '退款单号', attempts: '尝试次数', refundError: '失败原因',
   },
+  checkins: {
+    title: '打卡记录', date: '打卡日', text: '内容', late: '补卡', voided: '已作废', void: '作废', voidReason: '作废原因',
+  },
   channels: {
     title: '渠道二维码', name: '渠道', scene: '场景值', qr: '公众号二维码', wxacode: '小程序码', scans: '扫码', follows: '关注',
     stats: '统计', members: '首触会员', registrations: '报名', payments: '付费', paid: '付费金额（元）', kind: '类型',
@@ -55,7 +58,9 @@ export default {
   communities: {
     title: '社群矩阵', series: '系列', period: '期次', group: '群', membersSeen: '出现人数',
     periodMembersSeen: '本期报名者出现', registrants: '报名人数', lastActivity: '最近活跃', unlinked: '未关联的群',
-    chooseSeries: '选择系列',
+    chooseSeries: '选择系列', groups: '群列表', unlinkedOnly: '只看未关联的群', links: '关联期次', proposed: '分享卡片建议',
+    accept: '确认关联', linkTo: '关联到期次', link: '关联', unlink: '解除关联', rename: '命名', name: '群名称',
+    unlinkConfirm: '确定解除与「{period}」的关联？关联期间的出现记录仍计入该期。',
   },
   members: {
     search: '会员查询', placeholder: '会员号 / 手机号 / openid / UnionID', memberNo: '会员号', apps: '应用',
@@ -68,10 +73,20 @@ export default {
     unblockConfirm: '确定将会员 {no} 移出黑名单？', merges: '合并记录', noTags: '暂无标签', noNotes: '暂无服务记录',
     tagSource: '来源', appliedAt: '打标时间', author: '记录人', notFound: '未找到会员',
   },
+  reach: {
+    title: '触达', following: '关注公众号', cap: '今日营销条数', window: '客服消息窗口', openUntil: '开放至 {at}',
+    closed: '已关闭', quietHours: '免打扰时段', template: '订阅模板', credits: '剩余次数', longTerm: '长期订阅',
+  },
   tags: {
-    title: '标签与规则', groups: '标签组', group: '标签组', name: '名称', colour: '颜色', description: '说明',
+    title: '标签', groups: '标签组', group: '标签组', name: '名称', colour: '颜色', description: '说明',
     kind: '类型', members: '人数', createGroup: '新增标签组', createTag: '新增标签', editTag: '编辑标签',
     kinds: { manual: '手动', rule: '规则', system: '系统' }, deleteConfirm: '确定删除标签「{name}」？',
+  },
+  rules: {
+    title: '标签规则', create: '新增规则', edit: '编辑规则', name: '规则名称', tag: '标签', action: '动作',
+    actions: { apply: '打标签', remove: '移除标签' }, enabled: '启用', expires: '有效天数', condition: '条件',
+    backfill: '历史回填', changed: '变更', deleteConfirm: '确定删除规则「{name}」？',
+    states: { pending: '等待中', running: '回填中', done: '已完成', failed: '失败' },
   },
   segments: {
     title: '人群圈选', builder: '条件', count: '命中人数', preview: '预览', save: '保存人群', name: '人群名称',
@@ -100,6 +115,13 @@ export default {
       registrations: '报名', payments: '付费', paying_members: '付费会员', revenue_fen: '收入（元）',
       refunds_fen: '退款（元）', refund_fen: '退款（元）', visitors: '访客', conversion: '转化率',
     },
+  },
+  broadcasts: {
+    create: '新建群发', segment: '目标人群', purpose: '消息用途', data: '消息字段（JSON）', rate: '每秒条数',
+    preview: '预估触达', send: '开始群发', sendConfirm: '确定向该人群发送？发送后按速率逐步送出。', total: '总人数',
+    byChannel: '各通道', undeliverable: '无法触达', progress: '群发进度', id: '群发 ID', sent: '已发送', fellBack: '降级发送',
+    failed: '失败', remaining: '剩余', pause: '暂停', resume: '继续', cancel: '取消', badData: '消息字段不是合法的 JSON',
+    states: { scheduled: '已排期', running: '发送中', paused: '已暂停', cancelled: '已取消', finished: '已完成' },
   },
   messaging: {
     templates: '模板消息', sync: '从微信同步', title: '标题', templateId: '模板 ID', purposes: '用途', app: '应用',

@@ -35,6 +35,7 @@ export const appRoutes: RouteRecordRaw[] = [
       { path: '', name: 'members', component: () => import('@/views/members/index.vue'), meta: { title: 'menu.memberSearch' } },
       { path: ':memberNo', name: 'member', component: () => import('@/views/members/MemberProfile.vue'), meta: { title: 'members.profile', hidden: true } },
       { path: 'tags', name: 'tags', component: () => import('@/views/tags/index.vue'), meta: { title: 'menu.tags' } },
+      { path: 'rules', name: 'rules', component: () => import('@/views/tags/Rules.vue'), meta: { title: 'menu.rules' } },
       { path: 'segments', name: 'segments', component: () => import('@/views/segments/index.vue'), meta: { title: 'menu.segments' } },
     ],
   },
@@ -43,6 +44,7 @@ export const appRoutes: RouteRecordRaw[] = [
     meta: { title: 'menu.messaging', icon: 'ChatDotRound' },
     children: [
       { path: 'templates', name: 'templates', component: () => import('@/views/messaging/Templates.vue'), meta: { title: 'menu.templates' } },
+      { path: 'broadcasts', name: 'broadcasts', component: () => import('@/views/messaging/Broadcasts.vue'), meta: { title: 'menu.broadcasts' } },
       { path: 'messages', name: 'messages', component: () => import('@/views/messaging/Messages.vue'), meta: { title: 'menu.messages' } },
     ],
   },
