@@ -11,6 +11,7 @@ redelivering everything once more changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -134,6 +135,19 @@ async def _replay_logs(
     return read, missing
 
 
+async def _partitions(consumer: AIOKafkaConsumer, topics: list[str]) -> list[TopicPartition]:
+    """Every partition of ``topics``; metadata is asked until it is stable (a fresh client may see part of it)."""
+    seen: set[TopicPartition] = set()
+    for _ in range(5):
+        await consumer.topics()  # refreshes the cluster metadata
+        now = {TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()}
+        if now and now == seen:
+            break
+        seen |= now
+        await asyncio.sleep(0.2)
+    return sorted(seen)
+
+
 def _record(topic: str, position: int, key: str | None, envelope: Envelope) -> ConsumerRecord:
     """A stand-in Kafka record for an event read from a log (dead letters name its position)."""
     value = envelope.to_bytes()
@@ -153,12 +167,7 @@ async def _replay(runner: MetricsConsumer, settings: MetricsSettings, progress: 
     await consumer.start()
     read = 0
     try:
-        await consumer.topics()  # loads the cluster metadata
-        partitions: list[TopicPartition] = []
-        for topic in runner.spec.topics:
-            name = settings.kafka_namespace + topic
-            for p in sorted(consumer.partitions_for_topic(name) or ()):
-                partitions.append(TopicPartition(name, p))
+        partitions = await _partitions(consumer, [settings.kafka_namespace + t for t in runner.spec.topics])
         if not partitions:
             return 0
         consumer.assign(partitions)
@@ -166,18 +175,23 @@ async def _replay(runner: MetricsConsumer, settings: MetricsSettings, progress: 
         ends = await consumer.end_offsets(partitions)
         starts = await consumer.beginning_offsets(partitions)
         goal = sum(ends[tp] - starts[tp] for tp in partitions)
-        remaining = {tp for tp in partitions if ends[tp] > starts[tp]}
+        remaining = set(partitions)
+        idle: dict[TopicPartition, int] = dict.fromkeys(remaining, 0)
         while remaining:
-            batches = await consumer.getmany(*remaining, timeout_ms=1000, max_records=runner.spec.batch_size)
-            for tp, records in batches.items():
-                records = [r for r in records if r.offset < ends[tp]]
+            batches = await consumer.getmany(*remaining, timeout_ms=500, max_records=runner.spec.batch_size)
+            for tp in list(remaining):
+                records = batches.get(tp, [])
                 if records:
                     await runner.process_partition(tp, records)
                     read += len(records)
-                if (await consumer.position(tp)) >= ends[tp]:
+                    idle[tp] = 0
+                    continue
+                # Done when nothing came for a few polls and the position reached the (re-read) end.
+                idle[tp] += 1
+                if idle[tp] >= 3 and await consumer.position(tp) >= (await consumer.end_offsets([tp]))[tp]:
                     remaining.discard(tp)
             if progress is not None:
-                progress(runner.spec.name, read, goal)
+                progress(runner.spec.name, read, max(goal, read))
     finally:
         await consumer.stop()
     return read

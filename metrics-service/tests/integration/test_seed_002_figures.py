@@ -6,6 +6,10 @@ Then every event once more (nothing changes), then a rebuild from the broker
 
 from __future__ import annotations
 
+import asyncio
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -166,4 +170,19 @@ async def test_rebuild_from_the_event_logs_alone(metrics_factory):
             result = await rebuild(settings, logs=True, kafka=False, http=http)
         assert result.from_logs == len(s.events)
         assert sorted(result.logs_missing) == ["gateway", "identity", "messaging", "tagging"]
+        assert await figures(m, s) == seen
+
+        # The command line does the same from the broker.
+        env = {
+            **os.environ, "QUNYUN_ENV": "test", "QUNYUN_ENV_FILE": os.devnull,
+            "DATABASE_URL": m.settings.database_url, "METRICS_DATABASE_NAME": m.settings.database_name,
+            "KAFKA_BOOTSTRAP_SERVERS": m.settings.kafka_bootstrap_servers,
+            "QUNYUN_KAFKA_NAMESPACE": m.settings.kafka_namespace,
+        }
+        done = await asyncio.to_thread(
+            subprocess.run, [sys.executable, "-m", "metrics_service.cli", "rebuild", "--no-logs"],
+            env=env, capture_output=True, text=True, timeout=300,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert f"rebuilt from {len(s.events)} events" in done.stderr
         assert await figures(m, s) == seen

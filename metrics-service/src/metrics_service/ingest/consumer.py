@@ -11,6 +11,7 @@ runner's, unchanged.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from aiokafka import ConsumerRecord, TopicPartition
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,7 +20,7 @@ from metrics_service.ingest import dispatch
 from shared.db import unit_of_work
 from shared.events import Envelope
 from shared.events.inbox import claim
-from shared.kafka.consumer import ConsumerSpec, EventConsumer
+from shared.kafka.consumer import ConsumerSpec, EventConsumer, _sleep
 from shared.observability import EVENTS_CONSUMED
 from shared.runtime import ServiceRuntime
 
@@ -41,6 +42,74 @@ def specs() -> list[ConsumerSpec]:
 
 class MetricsConsumer(EventConsumer):
     """An :class:`EventConsumer` whose batch goes to the projections in one call."""
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until ``stop``: each poll's records of every partition in one transaction.
+
+        The shared loop applies and commits partition by partition; here one
+        poll (up to ``batch_size`` records over all assigned partitions) is one
+        claim, one fold into the rollups and one offset commit, which is what
+        makes a high telemetry rate cheap. Should that transaction fail, the
+        partitions are applied one by one as the shared runner does.
+        """
+        backoff = 0.5
+        while not stop.is_set():
+            self.consumer = self._build_consumer()
+            try:
+                await self.consumer.start()
+                backoff = 0.5
+                _log().info("consumer_started", consumer=self.consumer_id, topics=self.spec.topics)
+                while not stop.is_set():
+                    batches = await self.consumer.getmany(timeout_ms=500, max_records=self.spec.batch_size)
+                    if not batches:
+                        continue
+                    await self.process_poll(batches)
+                    await self.consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
+                    for tp, records in batches.items():
+                        self._record_lag(tp, records[-1].offset + 1)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                _log().warning("consumer_failed", consumer=self.consumer_id, error=repr(exc), retry_in=backoff)
+                await _sleep(stop, backoff)
+                backoff = min(backoff * 2, 10.0)
+            finally:
+                try:
+                    await self.consumer.stop()
+                except Exception as exc:
+                    _log().debug("consumer_stop_failed", error=repr(exc))
+
+    async def process_poll(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        """Apply one poll: all partitions together, or partition by partition if that fails."""
+        parsed: list[tuple[ConsumerRecord, Envelope]] = []
+        for records in batches.values():
+            for record in records:
+                try:
+                    parsed.append((record, Envelope.from_bytes(record.value)))
+                except Exception as exc:  # unreadable: nothing to retry
+                    await self._dead_letter(record, None, f"unparseable envelope: {exc!r}")
+        try:
+            await self._apply_all(parsed)
+        except Exception as exc:
+            self._log_replay(exc)
+            for tp in batches:
+                await self.apply_envelopes(
+                    [(r, e) for r, e in parsed if r.topic == tp.topic and r.partition == tp.partition]
+                )
+
+    async def _apply_all(self, parsed: list[tuple[ConsumerRecord, Envelope]]) -> None:
+        relevant = [e for _, e in parsed if e.type in dispatch.HANDLED_TYPES]
+        if not relevant:
+            return
+        async with unit_of_work(self.sessions) as session:
+            fresh = await claim(session, consumer=self.consumer_id, event_ids=[e.id for e in relevant])
+            todo: list[Envelope] = []
+            for envelope in relevant:
+                if envelope.id in fresh:
+                    fresh.discard(envelope.id)
+                    todo.append(envelope)
+            await dispatch.apply(session, todo)
+        EVENTS_CONSUMED.labels(self.service, self.spec.name, "applied").inc(len(todo))
 
     async def process_partition(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
         """Claim the batch once, apply every fresh event in order, commit once."""
@@ -75,12 +144,16 @@ class MetricsConsumer(EventConsumer):
             return len(relevant)
 
     def _log_replay(self, exc: Exception) -> None:
-        from shared.kafka.consumer import log
-
-        log.info("batch_failed_replaying_one_by_one", consumer=self.consumer_id, error=repr(exc))
+        _log().info("batch_failed_replaying_one_by_one", consumer=self.consumer_id, error=repr(exc))
 
     async def _handle(self, session: AsyncSession, envelope: Envelope) -> None:
         await dispatch.apply(session, [envelope])
+
+
+def _log() -> Any:
+    from shared.kafka.consumer import log
+
+    return log
 
 
 async def run_consumers(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
