@@ -5,21 +5,22 @@ PostgreSQL is the source of truth. At start the index is rebuilt from
 ``index_changes`` log (written in the same transaction as each change), so a
 tag applied through any replica is counted within one poll interval.
 
-The log is re-read with a short look-back window: a transaction that took its
-change id before a concurrent one but committed after it is still seen.
-Replaying is harmless because changes to one (tag, member) pair are ordered by
-the row lock on ``member_tags``.
+Ids missing below the highest one read are asked for again for a few seconds:
+a transaction that took its change id before a concurrent one but committed
+after it is still seen. Changes to one (tag, member) pair are ordered by the
+row lock on ``member_tags``, so applying them in id order is correct.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from datetime import timedelta
 
 import structlog
 from pyroaring import BitMap64
-from sqlalchemy import delete, func, select, union
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tagging_service.facts.models import MemberFact
@@ -29,6 +30,7 @@ log = structlog.get_logger("tagging.index")
 
 LOOKBACK = timedelta(seconds=5)
 RETENTION = timedelta(hours=1)
+MAX_GAPS = 10_000
 
 
 class BitmapIndex:
@@ -38,6 +40,8 @@ class BitmapIndex:
         self.tags: dict[int, BitMap64] = {}
         self.members = BitMap64()
         self.last_id = 0
+        # Change ids below ``last_id`` not seen yet → when they were first missed.
+        self.gaps: dict[int, float] = {}
         self.ready = asyncio.Event()
 
     def tag(self, tag_id: int) -> BitMap64:
@@ -70,20 +74,41 @@ class BitmapIndex:
         log.info("index_rebuilt", tags=len(tags), members=len(members))
 
     async def refresh(self, sessions: async_sessionmaker[AsyncSession]) -> int:
-        """Apply the changes logged since the last look; returns how many were read."""
+        """Apply the changes logged since the last look; returns how many were read.
+
+        Ids are taken at insert and committed in any order, so an id missing
+        below the highest one seen may still commit: such gaps are asked for
+        again for ``LOOKBACK`` (a rolled-back id never shows up and is dropped).
+        """
         columns = (IndexChange.id, IndexChange.kind, IndexChange.key, IndexChange.member_no, IndexChange.added)
-        # Two indexed reads (new ids; the look-back window by time) rather than one OR that scans.
-        newer = select(*columns).where(IndexChange.id > self.last_id)
-        recent = select(*columns).where(IndexChange.at > func.now() - LOOKBACK)
         async with sessions() as session:
-            rows = (await session.execute(union(newer, recent).order_by("id"))).all()
+            rows = list((await session.execute(
+                select(*columns).where(IndexChange.id > self.last_id).order_by(IndexChange.id)
+            )).all())
+            if self.gaps:
+                late = (await session.execute(
+                    select(*columns).where(IndexChange.id.in_(list(self.gaps))).order_by(IndexChange.id)
+                )).all()
+                rows = sorted([*late, *rows], key=lambda r: r[0])
+        now = time.monotonic()
+        previous = self.last_id
         for change_id, kind, key, member_no, added in rows:
             target = self.members if kind == "member" else self.tags.setdefault(key, BitMap64())
             if added:
                 target.add(member_no)
             else:
                 target.discard(member_no)
-            self.last_id = max(self.last_id, change_id)
+            self.gaps.pop(change_id, None)
+        fresh = [r[0] for r in rows if r[0] > previous]
+        if fresh:
+            seen = set(fresh)
+            for missing in range(previous + 1, fresh[-1]):
+                if missing not in seen and len(self.gaps) < MAX_GAPS:
+                    self.gaps[missing] = now
+            self.last_id = fresh[-1]
+        for gap, since in list(self.gaps.items()):
+            if now - since > LOOKBACK.total_seconds():
+                del self.gaps[gap]
         return len(rows)
 
     async def follow(self, sessions: async_sessionmaker[AsyncSession], stop: asyncio.Event,

@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, literal_column, select
+from sqlalchemy import BigInteger, DateTime, Text, bindparam, delete, func, insert, literal_column, select, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tagging_service.tags.models import IndexChange, MemberTag, MemberTagHistory, Tag, TagGroup
+from tagging_service.tags.models import MemberTag, MemberTagHistory, Tag, TagGroup
 
 
 async def get_group(session: AsyncSession, group_id: int) -> TagGroup | None:
@@ -78,6 +79,31 @@ async def insert_new_member_tags(session: AsyncSession, rows: list[dict[str, Any
         return []
     stmt = pg_insert(MemberTag).values(rows).on_conflict_do_nothing().returning(MemberTag.member_no)
     return list((await session.execute(stmt)).scalars())
+
+
+async def insert_tag_for_members(
+    session: AsyncSession, *, tag_id: int, member_nos: Sequence[int], source: str, source_id: int | None,
+    evidence: dict[str, Any], reason: str | None, applied_at: datetime, expires_at: datetime | None,
+) -> list[int]:
+    """One tag for many members in one statement (existing applications stay); returns who got it."""
+    if not member_nos:
+        return []
+    rows = await session.execute(_INSERT_FOR_MEMBERS, {
+        "members": list(member_nos), "tag_id": tag_id, "source": source, "source_id": source_id,
+        "evidence": evidence, "reason": reason, "applied_at": applied_at, "expires_at": expires_at,
+    })
+    return [r[0] for r in rows]
+
+
+_INSERT_FOR_MEMBERS = text(
+    """INSERT INTO member_tags (member_no, tag_id, source, source_id, evidence, reason, applied_at, expires_at)
+       SELECT m, :tag_id, :source, :source_id, :evidence, :reason, :applied_at, :expires_at
+       FROM unnest(CAST(:members AS bigint[])) AS m
+       ON CONFLICT (member_no, tag_id) DO NOTHING
+       RETURNING member_no"""
+).bindparams(bindparam("evidence", type_=JSONB), bindparam("source_id", type_=BigInteger),
+             bindparam("reason", type_=Text), bindparam("expires_at", type_=DateTime(timezone=True)),
+             bindparam("applied_at", type_=DateTime(timezone=True)))
 
 
 async def remove_member_tags(
@@ -163,6 +189,10 @@ async def counts(session: AsyncSession, tag_ids: Sequence[int]) -> dict[int, int
 async def record_changes(session: AsyncSession, kind: str, key: int, member_nos: Sequence[int], added: bool) -> None:
     """Log changes for the in-memory bitmaps of every process."""
     if member_nos:
-        await session.execute(
-            insert(IndexChange), [{"kind": kind, "key": key, "member_no": m, "added": added} for m in member_nos]
-        )
+        await session.execute(_RECORD_CHANGES, {"kind": kind, "key": key, "members": list(member_nos), "added": added})
+
+
+_RECORD_CHANGES = text(
+    """INSERT INTO index_changes (kind, key, member_no, added)
+       SELECT :kind, :key, m, :added FROM unnest(CAST(:members AS bigint[])) WITH ORDINALITY AS u(m, n) ORDER BY n"""
+)

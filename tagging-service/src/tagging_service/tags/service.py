@@ -118,18 +118,16 @@ async def apply_many(
     for start in range(0, len(unique), BULK_CHUNK):
         chunk = unique[start:start + BULK_CHUNK]
         await ensure_members(session, chunk)
-        rows = [
-            {"member_no": m, "tag_id": tag.id, "source": source, "source_id": source_id, "evidence": evidence or {},
-             "reason": reason, "applied_at": now, "expires_at": expires_at}
-            for m in chunk
-        ]
-        new = set(await repository.insert_new_member_tags(session, rows))
-        applied += len(new)
-        await announce_applied(
-            session, tag,
-            [MemberTag(**r) for r in rows if r["member_no"] in new],
-            now=now,
+        new = await repository.insert_tag_for_members(
+            session, tag_id=tag.id, member_nos=chunk, source=source, source_id=source_id, evidence=evidence or {},
+            reason=reason, applied_at=now, expires_at=expires_at,
         )
+        applied += len(new)
+        await announce_applied(session, tag, [
+            MemberTag(member_no=m, tag_id=tag.id, source=source, source_id=source_id, evidence=evidence or {},
+                      reason=reason, applied_at=now, expires_at=expires_at)
+            for m in sorted(new)
+        ], now=now)
     return applied
 
 
@@ -165,12 +163,13 @@ async def expire(session: AsyncSession, *, now: datetime, limit: int = 1000) -> 
 async def announce_applied(session: AsyncSession, tag: Tag, rows: Sequence[MemberTag], *, now: datetime) -> None:
     """Index, log and publish new member tags."""
     await repository.record_changes(session, "tag", tag.id, [r.member_no for r in rows], True)
+    await timeline.add_many(session, [
+        {"member_no": row.member_no, "at": now, "kind": "tag.applied",
+         "data": {"tag_id": tag.id, "tag": tag.name, "source": row.source, "source_id": row.source_id,
+                  "reason": row.reason}}
+        for row in rows
+    ])
     for row in rows:
-        await timeline.add(
-            session, member_no=row.member_no, at=now, kind="tag.applied",
-            data={"tag_id": tag.id, "tag": tag.name, "source": row.source, "source_id": row.source_id,
-                  "reason": row.reason},
-        )
         evidence = row.evidence.get("events", []) if isinstance(row.evidence, dict) else []
         await emit(
             session,
@@ -188,11 +187,12 @@ async def announce_removed(
 ) -> None:
     """Index, log and publish removed member tags."""
     await repository.record_changes(session, "tag", tag.id, [r.member_no for r in removed], False)
+    await timeline.add_many(session, [
+        {"member_no": row.member_no, "at": now, "kind": "tag.removed",
+         "data": {"tag_id": tag.id, "tag": tag.name, "removed_by": removed_by, "removed_by_id": removed_by_id}}
+        for row in removed
+    ])
     for row in removed:
-        await timeline.add(
-            session, member_no=row.member_no, at=now, kind="tag.removed",
-            data={"tag_id": tag.id, "tag": tag.name, "removed_by": removed_by, "removed_by_id": removed_by_id},
-        )
         await emit(
             session,
             MemberUntagged(member_no=row.member_no, tag_id=tag.id, tag=tag.name, removed_by=removed_by,

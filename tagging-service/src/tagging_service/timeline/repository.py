@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tagging_service.facts.models import TimelineEntry
@@ -17,6 +17,12 @@ async def add(
 ) -> None:
     """Record one timeline item."""
     session.add(TimelineEntry(member_no=member_no, at=at, kind=kind, data=data, event_id=event_id))
+
+
+async def add_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Record many timeline items in one statement (``member_no, at, kind, data``)."""
+    if rows:
+        await session.execute(insert(TimelineEntry), rows)
 
 
 async def page(

@@ -1,0 +1,85 @@
+"""Rule back-fill rate: members per second a new rule is applied over (PostgreSQL, in-process service).
+
+Seeds ``--members`` members with quiz facts (one in three above the rule's error
+rate), saves a rule through the API and times the worker's back-fill until done.
+Beside it, the raw SQL that computes the same condition, in the same run.
+
+    .venv/bin/python bench/segments/backfill.py [--members 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from pathlib import Path
+
+import httpx
+from asgi_lifespan import LifespanManager
+from sqlalchemy import text
+
+from shared.auth import StaffPrincipal, TokenCodec
+from shared.testing.infra import drop_database, migrated_database, start_infra
+from tagging_service.config import TaggingSettings
+from tagging_service.main import create_app
+from tagging_service.rules import service as rules
+
+REPO = Path(__file__).resolve().parents[2]
+CONDITION = {"fact": "quiz_error_rate", "series_id": 3, "within_days": 30, "op": "gt", "value": 0.5}
+
+
+async def main(members: int) -> None:
+    infra = start_infra(REPO)
+    name = await migrated_database(infra, "tagging")
+    try:
+        settings = TaggingSettings(_env_file=None, environment="test", database_url=infra.server_uri,
+                                   database_name=name, kafka_bootstrap_servers=infra.bootstrap,
+                                   kafka_namespace="bench.", run_worker=False)
+        app = create_app(settings)
+        async with LifespanManager(app, startup_timeout=60):
+            runtime = app.state.runtime
+            async with runtime.session_factory() as session:
+                await session.execute(text(
+                    "INSERT INTO member_facts (member_no) SELECT g FROM generate_series(10001, 10000 + :n) g"
+                ), {"n": members})
+                await session.execute(text(
+                    "INSERT INTO daily_quiz (member_no, day, series_id, answers, wrong) "
+                    "SELECT g, current_date, 3, 10, CASE WHEN g % 3 = 0 THEN 8 ELSE 2 END "
+                    "FROM generate_series(10001, 10000 + :n) g"
+                ), {"n": members})
+                await session.commit()
+            await runtime.extras["index"].rebuild(runtime.session_factory)
+            token = TokenCodec(settings).issue_internal(
+                caller="bench", audience="tagging", staff=StaffPrincipal(1, "bench", frozenset({"admin"})))
+            headers = {"authorization": f"Bearer {token}"}
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+                group = (await client.post("/admin/v1/tag-groups", json={"name": "b"}, headers=headers)).json()
+                tag = (await client.post("/admin/v1/tags", json={"group_id": group["id"], "name": "b"},
+                                         headers=headers)).json()
+                rule = (await client.post("/admin/v1/tag-rules", headers=headers, json={
+                    "name": "b", "condition": CONDITION, "tag_id": tag["id"]})).json()
+                started = time.perf_counter()
+                await rules.run_backfill(runtime.session_factory, runtime.extras["segments"],
+                                         now=__import__("datetime").datetime.now(__import__("datetime").UTC))
+                elapsed = time.perf_counter() - started
+                progress = (await client.get(f"/admin/v1/tag-rules/{rule['id']}/backfill", headers=headers)).json()
+            async with runtime.session_factory() as session:
+                t0 = time.perf_counter()
+                raw = await session.scalar(text(
+                    "SELECT count(*) FROM (SELECT member_no FROM daily_quiz WHERE series_id = 3 "
+                    "AND day > current_date - 30 GROUP BY 1 HAVING sum(wrong)::float / sum(answers) > 0.5) s"))
+                raw_elapsed = time.perf_counter() - t0
+        print(f"members {members:,}; rule tags {progress['changed']:,} (raw SQL count {raw:,})")
+        print(f"{'what':<34}{'seconds':>9}{'members/s':>12}")
+        print(f"{'back-fill (evaluate + tag + events)':<34}{elapsed:>9.2f}{members / elapsed:>12,.0f}")
+        print(f"{'raw SQL condition only':<34}{raw_elapsed:>9.2f}{members / raw_elapsed:>12,.0f}")
+        assert progress["state"] == "done" and progress["changed"] == raw
+    finally:
+        await drop_database(infra.server_uri, name)
+        infra.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--members", type=int, default=100_000)
+    asyncio.run(main(parser.parse_args().members))
