@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -34,6 +35,7 @@ from starlette.requests import Request
 from shared.auth import TokenCodec
 from shared.db import create_driver_pool, create_engine, create_session_factory
 from shared.errors import install_error_handlers
+from shared.events.export import router as event_log_router
 from shared.events.outbox import WAKE_KEY
 from shared.events.relay import OutboxRelay
 from shared.http import SERVER_KEEPALIVE_SECONDS, ServiceClient, create_http_client
@@ -171,6 +173,7 @@ async def start_runtime(runtime: ServiceRuntime, *, with_worker: bool) -> None:
         producer=create_producer(settings, client_id=f"{name}-relay"),
         listen_dsn=to_plain_url(settings.own_database_url()),
         topic_prefix=settings.kafka_namespace,
+        retention=timedelta(days=settings.event_log_retention_days),
     )
     # This process's commits wake its own relay instead of sending a NOTIFY.
     runtime.session_factory.configure(info={"service": name, WAKE_KEY: runtime.relay.wake})
@@ -265,6 +268,8 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=definition.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, service=settings.service_name)
     app.include_router(health_router())
+    # Every service's published events, for rebuilding projections elsewhere (internal token only).
+    app.include_router(event_log_router)
     for router in definition.routers:
         app.include_router(router)
     return app

@@ -169,6 +169,10 @@ class QunyunSettings(BaseSettings):
         False, validation_alias=_alias("QUNYUN_KAFKA_IDEMPOTENT", "kafka_idempotent_producer")
     )
 
+    # How long published outbox rows stay as the service's event log (GET /internal/events).
+    event_log_retention_days: int = Field(
+        400, ge=1, le=3650, validation_alias=_alias("QUNYUN_EVENT_LOG_RETENTION_DAYS", "event_log_retention_days")
+    )
     # One moved clock shared by every process of a test system (shared.clock);
     # refused in production.
     test_clock_file: str | None = Field(

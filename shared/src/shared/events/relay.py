@@ -31,7 +31,9 @@ from shared.observability import EVENTS_PUBLISHED, OUTBOX_OLDEST_AGE, OUTBOX_PEN
 
 log = structlog.get_logger("shared.events.relay")
 
-PUBLISHED_RETENTION = timedelta(days=3)
+# Published rows are the service's event log (shared.events.export), kept this long by default
+# (QUNYUN_EVENT_LOG_RETENTION_DAYS) so projections can be rebuilt after Kafka has dropped the events.
+DEFAULT_RETENTION = timedelta(days=400)
 
 
 class OutboxRelay:
@@ -49,8 +51,10 @@ class OutboxRelay:
         poll_interval: float = 1.0,
         max_backoff: float = 10.0,
         linger: float = 0.005,
+        retention: timedelta = DEFAULT_RETENTION,
     ) -> None:
         self.service = service
+        self.retention = retention
         self.sessions = session_factory
         self.producer = producer
         self.listen_dsn = listen_dsn
@@ -190,7 +194,7 @@ class OutboxRelay:
     async def _cleanup(self) -> None:
         async with unit_of_work(self.sessions) as session:
             await session.execute(
-                delete(OutboxMessage).where(OutboxMessage.published_at < utcnow() - PUBLISHED_RETENTION)
+                delete(OutboxMessage).where(OutboxMessage.published_at < utcnow() - self.retention)
             )
 
     async def _update_gauges(self) -> None:
