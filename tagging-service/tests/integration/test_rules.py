@@ -63,3 +63,24 @@ async def test_a_rule_backfills_then_follows_new_facts(tagging_factory):
         assert await eventually(holders, lambda h: h == [10003, 10004, 10006], timeout=60)
         history = (await t.client.get("/admin/v1/members/10005/tags", headers=t.staff())).json()["history"]
         assert history[0]["removed_by"] == "rule"
+
+
+async def test_rules_follow_tag_changes_too(tagging_factory):
+    async with tagging_factory(sweep_seconds=0.2) as t:
+        group = (await t.client.post("/admin/v1/tag-groups", json={"name": "g"}, headers=t.staff())).json()
+        vip = (await t.client.post("/admin/v1/tags", json={"group_id": group["id"], "name": "VIP"},
+                                   headers=t.staff())).json()
+        care = (await t.client.post("/admin/v1/tags", headers=t.staff(),
+                                    json={"group_id": group["id"], "name": "重点服务", "kind": "rule"})).json()
+        rule = await t.client.post("/admin/v1/tag-rules", json={"name": "VIP 重点服务", "tag_id": care["id"],
+                                                                "condition": {"tag": vip["id"]}}, headers=t.staff())
+        assert rule.status_code == 201
+        await t.client.post("/admin/v1/members/10001/tags", json={"tag_id": vip["id"]}, headers=t.staff())
+
+        async def tags_of():
+            body = (await t.client.get("/admin/v1/members/10001/tags", headers=t.staff())).json()
+            return sorted(i["tag"] for i in body["items"])
+
+        assert await eventually(tags_of, lambda tags: tags == ["VIP", "重点服务"], timeout=15)
+        await t.client.delete(f"/admin/v1/members/10001/tags/{vip['id']}", headers=t.staff())
+        assert await eventually(tags_of, lambda tags: tags == [], timeout=15) == []

@@ -10,7 +10,6 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tagging_service.facts.models import MemberFact, PeriodInfo
-from tagging_service.rules.models import DirtyMember
 
 
 async def update_member(session: AsyncSession, member_no: int, **values: Any) -> None:
@@ -166,7 +165,9 @@ async def mark_dirty(session: AsyncSession, member_nos: list[int]) -> None:
     """The rules should look at these members again."""
     if member_nos:
         await session.execute(
-            insert(DirtyMember).values([{"member_no": m} for m in member_nos]).on_conflict_do_nothing()
+            text("INSERT INTO rule_dirty_members (member_no) SELECT unnest(CAST(:m AS bigint[])) "
+                 "ON CONFLICT DO NOTHING"),
+            {"m": sorted(set(member_nos))},
         )
 
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import structlog
 from pyroaring import BitMap64
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.db import unit_of_work
+from shared.errors import ServiceError
 from tagging_service.rules import errors, repository
 from tagging_service.rules.models import TagRule
 from tagging_service.rules.schemas import BackfillRead, TagRuleCreate, TagRuleRead
@@ -28,6 +30,7 @@ from tagging_service.tags import service as tags
 from tagging_service.tags.models import MemberTag, Tag
 
 CHUNK = 5000
+log = structlog.get_logger("tagging.rules")
 
 
 async def _check(session: AsyncSession, body: TagRuleCreate, rule_id: int | None = None) -> None:
@@ -133,7 +136,11 @@ async def process_dirty(session: AsyncSession, engine: SegmentEngine, *, now: da
         tag = await tags_repo.get_tag(session, rule.tag_id)
         if tag is None:
             continue
-        matched = await engine.members_among(session, parse_definition(rule.condition, "condition"), among)
+        try:
+            matched = await engine.members_among(session, parse_definition(rule.condition, "condition"), among)
+        except ServiceError as exc:  # e.g. a segment it names was deleted: skip the rule, keep the others going
+            log.warning("rule_skipped", rule_id=rule.id, error=exc.detail)
+            continue
         await enforce(session, rule, tag, matched, dirty, now=now)
     return len(dirty)
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.contracts.tagging import MemberTagged, MemberUntagged
 from shared.events.outbox import emit
 from tagging_service.facts.members import ensure_members
+from tagging_service.facts.repository import mark_dirty
 from tagging_service.tags import errors, repository
 from tagging_service.tags.models import MemberTag, MemberTagHistory, Tag, TagGroup
 from tagging_service.tags.schemas import (
@@ -161,8 +162,9 @@ async def expire(session: AsyncSession, *, now: datetime, limit: int = 1000) -> 
 
 
 async def announce_applied(session: AsyncSession, tag: Tag, rows: Sequence[MemberTag], *, now: datetime) -> None:
-    """Index, log and publish new member tags."""
+    """Index, log and publish new member tags (rules look at these members again: conditions may name tags)."""
     await repository.record_changes(session, "tag", tag.id, [r.member_no for r in rows], True)
+    await mark_dirty(session, [r.member_no for r in rows])
     await timeline.add_many(session, [
         {"member_no": row.member_no, "at": now, "kind": "tag.applied",
          "data": {"tag_id": tag.id, "tag": tag.name, "source": row.source, "source_id": row.source_id,
@@ -187,6 +189,7 @@ async def announce_removed(
 ) -> None:
     """Index, log and publish removed member tags."""
     await repository.record_changes(session, "tag", tag.id, [r.member_no for r in removed], False)
+    await mark_dirty(session, [r.member_no for r in removed])
     await timeline.add_many(session, [
         {"member_no": row.member_no, "at": now, "kind": "tag.removed",
          "data": {"tag_id": tag.id, "tag": tag.name, "removed_by": removed_by, "removed_by_id": removed_by_id}}
