@@ -30,24 +30,16 @@ import httpx
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, seed, settings
-from hypothesis import strategies as st
+from hypothesis import given, seed
 from hypothesis.errors import FlakyStrategyDefinition
-from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
+from shared.testing.fuzzing import CHECKS, case_strategy, fuzz_settings
 from shared.testing.infra import Infra
 from shared.testing.system import System, own_system
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 EXAMPLES = int(os.environ.get("QUNYUN_FUZZ_EXAMPLES", "30"))
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 ROLES = ("admin", "operator", "sales", "viewer")
 
 
@@ -141,16 +133,9 @@ def _fuzz_operation(
 ) -> int:
     """Run the examples of one operation; returns how many were sent. Failures are collected."""
     sent = 0
-    strategy = st.one_of(
-        operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
-        operation.as_strategy(generation_mode=GenerationMode.NEGATIVE),
-    )
-
     @seed(run_seed)
-    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=False,
-              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck),
-              report_multiple_bugs=False)
-    @given(case=strategy)
+    @fuzz_settings(EXAMPLES)
+    @given(case=case_strategy(operation))
     def run(case: schemathesis.Case) -> None:
         nonlocal sent
         _keep_own_access(fuzzing, case)
