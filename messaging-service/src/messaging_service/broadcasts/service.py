@@ -14,6 +14,7 @@ from shared.errors import Conflict, NotFound, Unavailable
 from shared.http import ServiceClient
 
 SNAPSHOT_BATCH = 5000
+SEGMENT_PAGE = 5000
 MAX_SEGMENT_PAGES = 10_000
 TRANSITIONS = {
     "pause": ({"running", "scheduled"}, "paused"),
@@ -27,15 +28,17 @@ async def segment_members(tagging: ServiceClient, segment_id: int) -> list[int]:
     members: list[int] = []
     cursor: str | None = None
     for _ in range(MAX_SEGMENT_PAGES):
-        params = {"cursor": cursor} if cursor else {}
+        params: dict[str, str | int] = {"limit": SEGMENT_PAGE}
+        if cursor:
+            params["cursor"] = cursor
         response = await tagging.request("GET", f"/internal/segments/{segment_id}/members", params=params)
         if response.status_code == 404:
             raise NotFound("人群不存在。", slug="segment-not-found")
         if response.status_code >= 400:
             raise Unavailable("标签服务暂时不可用，无法读取人群。", slug="tagging-unavailable")
         page: dict[str, Any] = response.json()
-        for item in page.get("items", []):
-            members.append(int(item["member_no"] if isinstance(item, dict) else item))
+        # tagging answers {"members": [member numbers ascending], "next_cursor"}.
+        members.extend(int(m) for m in page.get("members", []))
         cursor = page.get("next_cursor")
         if not cursor:
             break
