@@ -62,3 +62,37 @@ export const getRenewal = (seriesId: number) =>
 /** GET /admin/v1/metrics/series/{id}/renewal?format=csv */
 export const downloadRenewal = (seriesId: number) =>
   download(`/admin/v1/metrics/series/${seriesId}/renewal`, `renewal-${seriesId}.csv`, { format: 'csv' })
+
+export interface Lifecycle {
+  date_from: string
+  date_to: string
+  granularity: string
+  buckets: { start: string; new: number; returning: number; resurrecting: number; dormant: number }[]
+}
+
+export interface Retention {
+  intervals: number
+  granularity: string
+  cohorts: { cohort: string; size: number; active: number[]; rates: (number | null)[] }[]
+}
+
+export interface Heatmap {
+  date_from: string
+  date_to: string
+  /** weekday 1 = Monday (Asia/Shanghai) */
+  cells: { weekday: number; hour: number; events: number }[]
+}
+
+/** GET /admin/v1/metrics/lifecycle */
+export const getLifecycle = (window: Window) => http.get<Lifecycle>('/admin/v1/metrics/lifecycle', { ...window }, { silent: true })
+
+/** GET /admin/v1/metrics/retention */
+export const getRetention = (window: Window, intervals = 8) =>
+  http.get<Retention>('/admin/v1/metrics/retention', { ...window, intervals }, { silent: true })
+
+/** GET /admin/v1/metrics/heatmap */
+export const getHeatmap = (window: Window) => http.get<Heatmap>('/admin/v1/metrics/heatmap', { ...window }, { silent: true })
+
+/** CSV of any figure: the same endpoint with format=csv. */
+export const downloadFigure = (name: 'lifecycle' | 'retention' | 'heatmap', window: Window) =>
+  download(`/admin/v1/metrics/${name}`, `${name}.csv`, { ...window, format: 'csv' })

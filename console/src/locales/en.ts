@@ -122,6 +122,9 @@ const en: typeof zh = {
     previous: 'Previous', trend: 'Trend', newMembers: 'New members', renewal: 'Renewal',
     renewalTitle: 'Registrants per period and renewal rate', chooseSeries: 'Choose a series',
     registrants: 'Registrants', renewed: 'Renewed', rate: 'Renewal rate', noSeries: 'No series yet',
+    lifecycle: { title: 'Lifecycle', new: 'New', returning: 'Returning', resurrecting: 'Resurrecting', dormant: 'Dormant' },
+    heatmap: 'Activity by hour and weekday', retention: 'Retention', cohort: 'Cohort', cohortSize: 'Size',
+    weekdays: ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'],
     metrics: {
       new_members: 'New members', dau: 'DAU', wau: 'WAU', mau: 'MAU', follows: 'Follows', unfollows: 'Unfollows', net_follows: 'Net follows', paid: 'Paid',
       registrations: 'Registrations', payments: 'Payments', paying_members: 'Paying members',

@@ -110,6 +110,9 @@ export default {
     title: '数据看板', range: '日期范围', to: '至', total: '会员总数', change: '环比', previous: '上期',
     trend: '趋势', newMembers: '新增会员', renewal: '续报率', renewalTitle: '各期报名与续报率', chooseSeries: '选择系列',
     registrants: '报名人数', renewed: '续报人数', rate: '续报率', noSeries: '暂无系列',
+    lifecycle: { title: '用户生命周期', new: '新增', returning: '回访', resurrecting: '回流', dormant: '沉睡' },
+    heatmap: '活跃时段（小时 × 星期）', retention: '留存', cohort: '同期群', cohortSize: '人数',
+    weekdays: ['周一', '周二', '周三', '周四', '周五', '周六', '周日'],
     metrics: {
       new_members: '新增会员', dau: '日活', wau: '周活', mau: '月活', follows: '新增关注', unfollows: '取消关注', net_follows: '净增关注', paid: '付费',
       registrations: '报名', payments: '付费', paying_members: '付费会员', revenue_fen: '收入（元）',

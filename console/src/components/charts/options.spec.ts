@@ -58,3 +58,25 @@ describe('toCsv', () => {
     expect(csv).toBe('\ufeff名称,n\r\n"a,b",1\r\n\'=SUM(A1),\r\n')
   })
 })
+
+describe('lifecycleOption', () => {
+  it('stacks new, returning and resurrecting above zero and dormant below', async () => {
+    const { lifecycleOption } = await import('./options')
+    const option = lifecycleOption(
+      [{ start: '2026-11-30', new: 5, returning: 3, resurrecting: 1, dormant: 4 }],
+      { new: '新增', returning: '回访', resurrecting: '回流', dormant: '沉睡' },
+    ) as { series: { name: string; stack: string; data: number[] }[] }
+    expect(option.series.map((s) => [s.name, s.data[0]])).toEqual([['新增', 5], ['回访', 3], ['回流', 1], ['沉睡', -4]])
+    expect(new Set(option.series.map((s) => s.stack))).toEqual(new Set(['lifecycle']))
+  })
+})
+
+describe('retentionShade', () => {
+  it('shades darker as the rate rises and leaves unknown cells blank', async () => {
+    const { retentionShade } = await import('./options')
+    expect(retentionShade(null)).toBeUndefined()
+    expect(retentionShade(0)).toBe('rgba(64, 158, 255, 0.08)')
+    expect(retentionShade(1)).toBe('rgba(64, 158, 255, 0.90)')
+    expect(retentionShade(2)).toBe('rgba(64, 158, 255, 0.90)')
+  })
+})

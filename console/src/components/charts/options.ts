@@ -93,3 +93,36 @@ export function toCsv(header: string[], rows: (string | number | null)[][]): str
   }
   return '\ufeff' + [header, ...rows].map((r) => r.map(cell).join(',')).join('\r\n') + '\r\n'
 }
+
+export interface LifecycleRow {
+  start: string
+  new: number
+  returning: number
+  resurrecting: number
+  dormant: number
+}
+
+/** PostHog-style lifecycle: new, returning and resurrecting stacked above zero, dormant below. */
+export function lifecycleOption(rows: LifecycleRow[], labels: Record<'new' | 'returning' | 'resurrecting' | 'dormant', string>): Option {
+  const bar = (key: keyof typeof labels, sign: 1 | -1) => ({
+    name: labels[key],
+    type: 'bar',
+    stack: 'lifecycle',
+    data: rows.map((r) => sign * r[key]),
+  })
+  return {
+    tooltip: { trigger: 'axis' },
+    legend: { data: [labels.new, labels.returning, labels.resurrecting, labels.dormant], top: 0 },
+    grid: { left: 48, right: 24, top: 36, bottom: 28 },
+    xAxis: { type: 'category', data: rows.map((r) => r.start) },
+    yAxis: { type: 'value', minInterval: 1 },
+    series: [bar('new', 1), bar('returning', 1), bar('resurrecting', 1), bar('dormant', -1)],
+  }
+}
+
+/** Background of a retention cell: darker as the rate rises (0–1); none for an unknown rate. */
+export function retentionShade(rate: number | null): string | undefined {
+  if (rate === null || Number.isNaN(rate)) return undefined
+  const clamped = Math.max(0, Math.min(1, rate))
+  return `rgba(64, 158, 255, ${(0.08 + clamped * 0.82).toFixed(2)})`
+}
