@@ -98,13 +98,18 @@ class World:
         return list(await self.ok(self.http.get(self.sim("/sim/sent"), params=params)))
 
 
-async def setup(world: World) -> None:
-    await world.login_staff()
+async def templates(world: World) -> None:
+    """Both apps' templates in WeChat (the simulator) and synced into the registry (idempotent)."""
     for app, template_id, title, content in (("mp", "TPL_CHECKIN", "打卡提醒", CHECKIN),
                                              ("oa", "OA_NOTICE", "课程通知", NOTICE)):
         await world.ok(world.http.put(world.sim(f"/sim/templates/{app}/{template_id}"),
                                       json={"title": title, "content": content}))
     await world.ok(world.http.post(world.gw("/admin/v1/templates/sync"), headers=world.staff))
+
+
+async def setup(world: World) -> None:
+    await world.login_staff()
+    await templates(world)
     await world.ok(world.http.post(world.gw("/admin/v1/message-purposes"), headers=world.staff, json={
         "name": "checkin.reminder", "class": "transactional", "channels": [
             {"channel": "subscribe", "template_id": "TPL_CHECKIN", "fields": {"thing1": "{title}", "date2": "{date}"}},
@@ -171,6 +176,7 @@ async def test_broadcast_survives_a_killed_messaging_process(messaging_system):
     async with httpx.AsyncClient(timeout=30) as http:
         world = World(messaging_system, http)
         await world.login_staff()
+        await templates(world)
         await world.ok(world.http.post(world.gw("/admin/v1/message-purposes"), headers=world.staff, json={
             "name": "broadcast.notice", "class": "transactional", "channels": [
                 {"channel": "template", "template_id": "OA_NOTICE",
@@ -196,3 +202,38 @@ async def test_broadcast_survives_a_killed_messaging_process(messaging_system):
         assert max(per_person.values()) == 1, "someone got the broadcast twice"
         # Everyone got it, but for a send caught mid-call by the kill (recorded unknown, never resent).
         assert len(per_person) + done["unknown"] >= 40 and done["sent"] + done["unknown"] == 40
+
+
+async def test_broadcast_to_a_tagging_segment_with_forecast(messaging_system):
+    async with httpx.AsyncClient(timeout=30) as http:
+        world = World(messaging_system, http)
+        await world.login_staff()
+        await templates(world)
+        staff = world.staff
+        await world.ok(http.post(world.gw("/admin/v1/message-purposes"), headers=staff, json={
+            "name": "broadcast.spring", "class": "marketing", "channels": [
+                {"channel": "template", "template_id": "OA_NOTICE",
+                 "fields": {"thing1": "{title}", "thing2": "春季班报名"}}]}), 201)
+        followers = [await world.person() for _ in range(3)]
+        strangers = [await world.person(follow=False) for _ in range(2)]
+        everyone = followers + strangers
+        for p in everyone:
+            await world.until_reach(p["member_no"], lambda r: r["mp_openid"] is not None)
+        for p in followers:
+            await world.until_reach(p["member_no"], lambda r: r["following"])
+        group = await world.ok(http.post(world.gw("/admin/v1/tag-groups"), headers=staff,
+                                         json={"name": f"春季{uuid.uuid4().hex[:6]}"}), 201)
+        tag = await world.ok(http.post(world.gw("/admin/v1/tags"), headers=staff,
+                                       json={"group_id": group["id"], "name": "春季班意向"}), 201)
+        await world.ok(http.post(world.gw(f"/admin/v1/tags/{tag['id']}/members"), headers=staff,
+                                 json={"member_nos": [p["member_no"] for p in everyone]}), 200, 201)
+        segment = await world.ok(http.post(world.gw("/admin/v1/segments"), headers=staff, json={
+            "name": f"春季班{uuid.uuid4().hex[:6]}", "definition": {"tag": tag["id"]}}), 201)
+        body = {"segment_id": segment["id"], "purpose": "broadcast.spring", "data": DATA, "rate_per_second": 20}
+        forecast = await world.ok(http.post(world.gw("/admin/v1/broadcasts/preview"), headers=staff, json=body))
+        assert forecast == {"total": 5, "by_channel": {"template": 3}, "undeliverable": {"not_following": 2}}
+        broadcast = await world.ok(http.post(world.gw("/admin/v1/broadcasts"), headers=staff, json=body), 201)
+        done = await eventually(
+            lambda: world.ok(http.get(world.gw(f"/admin/v1/broadcasts/{broadcast['id']}"), headers=staff)),
+            lambda b: b["state"] == "finished", timeout=60, interval=0.5)
+        assert done["total"] == 5 and done["sent"] == 3 and done["undeliverable"] == {"not_following": 2}
