@@ -60,7 +60,8 @@ async def test_killed_consumer_applies_each_event_exactly_once(
         for start in range(0, EVENTS, 500):
             async with unit_of_work(runtime.session_factory) as session:
                 for i in range(start, start + 500):
-                    member = 10001 + i % 50
+                    # One follow per member: metrics counts a member's follows of a day once.
+                    member = 10001 + i
                     await emit(
                         session,
                         MemberFollowed(
