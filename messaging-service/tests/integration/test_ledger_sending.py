@@ -261,3 +261,20 @@ async def test_crash_mid_call_is_settled_as_unknown(messaging_factory):
         await m.tick()
         assert (await m.detail(sent["id"]))["status"] == "unknown"
         assert len(await m.sent("custom")) == 1
+
+
+async def test_the_accounts_daily_template_quota_is_rate_limited(messaging_factory, monkeypatch):
+    from wechat_simulator import routes_messages
+
+    monkeypatch.setattr(routes_messages, "TEMPLATE_DAILY_LIMIT", 1)
+    async with messaging_factory() as m:
+        m.set_now(at_shanghai(12))
+        await setup(m)
+        await setup_transactional(m)
+        person = await m.person(follow=True)
+        assert OK[(await m.send(person["member_no"], "refund.notice", DATA))["status"]] == "sent"
+        limited = await m.send(person["member_no"], "refund.notice", DATA)
+        assert limited["status"] == "failed" and limited["reason"] == "rate_limited"
+        attempts = (await m.detail(limited["id"]))["attempts"]
+        assert [(a["outcome"], a["errcode"]) for a in attempts] == [("retry", 45009), ("retry", 45009),
+                                                                     ("failed", 45009)]

@@ -34,6 +34,8 @@ _KEYWORD_LIMITS = {
 }
 _KEYWORD = re.compile(r"^([a-z_]+?)(\d+)$")
 TEMPLATE_FIELD_LIMIT = 20
+# Template messages per service account per day (WeChat's default; larger accounts get more): then 45009.
+TEMPLATE_DAILY_LIMIT = 100_000
 CLIENT_MSG_ID_SECONDS = 600
 CUSTOM_MSGTYPES = {
     "text",
@@ -231,6 +233,10 @@ async def send_template(request: Request, sim: SimDep) -> JSONResponse:
             if now - at < CLIENT_MSG_ID_SECONDS:
                 # Same client_msg_id within 10 minutes: not sent again (answer shape unconfirmed).
                 return wx_ok(msgid=msgid)
+        day = int(now // 86400)
+        if state.template_days[day] >= TEMPLATE_DAILY_LIMIT:
+            return wx_error(45009)
+        state.template_days[day] += 1
         msgid = state.next_msgid()
         if dedupe_key:
             state.template_client_ids[dedupe_key] = (msgid, now)

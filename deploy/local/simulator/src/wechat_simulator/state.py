@@ -259,6 +259,8 @@ class SimState:
         # What the template list APIs answer: template id → {title, content, example, type}.
         self.template_catalog: dict[App, dict[str, dict[str, Any]]] = {"mp": {}, "oa": {}}
         self.template_client_ids: dict[tuple[str, str], tuple[int, float]] = {}
+        # Template messages sent per (service account, day): WeChat's daily account quota.
+        self.template_days: defaultdict[int, int] = defaultdict(int)
         self.orders: dict[str, Order] = {}
         self.refunds: dict[str, Refund] = {}
         self.pushes: list[PushRecord] = []
