@@ -95,20 +95,31 @@ class Dispatcher:
     def tokens(self) -> TokenSource:
         return self.runtime.extras["tokens"]  # type: ignore[no-any-return]
 
-    async def dispatch(self, message_id: int, plan: Plan | None = None) -> None:
-        """Route (unless ``plan`` was made already), send and record one message, falling back channel by channel."""
+    async def dispatch(self, message_id: int, plan: Plan | None = None) -> Message | None:
+        """Route (unless ``plan`` was made already), send and record one message, falling back channel by channel.
+
+        Returns the message as its last transaction left it (None when it was not to be routed here).
+        """
+        last: Message | None = None
         for _ in range(4):  # at most one pass per channel, plus the final verdict
             if plan is None:
                 async with unit_of_work(self.runtime.session_factory) as session:
-                    plan = await self._route(session, message_id)
+                    message = await session.scalar(
+                        select(Message).where(Message.id == message_id).with_for_update()
+                    )
+                    if message is None or message.status not in ("queued", "held"):
+                        return message or last
+                    last = message
+                    plan = await self._route_message(session, message)
             if plan is None:
-                return
+                return last
             outcome = await self._call(plan)
             async with unit_of_work(self.runtime.session_factory) as session:
-                again = await self._record(session, plan, outcome)
+                again, last = await self._record(session, plan, outcome)
             if not again:
-                return
+                return last
             plan = None
+        return last
 
     async def route_new(self, session: AsyncSession, message: Message) -> Plan | None:
         """Route a message in the transaction that creates it (one transaction fewer per send)."""
@@ -117,12 +128,6 @@ class Dispatcher:
         return await self._route_message(session, message)
 
     # -- 1. route ---------------------------------------------------------------------------------
-
-    async def _route(self, session: AsyncSession, message_id: int) -> Plan | None:
-        message = await session.scalar(select(Message).where(Message.id == message_id).with_for_update())
-        if message is None or message.status not in ("queued", "held"):
-            return None
-        return await self._route_message(session, message)
 
     async def _route_message(self, session: AsyncSession, message: Message) -> Plan | None:
         now = self.clock.now()
@@ -300,7 +305,7 @@ class Dispatcher:
 
     # -- 3. record --------------------------------------------------------------------------------
 
-    async def _record(self, session: AsyncSession, plan: Plan, outcome: Outcome) -> bool:
+    async def _record(self, session: AsyncSession, plan: Plan, outcome: Outcome) -> tuple[bool, Message]:
         """Apply WeChat's answer; True when the next channel should be tried."""
         message = await session.scalar(select(Message).where(Message.id == plan.message_id).with_for_update())
         assert message is not None
@@ -324,7 +329,7 @@ class Dispatcher:
                                       channel=plan.channel,  # type: ignore[arg-type]
                                       template_id=plan.template_id, wechat_msgid=outcome.msgid,
                                       fell_back=fell_back), member_no=message.member_no)
-            return False
+            return False, message
         if outcome.kind == "unknown":
             # Maybe sent: the reservation and the cap stay used, and nothing is resent.
             session.add(Attempt(message_id=message.id, channel=plan.channel, template_id=plan.template_id,
@@ -334,7 +339,7 @@ class Dispatcher:
                 member_no=message.member_no, message_id=message.id, purpose=message.purpose,
                 channel=plan.channel,  # type: ignore[arg-type]
                 reason="unknown_outcome"), member_no=message.member_no)
-            return False
+            return False, message
         errcode = outcome.errcode
         refusal = REFUSALS.get(errcode or 0)
         if refusal is not None:
@@ -343,7 +348,7 @@ class Dispatcher:
                                 outcome="refused", reason=refusal, errcode=errcode, errmsg=outcome.errmsg, at=now))
             message.reasons = [*message.reasons, refusal]
             message.status = "queued"
-            return True
+            return True, message
         await self._release(session, plan)
         await self._release_cap(session, message)
         if errcode in TRANSIENT:
@@ -358,7 +363,7 @@ class Dispatcher:
         await emit(session, MessageFailed(member_no=message.member_no, message_id=message.id, purpose=message.purpose,
                                     channel=plan.channel,  # type: ignore[arg-type]
                                     reason=reason, errcode=errcode), member_no=message.member_no)
-        return False
+        return False, message
 
     async def _reconcile(self, session: AsyncSession, plan: Plan, errcode: int, now: datetime) -> None:
         """What a refusal says about the ledger, applied to it."""
