@@ -111,7 +111,7 @@ class TokenCodec:
         # Expiry is ours to check (one clock for fresh and remembered claims).
         if float(claims["exp"]) + LEEWAY < time.time():
             self._verified.pop(cache_key, None)
-            raise Unauthorized("The token has expired.", slug="token-expired")
+            raise Unauthorized("登录已过期，请重新登录。", slug="token-expired")
         return claims
 
     def _verify_signature(self, kind: str, token: str, audience: str | None) -> dict[str, Any]:
@@ -246,13 +246,13 @@ async def _internal_caller(request: Request) -> InternalCaller:
 
 async def _current_member(caller: Annotated[InternalCaller, Depends(_internal_caller)]) -> MemberPrincipal:
     if caller.member is None:
-        raise Unauthorized("Sign in from the mini-program first.", slug="member-required")
+        raise Unauthorized("请先在小程序中登录。", slug="member-required")
     return caller.member
 
 
 async def _current_staff(caller: Annotated[InternalCaller, Depends(_internal_caller)]) -> StaffPrincipal:
     if caller.staff is None:
-        raise Unauthorized("Sign in to the console first.", slug="staff-required")
+        raise Unauthorized("请先登录运营后台。", slug="staff-required")
     return caller.staff
 
 
@@ -261,13 +261,18 @@ CurrentMember = Annotated[MemberPrincipal, Depends(_current_member)]
 CurrentStaff = Annotated[StaffPrincipal, Depends(_current_staff)]
 
 
+# Staff roles as operators name them (problem details are read by staff in the console).
+ROLE_LABELS = {"admin": "管理员", "operator": "运营", "sales": "销售", "viewer": "只读"}
+
+
 def require_roles(*roles: str) -> Any:
     """Dependency: the staff caller must hold one of ``roles``."""
 
     async def check(staff: CurrentStaff) -> StaffPrincipal:
         if not staff.has_any(*roles):
             raise Forbidden(
-                f"This action needs one of the roles: {', '.join(roles)}.", slug="role-required"
+                f"当前角色无权执行此操作（需要：{'、'.join(ROLE_LABELS.get(r, r) for r in roles)}）。",
+                slug="role-required", title="Role required", extra={"roles_required": list(roles)},
             )
         return staff
 
