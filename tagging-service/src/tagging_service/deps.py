@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request
 
 from shared.auth import require_roles
+from shared.clock import Clock
 from shared.errors import Invalid
 from shared.fields import BIGINT_MAX
 from shared.routing import decode_cursor
@@ -18,9 +19,20 @@ EDIT = require_roles("admin", "operator")
 READ = require_roles("admin", "operator", "sales", "viewer")
 
 
+# The shared test clock (moved for every process of a test system; wall time otherwise).
+# One per process, set at start-up from the settings (use_clock).
+_CLOCK = Clock()
+
+
+def use_clock(clock: Clock) -> None:
+    """Make ``clock`` this process's notion of now."""
+    global _CLOCK
+    _CLOCK = clock
+
+
 def utcnow() -> datetime:
-    """Now, in UTC."""
-    return datetime.now(UTC)
+    """Now, in UTC (moved time in test systems)."""
+    return _CLOCK.now()
 
 
 def settings_of(runtime: ServiceRuntime) -> TaggingSettings:

@@ -9,12 +9,13 @@ import structlog
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.clock import Clock
 from shared.db import unit_of_work
 from shared.runtime import ServiceDefinition, ServiceRuntime, create_service_app
 from shared.settings import load_settings
 from tagging_service.blocklist.router import admin_router as blocklist_admin
 from tagging_service.config import TaggingSettings
-from tagging_service.deps import settings_of, utcnow
+from tagging_service.deps import settings_of, use_clock, utcnow
 from tagging_service.handlers import consumers
 from tagging_service.notes.router import admin_router as notes_admin
 from tagging_service.rules import service as rules
@@ -32,6 +33,7 @@ log = structlog.get_logger("tagging")
 
 async def startup(runtime: ServiceRuntime) -> None:
     """Build the bitmap index and follow the change log in every process (API or worker)."""
+    use_clock(Clock(runtime.settings.test_clock_file))
     index = bitmap_index.BitmapIndex()
     runtime.extras["index"] = index
     engine = SegmentEngine(index, settings_of(runtime).timezone, runtime.session_factory)
