@@ -22,7 +22,7 @@ async def startup(runtime: ServiceRuntime) -> None:
     from messaging_service.wechat import IdentityTokens, MessagingApi
 
     settings = settings_of(runtime)
-    runtime.extras.setdefault("clock", Clock())
+    runtime.extras.setdefault("clock", Clock(runtime.settings.test_clock_file))
     runtime.extras.setdefault("wechat", MessagingApi(_wechat_session(runtime), settings.wechat_api_base))
     runtime.extras.setdefault("tokens", IdentityTokens(runtime.client_for("identity")))
     runtime.extras.setdefault("tagging", runtime.client_for("tagging"))

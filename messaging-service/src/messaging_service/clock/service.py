@@ -1,16 +1,7 @@
-"""The service's notion of now, in one place so tests can move it."""
+"""The service's notion of now: the shared test clock (moved by tests for every process at once)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from shared.clock import Clock
 
-
-class Clock:
-    """UTC now, shifted by ``offset`` (tests move time; production leaves it at zero)."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta(0)
-
-    def now(self) -> datetime:
-        """The current time, timezone-aware UTC."""
-        return datetime.now(UTC) + self.offset
+__all__ = ["Clock"]
