@@ -101,9 +101,3 @@ class MyRegistration(BaseModel):
     refund_now_fen: int
     refund_state: Text | None = None
     refund_amount_fen: int | None = None
-
-
-class BlockCreate(BaseModel):
-    """Bar a member from registering."""
-
-    reason: Text = Field(min_length=1, max_length=200)
