@@ -24,6 +24,7 @@ from qunyun_local.devkeys import ensure_dev_pay_keys
 from shared.contracts import EventData, spec_of
 from shared.errors import Invalid
 from shared.events.envelope import Envelope
+from shared.testing.wechat import SimulatorTokens
 from shared.wechat import pay
 from shared.wechat.api import WeChatApi
 from shared.wechat.errors import WeChatCryptoError
@@ -47,24 +48,6 @@ class Directory:
             return decrypt_encrypted_data(self.session_keys[member_no], encrypted_data, iv, self.appid)
         except WeChatCryptoError as exc:  # identity answers a problem, never a 500
             raise Invalid("encryptedData cannot be decrypted", slug="encrypted-data-invalid") from exc
-
-
-@dataclass
-class SimulatorTokens:
-    """Access tokens straight from the simulator (identity-service's job in the real system)."""
-
-    sim: httpx.AsyncClient
-    secrets: dict[str, str]
-
-    async def current(self, appid: str) -> str:
-        answer = await self.sim.get(
-            "/cgi-bin/token",
-            params={"grant_type": "client_credential", "appid": appid, "secret": self.secrets[appid]},
-        )
-        return str(answer.json()["access_token"])
-
-    async def invalidate(self, appid: str, token: str) -> str:
-        return await self.current(appid)
 
 
 @dataclass

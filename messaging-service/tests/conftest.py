@@ -38,27 +38,10 @@ from shared.contracts.identity import IdentityLinked, MemberCreated
 from shared.contracts.tagging import MemberBlocked
 from shared.db import unit_of_work
 from shared.events.envelope import Envelope
+from shared.testing.wechat import SimulatorTokens
 from shared.wechat.push import event_items, parse_push, sniff_format
 
 MEMBER_NOS = itertools.count(20001)
-
-
-@dataclass
-class SimulatorTokens:
-    """Access tokens straight from the simulator (identity-service's job in the real system)."""
-
-    sim: httpx.AsyncClient
-    secrets: dict[str, str]
-
-    async def current(self, appid: str) -> str:
-        answer = await self.sim.get(
-            "/cgi-bin/token",
-            params={"grant_type": "client_credential", "appid": appid, "secret": self.secrets[appid]},
-        )
-        return str(answer.json()["access_token"])
-
-    async def invalidate(self, appid: str, token: str) -> str:
-        return await self.current(appid)
 
 
 def normalise(app: str, appid: str, message: dict[str, Any]) -> EventData | None:
