@@ -121,7 +121,12 @@ class Campaign:
 
 
 def period_body(**overrides: Any) -> dict[str, Any]:
-    """A period open for registration now, running from today for ten days."""
+    """A period open for registration now, running from today for ten days.
+
+    It has begun, so the scheduler moves it to ``running`` at its next pass;
+    ``late_join`` keeps registration open meanwhile, as these tests register
+    and check in on its first day.
+    """
     now = datetime.now(UTC)
     today = datetime.now(UTC).astimezone(__import__("zoneinfo").ZoneInfo("Asia/Shanghai")).date()
     body: dict[str, Any] = {
@@ -132,6 +137,7 @@ def period_body(**overrides: Any) -> dict[str, Any]:
         "end_date": (today + timedelta(days=9)).isoformat(),
         "capacity": 100,
         "fee_fen": 0,
+        "late_join": True,
         "checkin_plan": {"deadline": "22:00:00", "grace_minutes": 60},
         "refund_rule": {
             "tiers": [

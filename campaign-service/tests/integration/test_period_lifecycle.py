@@ -29,7 +29,7 @@ async def test_late_joining_keeps_registration_open_while_running(campaign_facto
         body = _starting_in(1)
         closes = (_midnight(body["start_date"]) + timedelta(days=1)).isoformat()
         late = await c.open_period(late_join=True, registration_closes_at=closes, **body)
-        strict = await c.open_period(registration_closes_at=closes, **body)
+        strict = await c.open_period(late_join=False, registration_closes_at=closes, **body)
         c.set_now(_midnight(body["start_date"]) + timedelta(hours=1))
         await scheduler.tick(c.runtime)
         for period in (late, strict):

@@ -11,8 +11,6 @@ from fastapi.responses import Response
 from metrics_service.figures import FIGURE_RESPONSES, READ, Format, Granularity, Tabular, Window, _window, answer
 from metrics_service.overview import service
 from metrics_service.overview.schemas import OverviewRead
-from shared.errors import Invalid
-from shared.fields import CLEAN_TEXT
 from shared.routing import SessionDep
 
 admin_router = APIRouter(prefix="/admin/v1/metrics", tags=["metrics"])
@@ -20,20 +18,13 @@ admin_router = APIRouter(prefix="/admin/v1/metrics", tags=["metrics"])
 
 def _overview_window(
     window: Annotated[Window, Depends(_window)],
-    since: Annotated[str | None, Query(deprecated=True, description="old name of `from`", max_length=10),
-                     CLEAN_TEXT] = None,
-    until: Annotated[str | None, Query(deprecated=True, description="old name of `to`", max_length=10),
-                     CLEAN_TEXT] = None,
+    since: Annotated[date | None, Query(deprecated=True, description="old name of `from`")] = None,
+    until: Annotated[date | None, Query(deprecated=True, description="old name of `to`")] = None,
 ) -> Window:
     if since is None and until is None:
         return window
-    try:
-        first = date.fromisoformat(since) if since else None
-        last = date.fromisoformat(until) if until else None
-    except ValueError as exc:
-        raise Invalid("日期格式应为 YYYY-MM-DD。", slug="invalid-date") from exc
     return _window(
-        date_from=first, date_to=last,
+        date_from=since, date_to=until,
         granularity=Granularity(window.unit), format=Format.csv if window.csv else Format.json,
     )
 
