@@ -157,7 +157,8 @@ async def _play(story: Any) -> None:
     x2 = await story.create_period(series["id"], opens=x2_open, start=x2_open.date() + timedelta(days=2))
     channel = await story.ok(
         story.http.post(
-            story.gw("/admin/v1/channels"), json={"name": "X2 地推海报", "code": "x2-poster"}, headers=story.staff
+            story.gw("/admin/v1/channels"), json={"name": "X2 地推海报", "code": f"x2-poster-{_RUN}"},
+            headers=story.staff
         ),
         201,
     )
