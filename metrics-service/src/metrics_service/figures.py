@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -190,12 +191,12 @@ def csv_response(name: str, header: Sequence[str], rows: Iterable[Sequence[Any]]
     )
 
 
-class Tabular(BaseModel):
+class Tabular(BaseModel, ABC):
     """A figure that can also be a table (its CSV form)."""
 
-    def table(self) -> tuple[list[str], list[list[Any]]]:  # pragma: no cover - every figure overrides
+    @abstractmethod
+    def table(self) -> tuple[list[str], list[list[Any]]]:
         """Header and rows of the CSV form."""
-        raise NotImplementedError
 
 
 def answer(figure: Tabular, window: Window, name: str) -> Tabular | Response:
