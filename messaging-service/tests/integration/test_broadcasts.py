@@ -67,7 +67,8 @@ async def test_forecast_then_broadcast_with_pause_resume_and_report(messaging_fa
         sent = await m.sent()
         assert len(sent) == 9 and len({s["touser"] for s in sent}) == 9
         report = await m.client.get(f"/admin/v1/broadcasts/{broadcast['id']}/report.csv", headers=m.staff())
-        lines = report.text.strip().splitlines()
+        assert report.text.startswith("\ufeff")  # UTF-8 BOM: Excel and WPS open it right
+        lines = report.text.lstrip("\ufeff").strip().splitlines()
         assert lines[0] == "member_no,message_id,status,channel,reason" and len(lines) == 15
         again = await m.client.post(f"/admin/v1/broadcasts/{broadcast['id']}/cancel", headers=m.staff())
         assert again.status_code == 409

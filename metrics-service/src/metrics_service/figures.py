@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -17,6 +14,7 @@ from pydantic import BaseModel
 
 from metrics_service import definitions
 from shared.auth import require_roles
+from shared.csv_export import csv_response
 from shared.errors import Invalid
 
 READ_ROLES = ("admin", "operator", "sales", "viewer")
@@ -157,38 +155,6 @@ def day_start(day: date) -> datetime:
 def day_end(day: date) -> datetime:
     """The first moment after a local day."""
     return day_start(day + timedelta(days=1))
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
-
-
-def safe_cell(value: Any) -> str:
-    """One CSV cell; text that a spreadsheet would run as a formula is quoted with a leading '."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    text = str(value)
-    if text.startswith(_FORMULA_START):
-        return "'" + text
-    return text
-
-
-def csv_response(name: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Response:
-    """A UTF-8 CSV download with a BOM (Excel opens Chinese text right), formula-safe cells."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([safe_cell(h) for h in header])
-    for row in rows:
-        writer.writerow([safe_cell(v) for v in row])
-    body = "\ufeff" + buffer.getvalue()
-    return Response(
-        content=body.encode("utf-8"),
-        media_type="text/csv; charset=utf-8",
-        headers={"content-disposition": f'attachment; filename="{name}.csv"'},
-    )
 
 
 class Tabular(BaseModel, ABC):

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from metrics_service import definitions
-from metrics_service.figures import buckets, csv_response, safe_cell
+from metrics_service.figures import buckets
+from shared.csv_export import csv_response, safe_cell
 
 
 def test_formula_cells_are_quoted():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter
 
 from fastapi import APIRouter
@@ -16,6 +14,7 @@ from campaign_service.settlement.models import Refund
 from campaign_service.settlement.schemas import RefundFailure, SettlementReport
 from campaign_service.settlement.service import SETTLEMENT_REFUND
 from shared.auth import require_roles
+from shared.csv_export import csv_response
 from shared.errors import Conflict
 from shared.fields import IdPath
 from shared.routing import SessionDep
@@ -74,41 +73,15 @@ async def settlement_report(period_id: IdPath, session: SessionDep) -> Settlemen
 async def settlement_csv(period_id: IdPath, session: SessionDep) -> Response:
     """One line per registrant: rate, fee, refund and its state."""
     _, refunds = await _closed_refunds(session, period_id)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
-        [
-            "member_no",
-            "checked_days",
-            "planned_days",
-            "rate_percent",
-            "fee_fen",
-            "refund_fen",
-            "state",
-            "out_refund_no",
-            "error",
-        ]
-    )
-    for r in refunds:
-        rate = f"{100 * r.checked_days / r.planned_days:.2f}" if r.planned_days else ""
-        writer.writerow(
-            [
-                r.member_no,
-                r.checked_days,
-                r.planned_days,
-                rate,
-                r.fee_fen,
-                r.amount_fen,
-                r.state,
-                r.out_refund_no,
-                r.last_error or "",
-            ]
-        )
-    return Response(
-        out.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="period-{period_id}-settlement.csv"'},
-    )
+    header = ["member_no", "checked_days", "planned_days", "rate_percent", "fee_fen", "refund_fen", "state",
+              "out_refund_no", "error"]
+    rows = [
+        [r.member_no, r.checked_days, r.planned_days,
+         f"{100 * r.checked_days / r.planned_days:.2f}" if r.planned_days else "",
+         r.fee_fen, r.amount_fen, r.state, r.out_refund_no, r.last_error or ""]
+        for r in refunds
+    ]
+    return csv_response(f"period-{period_id}-settlement", header, rows)
 
 
 @admin_router.post("/{period_id}/refunds/retry", dependencies=[EDIT])

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Literal
 
 from fastapi import APIRouter
@@ -15,6 +13,7 @@ from messaging_service.broadcasts.schemas import BroadcastCreate, BroadcastRead,
 from messaging_service.deps import ClockDep, RuntimeDep, settings_of
 from messaging_service.purposes import service as purposes
 from shared.auth import CurrentStaff, require_roles
+from shared.csv_export import csv_response
 from shared.errors import Invalid
 from shared.fields import IdPath
 from shared.routing import SessionDep
@@ -81,9 +80,7 @@ async def change_broadcast(
 async def broadcast_report(broadcast_id: IdPath, session: SessionDep) -> Response:
     """A CSV of every recipient: member number, message, status, channel, reason."""
     await service.get(session, broadcast_id)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["member_no", "message_id", "status", "channel", "reason"])
-    for row in await service.report_rows(session, broadcast_id):
-        writer.writerow(["" if v is None else v for v in row])
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
+    rows = await service.report_rows(session, broadcast_id)
+    return csv_response(
+        f"broadcast-{broadcast_id}", ["member_no", "message_id", "status", "channel", "reason"], rows
+    )

@@ -6,19 +6,10 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 
+from shared.csv_export import safe_cell
+
 BOM = "\ufeff"
 HEADER = ["学号", "手机号", "标签", "排序值"]
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: object) -> str:
-    """A cell as text; one that a spreadsheet would run as a formula is prefixed with ``'``."""
-    text = "" if value is None else str(value)
-    if text.startswith(_FORMULA_START):
-        return "'" + text
-    return text
-
-
 def rank_text(value: float | None) -> str:
     """A rank value without a spurious ``.0``."""
     if value is None:
