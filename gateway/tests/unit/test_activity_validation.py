@@ -81,3 +81,11 @@ def test_event_rows_meet_the_contract_and_drop_repeats_in_a_batch():
         assert set(row["envelope"]["data"]) == set(ActivityRecorded.model_fields)
         assert (data.kind, data.at, data.page, data.props, data.client_event_id) == (
             item.kind, item.at, item.page, item.props, item.event_id)
+
+
+@pytest.mark.parametrize("kind", [[False, None], {"a": 1}, 3, None])
+def test_a_kind_that_is_not_text_is_rejected_not_a_crash(kind):
+    """Found by the fuzzer: an unhashable kind once raised inside the fast path (a 500)."""
+    raw = {"kind": kind, "at": [-2.3e305]}
+    result = check_item(0, raw, NOW)
+    assert isinstance(result, RejectedItem) and result.field == "kind"

@@ -124,7 +124,10 @@ def _fast_check(raw: Any, oldest: datetime, latest: datetime) -> Validated | Non
     if type(raw) is not dict or not _ITEM_KEYS.issuperset(raw):
         return None
     kind = raw.get("kind")
-    if kind not in _ITEM_MODELS and not (type(kind) is str and kind.startswith("custom.") and _custom_name_ok(kind)):
+    # Type first: a list or dict kind is unhashable, and membership in a dict would raise.
+    if type(kind) is not str or (
+        kind not in _ITEM_MODELS and not (kind.startswith("custom.") and _custom_name_ok(kind))
+    ):
         return None
     at_text = raw.get("at")
     # RFC 3339 shapes only (fromisoformat also takes forms the full check refuses).
