@@ -62,7 +62,9 @@ async def sweep(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
                 pass
             while True:
                 async with unit_of_work(runtime.session_factory) as session:
-                    if not await rules.process_dirty(session, engine, now=utcnow()):
+                    if not await rules.process_dirty(
+                        session, engine, now=utcnow(), sessions=runtime.session_factory
+                    ):
                         break
         except Exception as exc:
             log.warning("sweep_failed", error=repr(exc))

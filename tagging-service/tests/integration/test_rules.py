@@ -81,6 +81,6 @@ async def test_rules_follow_tag_changes_too(tagging_factory):
             body = (await t.client.get("/admin/v1/members/10001/tags", headers=t.staff())).json()
             return sorted(i["tag"] for i in body["items"])
 
-        assert await eventually(tags_of, lambda tags: tags == ["VIP", "重点服务"], timeout=15)
+        assert await eventually(tags_of, lambda tags: tags == ["VIP", "重点服务"], timeout=30)
         await t.client.delete(f"/admin/v1/members/10001/tags/{vip['id']}", headers=t.staff())
-        assert await eventually(tags_of, lambda tags: tags == [], timeout=15) == []
+        assert await eventually(tags_of, lambda tags: tags == [], timeout=30) == []

@@ -126,11 +126,23 @@ async def enforce(session: AsyncSession, rule: TagRule, tag: Tag, matched: BitMa
     return changed
 
 
-async def process_dirty(session: AsyncSession, engine: SegmentEngine, *, now: datetime, limit: int = CHUNK) -> int:
-    """Evaluate every enabled rule for the members whose facts changed; returns how many members."""
+async def process_dirty(
+    session: AsyncSession, engine: SegmentEngine, *, now: datetime, limit: int = CHUNK,
+    sessions: async_sessionmaker[AsyncSession] | None = None,
+) -> int:
+    """Evaluate every enabled rule for the members whose facts changed; returns how many members.
+
+    A member is marked dirty in the transaction of its change, so once the mark is
+    seen the change is committed: the bitmaps are brought up to the change log
+    first (``sessions``), else a rule could judge a tag change the index has not
+    applied yet, and that member would not be looked at again.
+    """
     dirty = await repository.take_dirty(session, limit)
     if not dirty:
         return 0
+    if sessions is not None:
+        await engine.index.ready.wait()
+        await engine.index.refresh(sessions)
     among = BitMap64(dirty)
     for rule in await repository.enabled(session):
         tag = await tags_repo.get_tag(session, rule.tag_id)

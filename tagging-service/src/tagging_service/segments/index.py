@@ -43,6 +43,8 @@ class BitmapIndex:
         # Change ids below ``last_id`` not seen yet → when they were first missed.
         self.gaps: dict[int, float] = {}
         self.ready = asyncio.Event()
+        # One refresh at a time: two interleaved ones could apply an older change after a newer one.
+        self._refreshing = asyncio.Lock()
 
     def tag(self, tag_id: int) -> BitMap64:
         """Members carrying ``tag_id`` now (do not mutate)."""
@@ -80,6 +82,10 @@ class BitmapIndex:
         below the highest one seen may still commit: such gaps are asked for
         again for ``LOOKBACK`` (a rolled-back id never shows up and is dropped).
         """
+        async with self._refreshing:
+            return await self._refresh(sessions)
+
+    async def _refresh(self, sessions: async_sessionmaker[AsyncSession]) -> int:
         columns = (IndexChange.id, IndexChange.kind, IndexChange.key, IndexChange.member_no, IndexChange.added)
         async with sessions() as session:
             rows = list((await session.execute(
