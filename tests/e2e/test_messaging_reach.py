@@ -230,7 +230,11 @@ async def test_broadcast_to_a_tagging_segment_with_forecast(messaging_system):
         segment = await world.ok(http.post(world.gw("/admin/v1/segments"), headers=staff, json={
             "name": f"春季班{uuid.uuid4().hex[:6]}", "definition": {"tag": tag["id"]}}), 201)
         body = {"segment_id": segment["id"], "purpose": "broadcast.spring", "data": DATA, "rate_per_second": 20}
-        forecast = await world.ok(http.post(world.gw("/admin/v1/broadcasts/preview"), headers=staff, json=body))
+        # A tag reaches segments within about a second (tagging's index follows its change log).
+        forecast = await eventually(
+            lambda: world.ok(http.post(world.gw("/admin/v1/broadcasts/preview"), headers=staff, json=body)),
+            lambda f: f["total"] == 5, timeout=15,
+        )
         assert forecast == {"total": 5, "by_channel": {"template": 3}, "undeliverable": {"not_following": 2}}
         broadcast = await world.ok(http.post(world.gw("/admin/v1/broadcasts"), headers=staff, json=body), 201)
         done = await eventually(
