@@ -96,10 +96,15 @@ class Messaging:
     def staff(self, *roles: str) -> dict[str, str]:
         return self.headers(self.settings, staff_roles=roles or ("operator",))
 
-    async def apply(self, data: EventData, occurred_at: datetime | None = None) -> None:
-        """Hand an event to messaging's consumer handler for its type, in one transaction."""
+    async def apply(self, data: EventData, occurred_at: datetime | None = None,
+                    extra: dict[str, Any] | None = None) -> None:
+        """Hand an event to messaging's consumer handler for its type, in one transaction.
+
+        ``extra`` adds fields to the payload (a newer producer's fields this contract does not know yet).
+        """
         spec = spec_of(data)
-        envelope = Envelope(type=spec.type, version=spec.version, source="test", data=data.model_dump(mode="json"))
+        payload = data.model_dump(mode="json") | (extra or {})
+        envelope = Envelope(type=spec.type, version=spec.version, source="test", data=payload)
         if occurred_at is not None:
             envelope = envelope.model_copy(update={"occurred_at": occurred_at})
         for consumer in consumers(self.runtime):

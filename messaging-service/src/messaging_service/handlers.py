@@ -13,7 +13,8 @@ from shared.runtime import ServiceRuntime
 
 def consumers(runtime: ServiceRuntime) -> list[ConsumerSpec]:
     """The messaging service's consumers."""
-    automations = automation_handlers(runtime.extras.get("clock"))
+    automations = automation_handlers(runtime.extras.get("clock"), getattr(runtime.settings, "timezone",
+                                                                           "Asia/Shanghai"))
     return [
         ConsumerSpec(
             name="ledger",

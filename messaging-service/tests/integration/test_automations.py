@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from shared.contracts.campaign import (
     CheckinRecorded,
     PeriodOpened,
+    PeriodStarted,
     RefundSettled,
+    RegistrationCancelled,
     RegistrationCreated,
     RegistrationPaid,
 )
@@ -76,3 +78,97 @@ async def test_follow_welcome_per_scene_inside_the_one_minute_window(messaging_f
         await m.tick()
         custom = await m.sent("custom")
         assert [c["body"]["text"]["content"] for c in custom] == ["欢迎参加春季班！"]
+
+
+async def _period_purposes(m) -> None:
+    await m.template("oa", "OA_PAY", "缴费成功", NOTICE)
+    await m.sync()
+    await m.purpose("period.starting", "transactional", [
+        {"channel": "template", "template_id": "OA_PAY",
+         "fields": {"thing1": "第{number}期今天开始", "amount2": "0.00"}}])
+    await m.purpose("checkin.reminder", "transactional", [
+        {"channel": "template", "template_id": "OA_PAY", "fields": {"thing1": "今天还没打卡", "amount2": "0.00"}}])
+
+
+async def _registered(m, period_id: int, *, fee_fen: int = 9900, pay: bool = True,
+                      paid_at: datetime | None = None) -> dict:
+    p = await m.person(follow=True)
+    await m.apply(RegistrationCreated(member_no=p["member_no"], registration_id=p["member_no"], series_id=1,
+                                      period_id=period_id, fee_fen=fee_fen))
+    if pay:
+        await m.apply(RegistrationPaid(member_no=p["member_no"], registration_id=p["member_no"],
+                                       period_id=period_id, amount_fen=fee_fen, transaction_id=f"tx{p['member_no']}"),
+                      occurred_at=paid_at)
+    return p
+
+
+async def test_period_starting_goes_to_every_paid_registrant_once(messaging_factory):
+    async with messaging_factory() as m:
+        start = at_shanghai(7, 30)
+        m.set_now(start)
+        await _period_purposes(m)
+        await m.apply(PeriodOpened(series_id=1, period_id=41, number=3, capacity=100, fee_fen=9900))
+        a, b = await _registered(m, 41), await _registered(m, 41)
+        unpaid = await _registered(m, 41, pay=False)
+        cancelled = await _registered(m, 41)
+        await m.apply(RegistrationCancelled(member_no=cancelled["member_no"], registration_id=cancelled["member_no"],
+                                            period_id=41, reason="member"))
+        other = await _registered(m, 42)  # another period's registrant
+        started = PeriodStarted(series_id=1, period_id=41, number=3)
+        await m.apply(started, occurred_at=start)
+        await m.apply(started, occurred_at=start)  # published twice (another event id): still once each
+        # A payment made before the start whose event is consumed after it (another partition).
+        late = await _registered(m, 41, paid_at=start - timedelta(minutes=5))
+        # A late joiner paying after the start is not told the period starts.
+        joiner = await _registered(m, 41, paid_at=start + timedelta(hours=1))
+        await m.tick()
+        for p in (a, b, late):
+            assert ("period.starting", "sent") in await statuses(m, p["member_no"]), p
+            assert [s for s in await statuses(m, p["member_no"]) if s[0] == "period.starting"] == [
+                ("period.starting", "sent")]
+        for p in (unpaid, cancelled, other, joiner):
+            assert not [s for s in await statuses(m, p["member_no"]) if s[0] == "period.starting"], p
+        sent = [s for s in await m.sent("template") if s["touser"] == a["oa_openid"]
+                and s["body"]["data"]["thing1"]["value"].startswith("第3期")]
+        assert len(sent) == 1
+        # Redelivery of the same event (the inbox aside): the idempotency key holds.
+        await m.apply(started, occurred_at=start)
+        await m.tick()
+        assert len([s for s in await m.sent("template") if s["touser"] == a["oa_openid"]
+                    and s["body"]["data"]["thing1"]["value"].startswith("第3期")]) == 1
+
+
+async def test_checkin_reminder_at_the_periods_own_reminder_time(messaging_factory):
+    # The setting says 20:00; period 51 says 19:00 (on opened), period 52 says nothing, period 53 moves to 18:30
+    # when it starts.
+    async with messaging_factory(checkin_reminder_time="20:00") as m:
+        m.set_now(at_shanghai(8))
+        await _period_purposes(m)
+        await m.apply(PeriodOpened(series_id=1, period_id=51, number=1, capacity=10, fee_fen=9900),
+                      extra={"reminder_time": "19:00"})
+        await m.apply(PeriodOpened(series_id=1, period_id=52, number=1, capacity=10, fee_fen=9900))
+        await m.apply(PeriodOpened(series_id=1, period_id=53, number=1, capacity=10, fee_fen=9900),
+                      extra={"reminder_time": "21:00"})
+        a, b, c = await _registered(m, 51), await _registered(m, 52), await _registered(m, 53)
+        for period_id in (51, 52):
+            await m.apply(PeriodStarted(series_id=1, period_id=period_id, number=1), occurred_at=at_shanghai(8))
+        await m.apply(PeriodStarted(series_id=1, period_id=53, number=1), occurred_at=at_shanghai(8),
+                      extra={"reminder_time": "18:30"})
+
+        m.set_now(at_shanghai(18, 40))
+        await m.tick()
+        await m.tick()
+        assert ("checkin.reminder", "sent") in await statuses(m, c["member_no"])
+        for p in (a, b):
+            assert not [s for s in await statuses(m, p["member_no"]) if s[0] == "checkin.reminder"]
+        m.set_now(at_shanghai(19, 5))
+        await m.tick()
+        await m.tick()
+        assert ("checkin.reminder", "sent") in await statuses(m, a["member_no"])
+        assert not [s for s in await statuses(m, b["member_no"]) if s[0] == "checkin.reminder"]
+        m.set_now(at_shanghai(20, 5))
+        await m.tick()
+        await m.tick()
+        assert ("checkin.reminder", "sent") in await statuses(m, b["member_no"])
+        for p in (a, b, c):  # once per member per day
+            assert len([s for s in await statuses(m, p["member_no"]) if s[0] == "checkin.reminder"]) == 1

@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from messaging_service.audience import repository as audience
-from messaging_service.automations.service import welcome_purpose, write, yuan
+from messaging_service.automations.service import (
+    period_start_key,
+    purpose_exists,
+    reminder_time_of,
+    welcome_purpose,
+    write,
+    yuan,
+)
 from messaging_service.clock.service import Clock
 from messaging_service.ledger import repository as ledger
-from shared.contracts import parse
+from shared.contracts import REGISTRY, parse
 from shared.contracts.campaign import (
     CheckinRecorded,
     CheckinVoided,
+    PeriodCancelled,
     PeriodClosed,
     PeriodOpened,
+    PeriodStarted,
     RefundSettled,
     RegistrationCancelled,
     RegistrationCreated,
@@ -36,7 +46,31 @@ async def _registrant(session: AsyncSession, period_id: int, member_no: int, sta
     )
 
 
-def handlers(clock_of: Clock | None) -> dict[str, Handler]:
+async def _set_reminder_time(session: AsyncSession, period_id: int, envelope: Envelope) -> None:
+    """The period's own reminder time, when the event carries the field (older events do not: kept as is)."""
+    if "reminder_time" not in envelope.data:
+        return
+    await session.execute(
+        text("UPDATE campaign_periods SET reminder_time = :t, updated_at = now() WHERE period_id = :p"),
+        {"p": period_id, "t": reminder_time_of(envelope.data)},
+    )
+
+
+async def _write_period_starting(
+    session: AsyncSession, *, period_id: int, members: list[int], data: dict[str, object], now: datetime
+) -> int:
+    """``period.starting`` to each member, once per member and period whatever the redeliveries."""
+    if not members or not await purpose_exists(session, "period.starting"):
+        return 0
+    written = 0
+    for member_no in members:
+        message_id = await write(session, member_no=member_no, purpose="period.starting", now=now,
+                                 key=period_start_key(period_id, member_no), data=data)
+        written += message_id is not None
+    return written
+
+
+def handlers(clock_of: Clock | None, zone: str = "Asia/Shanghai") -> dict[str, Handler]:
     """The handlers, with the service clock (None while the contract test only wires them)."""
 
     def now() -> datetime:
@@ -48,6 +82,55 @@ def handlers(clock_of: Clock | None) -> dict[str, Handler]:
         await session.execute(
             text("""INSERT INTO campaign_periods (period_id, state) VALUES (:p, 'open')
                     ON CONFLICT (period_id) DO NOTHING"""), {"p": data.period_id})
+        await _set_reminder_time(session, data.period_id, envelope)
+
+    async def on_started(session: AsyncSession, envelope: Envelope) -> None:
+        # The period's first day began: it runs from today (reminders), and every confirmed registrant
+        # (paid, or registered for a free period) hears that it starts.
+        data = parse(envelope, PeriodStarted)
+        started_on = envelope.occurred_at.astimezone(ZoneInfo(zone)).date()
+        await session.execute(
+            text("""INSERT INTO campaign_periods (period_id, state, started_at, started_on, series_id, number)
+                    VALUES (:p, 'open', :at, :on, :s, :n)
+                    ON CONFLICT (period_id) DO UPDATE SET series_id = :s, number = :n,
+                      started_at = COALESCE(campaign_periods.started_at, :at),
+                      started_on = COALESCE(campaign_periods.started_on, :on), updated_at = now()"""),
+            {"p": data.period_id, "at": envelope.occurred_at, "on": started_on, "s": data.series_id,
+             "n": data.number})
+        await _set_reminder_time(session, data.period_id, envelope)
+        rows = await session.execute(
+            text("""SELECT member_no FROM campaign_registrants WHERE period_id = :p AND state = 'confirmed'
+                    ORDER BY member_no"""), {"p": data.period_id})
+        await _write_period_starting(
+            session, period_id=data.period_id, members=[int(r[0]) for r in rows], now=now(),
+            data={"period_id": data.period_id, "series_id": data.series_id, "number": data.number,
+                  "date": started_on.isoformat()})
+
+    async def on_period_updated(session: AsyncSession, envelope: Envelope) -> None:
+        period_id = envelope.data.get("period_id")
+        if isinstance(period_id, int):
+            await _set_reminder_time(session, period_id, envelope)
+
+    async def on_period_cancelled(session: AsyncSession, envelope: Envelope) -> None:
+        data = parse(envelope, PeriodCancelled)
+        await session.execute(
+            text("""INSERT INTO campaign_periods (period_id, state) VALUES (:p, 'closed')
+                    ON CONFLICT (period_id) DO UPDATE SET state = 'closed', updated_at = now()"""),
+            {"p": data.period_id})
+
+    async def _paid_before_start(session: AsyncSession, envelope: Envelope, period_id: int, member_no: int
+                                 ) -> None:
+        # Events of one period come on several partitions (the registration's is its member's): a payment
+        # made before the start but consumed after it still gets the period's starting message.
+        row = (await session.execute(
+            text("""SELECT started_at, started_on, series_id, number FROM campaign_periods
+                    WHERE period_id = :p AND state = 'open' AND started_at IS NOT NULL"""),
+            {"p": period_id})).first()
+        if row is None or envelope.occurred_at > row[0]:
+            return
+        await _write_period_starting(
+            session, period_id=period_id, members=[member_no], now=now(),
+            data={"period_id": period_id, "series_id": row[2], "number": row[3], "date": row[1].isoformat()})
 
     async def on_closed(session: AsyncSession, envelope: Envelope) -> None:
         data = parse(envelope, PeriodClosed)
@@ -60,10 +143,13 @@ def handlers(clock_of: Clock | None) -> dict[str, Handler]:
         data = parse(envelope, RegistrationCreated)
         await _registrant(session, data.period_id, data.member_no,
                           "confirmed" if data.fee_fen == 0 else "awaiting_payment")
+        if data.fee_fen == 0:
+            await _paid_before_start(session, envelope, data.period_id, data.member_no)
 
     async def on_paid(session: AsyncSession, envelope: Envelope) -> None:
         data = parse(envelope, RegistrationPaid)
         await _registrant(session, data.period_id, data.member_no, "confirmed")
+        await _paid_before_start(session, envelope, data.period_id, data.member_no)
         await write(session, member_no=data.member_no, purpose="payment.receipt", now=now(),
                     key=f"event:{envelope.id}",
                     data={"amount": yuan(data.amount_fen), "period_id": data.period_id,
@@ -114,8 +200,10 @@ def handlers(clock_of: Clock | None) -> dict[str, Handler]:
             if written is not None:
                 break
 
-    return {
+    found: dict[str, Handler] = {
         "campaign.period.opened": on_opened,
+        "campaign.period.started": on_started,
+        "campaign.period.cancelled": on_period_cancelled,
         "campaign.period.closed": on_closed,
         "campaign.registration.created": on_registered,
         "campaign.registration.paid": on_paid,
@@ -126,3 +214,6 @@ def handlers(clock_of: Clock | None) -> dict[str, Handler]:
         "campaign.refund.settled": on_refunded,
         "identity.member.followed": on_followed,
     }
+    if "campaign.period.updated" in REGISTRY:  # campaign may announce a changed reminder time
+        found["campaign.period.updated"] = on_period_updated
+    return found

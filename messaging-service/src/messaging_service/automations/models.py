@@ -1,8 +1,8 @@
 """What messaging projects from campaign events to write on its own: periods, registrants, check-ins."""
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 
-from sqlalchemy import BigInteger, Date, DateTime, Index, Text, func
+from sqlalchemy import BigInteger, Date, DateTime, Index, Text, Time, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from messaging_service.models import Base
@@ -17,6 +17,13 @@ class PeriodState(Base):
     state: Mapped[str] = mapped_column(Text)  # open | closed
     # The first local date a check-in was seen: the period has started (campaign's events carry no dates).
     first_checkin_date: Mapped[date | None] = mapped_column(Date)
+    # campaign.period.started: the moment and the local date its first day began.
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_on: Mapped[date | None] = mapped_column(Date)
+    series_id: Mapped[int | None] = mapped_column(BigInteger)
+    number: Mapped[int | None] = mapped_column(BigInteger)
+    # The period's own check-in reminder time (local, "HH:MM" in campaign's events); null: the setting.
+    reminder_time: Mapped[time | None] = mapped_column(Time)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

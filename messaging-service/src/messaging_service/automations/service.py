@@ -64,19 +64,41 @@ def welcome_purpose(scene: str | None) -> list[str]:
     return names
 
 
+_HH_MM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def reminder_time_of(data: dict[str, Any]) -> time | None:
+    """A period's ``reminder_time`` ("HH:MM", local) from an event's data; None when absent or malformed."""
+    value = data.get("reminder_time")
+    if not isinstance(value, str):
+        return None
+    match = _HH_MM.match(value.strip()[:5]) if len(value.strip()) in (5, 8) else None
+    if match is None:
+        return None
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def period_start_key(period_id: int, member_no: int) -> str:
+    """At most one ``period.starting`` per member and period."""
+    return f"period-start:{period_id}:{member_no}"
+
+
 async def due_reminders(
     session: AsyncSession, *, now: datetime, zone: str, remind_at: time, limit: int = 1000
 ) -> list[tuple[int, int]]:
-    """(period, member) pairs to remind now: registered, period started, no check-in today, not reminded today."""
+    """(period, member) pairs to remind now: registered, period started, no check-in today, not reminded today.
+
+    A period's own reminder time (from campaign's events) wins over ``remind_at``, the setting.
+    """
     local = now.astimezone(ZoneInfo(zone))
-    if local.time() < remind_at:
-        return []
     today = local.date()
     rows = await session.execute(
         text(
             """SELECT r.period_id, r.member_no FROM campaign_registrants r
                JOIN campaign_periods p ON p.period_id = r.period_id
-               WHERE p.state = 'open' AND p.first_checkin_date IS NOT NULL AND p.first_checkin_date <= :today
+               WHERE p.state = 'open'
+                 AND (p.started_on <= :today OR p.first_checkin_date <= :today)
+                 AND COALESCE(p.reminder_time, :remind_at) <= :local_time
                  AND r.state = 'confirmed'
                  AND NOT EXISTS (SELECT 1 FROM campaign_checkins c WHERE c.period_id = r.period_id
                                  AND c.member_no = r.member_no AND c.local_date = :today)
@@ -84,7 +106,8 @@ async def due_reminders(
                                  AND m.idempotency_key = 'reminder:' || r.member_no || ':' || :today_text)
                ORDER BY r.period_id, r.member_no LIMIT :n"""
         ),
-        {"today": today, "today_text": today.isoformat(), "n": limit},
+        {"today": today, "today_text": today.isoformat(), "n": limit, "remind_at": remind_at,
+         "local_time": local.time().replace(tzinfo=None)},
     )
     return [(int(a), int(b)) for a, b in rows]
 
