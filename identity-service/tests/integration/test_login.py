@@ -130,3 +130,34 @@ async def test_200_simultaneous_first_logins_of_different_people_get_distinct_nu
     assert len(set(numbers)) == 200
     assert min(numbers) >= 10001
     assert len(await identity.events("identity.member.created")) == 200
+
+
+async def test_first_login_of_each_shanghai_day_emits_one_logged_in_event(identity, sim):
+    from datetime import UTC, datetime, timedelta
+
+    from identity_service.sessions.service import login_day
+    from shared.clock import Clock
+
+    clock = identity.runtime.extras["clock"] = Clock()
+    person = await sim.person(with_unionid=True)
+    first = await identity.login(sim, person["person_id"])  # a new member: the full path
+    member_no = first["member_no"]
+    for _ in range(3):  # returning logins of the same day: the one-statement path, no event
+        assert (await identity.login(sim, person["person_id"]))["member_no"] == member_no
+    events = await identity.events("identity.member.logged_in")
+    assert [(e["member_no"], e["data"]["member_no"], e["data"]["app"]) for e in events] == [
+        (member_no, member_no, "mp")
+    ]
+    day_one = login_day(datetime.fromisoformat(events[0]["occurred_at"]))
+
+    # 16:30 UTC is the next Asia/Shanghai day (00:30 +08:00): a new day, one more event.
+    now = datetime.now(UTC)
+    clock.offset = datetime.combine(now.date(), datetime.min.time(), UTC) + timedelta(hours=40, minutes=30) - now
+    await asyncio.gather(*(identity.login(sim, person["person_id"]) for _ in range(5)))
+    events = await identity.events("identity.member.logged_in")
+    assert len(events) == 2, events
+    second = datetime.fromisoformat(events[1]["occurred_at"])
+    assert login_day(second) > day_one
+    assert datetime.fromisoformat(events[1]["data"]["occurred_at"]) == second
+    (day,) = (await identity.sql("SELECT last_login_day FROM members WHERE member_no = :m", m=member_no))[0]
+    assert day == login_day(second)

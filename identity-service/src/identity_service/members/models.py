@@ -1,11 +1,12 @@
 """Members (one per person), their per-app openids, and the record of merges."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Identity,
@@ -39,6 +40,9 @@ class Member(Base):
     channel_scene: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     merged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Asia/Shanghai day of the last mini-program login: the login statement emits
+    # identity.member.logged_in only when it moves this (once per member and day).
+    last_login_day: Mapped[date | None] = mapped_column(Date)
 
     __table_args__ = (
         CheckConstraint("status IN ('active', 'merged')", name="status"),

@@ -6,6 +6,7 @@ from identity_service.deps import ContextDep, RuntimeDep, require_internal
 from identity_service.errors import RecordedFailure
 from identity_service.sessions import service
 from identity_service.sessions.schemas import SessionCreate, SessionRead, SessionRefresh
+from shared.clock import Clock
 from shared.routing import SessionDep
 
 mp_router = APIRouter(prefix="/mp/v1/session", tags=["mini-program"], dependencies=[require_internal])
@@ -19,8 +20,12 @@ async def create_session(body: SessionCreate, ctx: ContextDep, runtime: RuntimeD
     statement, and the login opens its own unit of work only when it has to
     resolve the member (the hottest route skips a session it would not use).
     """
+    clock = runtime.extras.get("clock")
+    if clock is None:
+        clock = runtime.extras["clock"] = Clock(runtime.settings.test_clock_file)
     return await service.login(
-        runtime.session_factory, ctx=ctx, tokens=runtime.tokens, pool=runtime.driver_pool, code=body.code
+        runtime.session_factory, ctx=ctx, tokens=runtime.tokens, pool=runtime.driver_pool, code=body.code,
+        now=clock.now(),
     )
 
 

@@ -8,8 +8,9 @@ rotates the token; presenting a used token again revokes the whole family.
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import structlog
@@ -26,16 +27,17 @@ from identity_service.sessions.models import MpSession
 from identity_service.sessions.schemas import SessionRead
 from identity_service.wechat_calls import login_problem
 from shared.auth import MEMBER_TTL, MemberPrincipal, TokenCodec
-from shared.contracts.identity import AccessRevoked
+from shared.contracts.identity import AccessRevoked, MemberLoggedIn
 from shared.db import unit_of_work
 from shared.errors import UpstreamError
 from shared.events.envelope import utcnow
-from shared.events.outbox import emit
+from shared.events.outbox import WAKE_KEY, emit
 from shared.wechat.errors import WeChatError
 
 log = structlog.get_logger("identity.sessions")
 
 SESSION_KEY_CONTEXT = "session_key"
+LOGIN_DAY_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 async def login(
@@ -45,8 +47,13 @@ async def login(
     tokens: TokenCodec,
     pool: asyncpg.Pool | None,
     code: str,
+    now: datetime | None = None,
 ) -> SessionRead:
     """Exchange a ``wx.login`` code for a member token and a refresh token.
+
+    ``now`` is the (test) clock's time of the login: the first login of each
+    Asia/Shanghai day emits ``identity.member.logged_in``, inside the same
+    statement or unit of work as the session.
 
     A returning member takes one statement on the driver pool (``pool``);
     a first login, or one that links a UnionID, resolves the member in a
@@ -72,11 +79,18 @@ async def login(
         "token_hash": digest,
         "token_expires_at": expires_at,
     }
+    moment = now or utcnow()
+    day = login_day(moment)
     member_no = None
     if pool is not None:
-        member_no = await repository.record_returning_login(
-            pool, appid=app.appid, openid=openid, unionid=unionid, **login_row
+        event = repository.login_event(app="mp", day_of=moment, source=ctx.settings.service_name)
+        known = await repository.record_returning_login(
+            pool, appid=app.appid, openid=openid, unionid=unionid, day=day, event=event, **login_row
         )
+        if known is not None:
+            member_no, logged_in_today = known
+            if logged_in_today:
+                _wake_relay(session_factory)
     if member_no is None:
         async with unit_of_work(session_factory) as session:
             resolution = await resolve_openid(
@@ -84,7 +98,27 @@ async def login(
             )
             member_no = resolution.member.member_no
             await repository.create(session, member_no=member_no, appid=app.appid, openid=openid, **login_row)
+            if await repository.move_login_day(session, member_no=member_no, day=day):
+                await emit(
+                    session, MemberLoggedIn(member_no=member_no, app="mp", occurred_at=moment),
+                    member_no=member_no, occurred_at=moment,
+                )
     return _answer(tokens, session_id=session_id, member_no=member_no, refresh_token=refresh_token)
+
+
+def login_day(moment: datetime) -> date:
+    """The Asia/Shanghai day of a login (one ``identity.member.logged_in`` per member and day)."""
+    return moment.astimezone(LOGIN_DAY_ZONE).date()
+
+
+def _wake_relay(session_factory: async_sessionmaker[AsyncSession]) -> None:
+    """The one-statement path wrote an outbox row outside a session: wake this process's relay.
+
+    Without an in-process relay (a separate worker) its poll picks the row up.
+    """
+    wake = session_factory.kw.get("info", {}).get(WAKE_KEY)
+    if wake is not None:
+        wake()
 
 
 async def refresh(

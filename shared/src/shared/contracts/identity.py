@@ -88,3 +88,17 @@ class AccessRevoked(EventData):
     revoked_at: datetime
     reason: str
     member_no: int | None = None
+
+
+@event("identity.member.logged_in", topic=IDENTITY_EVENTS)
+class MemberLoggedIn(EventData):
+    """A member signed in to an app: at most one per member and Asia/Shanghai day (the first login of it).
+
+    Emitted by the login statement itself when it moves the member's last
+    login day, so a member who only logs in counts as active that day
+    without an event per login.
+    """
+
+    member_no: int
+    app: AppKind
+    occurred_at: datetime
