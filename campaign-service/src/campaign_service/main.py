@@ -55,6 +55,8 @@ DEFINITION = ServiceDefinition(
     consumers=consumers,
     on_startup=[startup],
     background=[scheduler.run],
+    # Registration for a free period is one statement on the plain asyncpg pool (registrations.repository).
+    driver_pool_size=10,
 )
 
 

@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from campaign_service.deps import ClockDep, InviteKeysDep, MembersDep, PayDep, RuntimeDep, settings_of
+from campaign_service.deps import RuntimeDep, settings_of
 from campaign_service.registrations import repository, service
 from campaign_service.registrations.schemas import (
     RegistrationCreate,
     RegistrationRead,
 )
 from shared.auth import CurrentMember, require_roles
+from shared.db import unit_of_work
 from shared.errors import Invalid
+from shared.events.outbox import WAKE_KEY
 from shared.fields import IdPath
-from shared.routing import SessionDep
+from shared.runtime import ServiceRuntime
 
 mp_router = APIRouter(prefix="/mp/v1", tags=["registrations"])
 admin_router = APIRouter(prefix="/admin/v1/periods", tags=["registrations"])
@@ -33,15 +36,42 @@ async def register(
     period_id: IdPath,
     body: RegistrationCreate,
     member: CurrentMember,
-    session: SessionDep,
-    clock: ClockDep,
-    pay: PayDep,
-    members: MembersDep,
     runtime: RuntimeDep,
-    keys: InviteKeysDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    """Register for a period; a retry with the same Idempotency-Key replays the first answer."""
+    """Register for a period; a retry with the same Idempotency-Key replays the first answer.
+
+    No request session: a free period without an invite code or an
+    Idempotency-Key is one statement on the driver pool (a launch puts
+    hundreds of members on one period in a minute); everything else opens
+    its own unit of work.
+    """
+    now = runtime.extras["clock"].now()
+    pool = runtime.driver_pool
+    if pool is not None and not idempotency_key and not body.invite_code:
+        wake = runtime.session_factory.kw.get("info", {}).get(WAKE_KEY)
+        fast = await service.register_free(
+            pool, period_id=period_id, member_no=member.member_no, body=body, now=now,
+            source=runtime.settings.service_name, notify=wake is None,
+        )
+        if fast is not None:
+            if wake is not None:
+                wake()
+            return JSONResponse(fast.model_dump(mode="json"), status_code=201)
+    async with unit_of_work(runtime.session_factory) as session:
+        return await _register_in(session, runtime, period_id, body, member.member_no, now, idempotency_key)
+
+
+async def _register_in(
+    session: AsyncSession,
+    runtime: ServiceRuntime,
+    period_id: int,
+    body: RegistrationCreate,
+    member_no: int,
+    now: datetime,
+    idempotency_key: str | None,
+) -> JSONResponse:
+    """The registration in a unit of work: idempotency record, paid orders, referrals."""
     scope = "register"
     if idempotency_key:
         request_hash = hashlib.sha256(
@@ -50,7 +80,7 @@ async def register(
             )
         ).hexdigest()
         earlier = await repository.claim_idempotency(
-            session, member_no=member.member_no, scope=scope, key=idempotency_key, request_hash=request_hash
+            session, member_no=member_no, scope=scope, key=idempotency_key, request_hash=request_hash
         )
         if earlier is not None:
             if earlier.request_hash != request_hash or earlier.response is None:
@@ -67,19 +97,19 @@ async def register(
     read = await service.register(
         session,
         period_id=period_id,
-        member_no=member.member_no,
+        member_no=member_no,
         body=body,
-        now=clock.now(),
-        pay=pay,
-        members=members,
+        now=now,
+        pay=runtime.extras.get("pay"),
+        members=runtime.extras["members"],
         order_ttl=timedelta(seconds=settings_of(runtime).order_ttl_seconds),
-        invite_keys=keys,
+        invite_keys=runtime.extras["invite_keys"],
     )
     payload = read.model_dump(mode="json")
     if idempotency_key:
         await repository.store_idempotent_response(
             session,
-            member_no=member.member_no,
+            member_no=member_no,
             scope=scope,
             key=idempotency_key,
             status_code=201,

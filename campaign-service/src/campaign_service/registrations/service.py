@@ -6,12 +6,14 @@ import secrets
 from datetime import datetime, timedelta
 from functools import partial
 
+import asyncpg
 import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaign_service.blocklist.models import BlockedMember
 from campaign_service.channels import service as channels
+from campaign_service.channels.service import scene_of
 from campaign_service.members import MemberDirectory
 from campaign_service.payments.models import Order
 from campaign_service.payments.wechatpay import WeChatPayClient
@@ -21,9 +23,9 @@ from campaign_service.referrals import service as referrals
 from campaign_service.registrations import repository
 from campaign_service.registrations.models import Registration
 from campaign_service.registrations.schemas import OrderRead, PayParams, RegistrationCreate, RegistrationRead
-from shared.contracts.campaign import RegistrationCreated
-from shared.errors import Conflict, Forbidden, Unavailable
-from shared.events.outbox import emit
+from shared.contracts.campaign import ChannelTouched, RegistrationCreated
+from shared.errors import Conflict, Forbidden, NotFound, Unavailable
+from shared.events.outbox import emit, outbox_row
 
 log = structlog.get_logger("campaign.registrations")
 
@@ -33,10 +35,99 @@ def new_out_trade_no(now: datetime) -> str:
     return "Q" + now.strftime("%Y%m%d%H%M%S") + secrets.token_hex(6).upper()
 
 
+def _closed() -> Conflict:
+    return Conflict("当前不在报名时间内。", slug="registration-closed", title="Registration closed")
+
+
+def _full() -> Conflict:
+    return Conflict("本期名额已满。", slug="period-full", title="Period full")
+
+
+def _blocked() -> Forbidden:
+    return Forbidden("你暂时不能报名新的活动，如有疑问请联系客服。", slug="member-blocked", title="Member blocked")
+
+
+def _already() -> Conflict:
+    return Conflict("你已报名本期活动。", slug="already-registered", title="Already registered")
+
+
+def _accepting(state: str, late_join: bool, opens_at: datetime, closes_at: datetime, now: datetime) -> bool:
+    """Whether a period in ``state`` takes registrations at ``now``."""
+    return (state == "open" or (state == "running" and late_join)) and opens_at <= now < closes_at
+
+
 def _check_open(period: Period, now: datetime) -> None:
-    accepting = period.state == "open" or (period.state == "running" and period.late_join)
-    if not accepting or not (period.registration_opens_at <= now < period.registration_closes_at):
-        raise Conflict("当前不在报名时间内。", slug="registration-closed", title="Registration closed")
+    if not _accepting(
+        period.state, period.late_join, period.registration_opens_at, period.registration_closes_at, now
+    ):
+        raise _closed()
+
+
+async def register_free(
+    pool: asyncpg.Pool,
+    *,
+    period_id: int,
+    member_no: int,
+    body: RegistrationCreate,
+    now: datetime,
+    source: str,
+    notify: bool,
+) -> RegistrationRead | None:
+    """Register a member for a free period in one statement; None when the period charges a fee.
+
+    The same rules as :func:`register` (window, blocklist, one live
+    registration, capacity, channel attribution and its touch) in the same
+    order of refusals; an invite code takes :func:`register` (its referral
+    rules lock and read several rows).
+    """
+    scene = scene_of(body.channel)
+    created = outbox_row(
+        RegistrationCreated(
+            member_no=member_no, registration_id=0, series_id=0, period_id=period_id, fee_fen=0,
+            channel=body.channel,
+        ),
+        source=source, member_no=member_no, occurred_at=now,
+    )
+    touched = None
+    if scene is not None:
+        touched = outbox_row(
+            ChannelTouched(member_no=member_no, channel_id=0, scene=scene, first_touch=False),
+            source=source, member_no=member_no, occurred_at=now,
+        )
+    try:
+        done = await repository.register_free(
+            pool, period_id=period_id, member_no=member_no, now=now, scene=scene, channel=body.channel,
+            touched=touched, created=created, notify=notify,
+        )
+    except asyncpg.UniqueViolationError as exc:  # the same member registering twice at once
+        raise _already() from exc
+    if done is None:
+        raise NotFound("活动期不存在。", slug="period-not-found", title="Period not found")
+    if done.registration_id is not None:
+        return RegistrationRead(
+            id=done.registration_id, period_id=period_id, state="confirmed", fee_fen=0, created_at=now,
+            confirmed_at=now, channel_id=done.channel_id,
+        )
+    seen = done.period
+    if seen["fee_fen"] > 0:
+        return None
+    if not _accepting(
+        seen["state"], seen["late_join"], seen["registration_opens_at"], seen["registration_closes_at"], now
+    ):
+        raise _closed()
+    if done.blocked:
+        raise _blocked()
+    if done.existing:
+        raise _already()
+    if seen["taken"] < seen["capacity"]:
+        # Lost the race for the last place, or the period just stopped registering.
+        again = await repository.period_state(pool, period_id)
+        if again is None or not _accepting(
+            again["state"], again["late_join"], again["registration_opens_at"], again["registration_closes_at"],
+            now,
+        ):
+            raise _closed()
+    raise _full()
 
 
 async def register(
@@ -53,17 +144,13 @@ async def register(
 ) -> RegistrationRead:
     """Register a member; a paid period also places a WeChat Pay order and holds the place meanwhile."""
     period = await periods.require_period(session, period_id)
-    if period.state == "draft":
-        raise Conflict("当前不在报名时间内。", slug="registration-closed", title="Registration closed")
     _check_open(period, now)
     if await session.get(BlockedMember, member_no) is not None:
-        raise Forbidden(
-            "你暂时不能报名新的活动，如有疑问请联系客服。", slug="member-blocked", title="Member blocked"
-        )
+        raise _blocked()
     if await repository.active_registration(session, period_id, member_no) is not None:
-        raise Conflict("你已报名本期活动。", slug="already-registered", title="Already registered")
+        raise _already()
     if period.taken >= period.capacity:
-        raise Conflict("本期名额已满。", slug="period-full", title="Period full")
+        raise _full()
 
     order: Order | None = None
     params: dict[str, str] | None = None
@@ -97,7 +184,7 @@ async def register(
         # Lost the race for the last place, or the period just stopped registering.
         await session.refresh(period)
         _check_open(period, now)
-        raise Conflict("本期名额已满。", slug="period-full", title="Period full")
+        raise _full()
     channel_id = await channels.attribute_registration(
         session, member_no=member_no, scene=body.channel, at=now
     )
@@ -115,7 +202,7 @@ async def register(
     try:
         await session.flush()
     except IntegrityError as exc:  # the same member registering twice at once
-        raise Conflict("你已报名本期活动。", slug="already-registered", title="Already registered") from exc
+        raise _already() from exc
     if order is not None:
         order.registration_id = registration.id
         session.add(order)
