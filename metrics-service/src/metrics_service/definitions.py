@@ -20,8 +20,9 @@ Active member
     member through the openids identity announced).
 
     A member is **active in the mini-program** on a day when the mini-program
-    recorded telemetry for them (``app.activity``) or a check-in. Group
-    sightings do not count here: they are what "in a group" measures, so the
+    recorded telemetry for them (``app.activity``) or a check-in. Logins and
+    group sightings do not count here (a login is the mini-program opening,
+    not using it): they are what "in a group" measures, so the
     two numbers of the renewal figure stay independent.
 
 Period calendar

@@ -16,6 +16,7 @@ from shared.contracts.identity import (
     IdentityLinked,
     MemberCreated,
     MemberFollowed,
+    MemberLoggedIn,
     MemberMerged,
     MemberUnfollowed,
 )
@@ -41,6 +42,12 @@ async def on_identity_linked(session: AsyncSession, envelope: Envelope) -> None:
     data = parse(envelope, IdentityLinked)
     if data.openid:
         await activity.remember_openid(session, openid=data.openid, member_no=data.member_no)
+
+
+async def on_member_logged_in(session: AsyncSession, envelope: Envelope) -> None:
+    """A member's first login of a day: active that day (not "active in the mini-program", see definitions)."""
+    data = parse(envelope, MemberLoggedIn)
+    await touch(session, member_no=data.member_no, at=data.occurred_at)
 
 
 async def on_member_followed(session: AsyncSession, envelope: Envelope) -> None:
@@ -71,6 +78,7 @@ async def on_member_merged(session: AsyncSession, envelope: Envelope) -> None:
 HANDLERS = {
     "identity.member.created": on_member_created,
     "identity.member.identity_linked": on_identity_linked,
+    "identity.member.logged_in": on_member_logged_in,
     "identity.member.followed": on_member_followed,
     "identity.member.unfollowed": on_member_unfollowed,
     "identity.member.merged": on_member_merged,
