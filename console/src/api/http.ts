@@ -1,9 +1,12 @@
 // The one HTTP client of the console: staff token in, problem+json out as a message.
+// A token about to expire (or refused as expired) is renewed once, with every request
+// made meanwhile waiting for the renewal, then retried; one that cannot be renewed
+// sends the user to the login page, back to this route afterwards.
 import { ElMessage } from 'element-plus'
 import 'element-plus/es/components/message/style/css'
-import { clearToken, getToken } from '@/utils/token'
+import { clearToken, getToken, isExpiring } from '@/utils/token'
 import { i18n } from '@/locales'
-import { problemMessage, type Problem } from './problem'
+import { problemMessage, problemSlug, type Problem } from './problem'
 
 export class ApiError extends Error {
   constructor(
@@ -30,6 +33,36 @@ let onUnauthorized: () => void = () => undefined
 /** What to do when the token is refused (the router sends the user to the login page). */
 export function setUnauthorizedHandler(handler: () => void): void {
   onUnauthorized = handler
+}
+
+/** Renew the staff token (true when a new one is stored); the auth store asks for the password again. */
+export type Renewer = () => Promise<boolean>
+let renewer: Renewer | null = null
+let renewing: Promise<boolean> | null = null
+
+/** How the token is renewed (set by the auth store). */
+export function setRenewHandler(handler: Renewer | null): void {
+  renewer = handler
+}
+
+/** Renew the token once, however many requests ask at the same time. */
+export function renewSession(): Promise<boolean> {
+  if (!renewing) {
+    const attempt = renewer ? renewer() : Promise.resolve(false)
+    renewing = attempt.catch(() => false).finally(() => {
+      renewing = null
+    })
+  }
+  return renewing
+}
+
+/** A token this close to its expiry is renewed before it is sent (clocks drift; the request takes time). */
+export const RENEW_MARGIN_MS = 15_000
+const SESSION_PATH = '/admin/v1/session'
+
+function expiredProblem(): Problem {
+  const detail = i18n.global.t('problems.token-expired') as string
+  return { type: 'token-expired', title: 'Unauthorized', status: 401, detail }
 }
 
 export function buildUrl(path: string, query?: Query): string {
@@ -62,8 +95,17 @@ async function toProblem(response: Response): Promise<Problem> {
   }
 }
 
-async function send(method: string, path: string, options: RequestOptions): Promise<Response> {
+async function send(method: string, path: string, options: RequestOptions, retried = false): Promise<Response> {
   const headers: Record<string, string> = { Accept: 'application/json', ...options.headers }
+  const signIn = path.endsWith(SESSION_PATH)
+  if (!signIn && isExpiring(getToken(), RENEW_MARGIN_MS) && !(await renewSession())) {
+    // Expired and not renewed: don't send what the API would refuse anyway.
+    clearToken()
+    onUnauthorized()
+    const problem = expiredProblem()
+    if (!options.silent) ElMessage.error({ message: problem.detail, grouping: true })
+    throw new ApiError(401, problem, problem.detail)
+  }
   const token = getToken()
   if (token) headers.Authorization = `Bearer ${token}`
   let body: BodyInit | undefined
@@ -87,7 +129,13 @@ async function send(method: string, path: string, options: RequestOptions): Prom
   if (response.ok) return response
   const problem = await toProblem(response)
   const message = problemMessage(problem, i18n.global.locale.value, translateSlug)
-  if (response.status === 401 && token && !path.endsWith('/admin/v1/session')) {
+  if (response.status === 401 && token && !signIn) {
+    // An expired token is renewed and the request made again; any other refusal (a revoked
+    // or forged token) goes straight to the login page.
+    // (Another request may have renewed it meanwhile: then only the retry is left.)
+    if (!retried && problemSlug(problem) === 'token-expired' && (getToken() !== token || (await renewSession()))) {
+      return send(method, path, options, true)
+    }
     clearToken()
     onUnauthorized()
   }

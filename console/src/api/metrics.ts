@@ -49,7 +49,8 @@ export interface Window {
 }
 
 /** GET /admin/v1/metrics/overview */
-export const getOverview = (window: Window) => http.get<Overview>('/admin/v1/metrics/overview', { ...window })
+export const getOverview = (window: Window) =>
+  http.get<Overview>('/admin/v1/metrics/overview', { ...window }, { silent: true })
 
 /** GET /admin/v1/metrics/overview?format=csv */
 export const downloadOverview = (window: Window) =>
@@ -93,6 +94,65 @@ export const getRetention = (window: Window, intervals = 8) =>
 /** GET /admin/v1/metrics/heatmap */
 export const getHeatmap = (window: Window) => http.get<Heatmap>('/admin/v1/metrics/heatmap', { ...window }, { silent: true })
 
-/** CSV of any figure: the same endpoint with format=csv. */
-export const downloadFigure = (name: 'lifecycle' | 'retention' | 'heatmap', window: Window) =>
-  download(`/admin/v1/metrics/${name}`, `${name}.csv`, { ...window, format: 'csv' })
+/** CSV of a windowed figure: the same endpoint with format=csv (and the same parameters). */
+export const downloadFigure = (
+  name: 'lifecycle' | 'retention' | 'heatmap' | 'dwell' | 'channels',
+  window: Window,
+  extra: Record<string, string | number> = {},
+) => download(`/admin/v1/metrics/${name}`, `${name}.csv`, { ...window, ...extra, format: 'csv' })
+
+export type CohortView = 'origin' | 'source' | 'destination'
+
+export interface CohortPart {
+  key: string
+  kind: 'period' | 'channel' | 'unknown'
+  period_id?: number | null
+  series_id?: number | null
+  number?: number | null
+  channel_id?: number | null
+  scene?: string | null
+  members: number
+}
+
+export interface Cohorts {
+  series_id: number
+  view: CohortView
+  periods: { period_id: number; number: number | null; registrants: number; ended: boolean; parts: CohortPart[] }[]
+}
+
+/** GET /admin/v1/metrics/series/{id}/cohorts */
+export const getCohorts = (seriesId: number, view: CohortView) =>
+  http.get<Cohorts>(`/admin/v1/metrics/series/${seriesId}/cohorts`, { view }, { silent: true })
+
+/** GET /admin/v1/metrics/series/{id}/cohorts?format=csv */
+export const downloadCohorts = (seriesId: number, view: CohortView) =>
+  download(`/admin/v1/metrics/series/${seriesId}/cohorts`, `cohorts-${view}-${seriesId}.csv`, { view, format: 'csv' })
+
+export type FunnelStepName = 'scanned' | 'followed' | 'registered' | 'paid' | 'completed' | 'renewed'
+
+export interface Channels {
+  date_from: string
+  date_to: string
+  channels: {
+    channel_id: number
+    scene: string
+    steps: { name: FunnelStepName; members: number; conversion: number | null; drop_off: number | null }[]
+  }[]
+}
+
+/** GET /admin/v1/metrics/channels */
+export const getChannels = (window: Window) => http.get<Channels>('/admin/v1/metrics/channels', { ...window }, { silent: true })
+
+export interface Dwell {
+  date_from: string
+  date_to: string
+  granularity: string
+  average_seconds: number | null
+  previous_average_seconds: number | null
+  change: number | null
+  trend_seconds_per_day: number | null
+  series: { start: string; seconds: number | null; member_days: number }[]
+}
+
+/** GET /admin/v1/metrics/dwell */
+export const getDwell = (window: Window) => http.get<Dwell>('/admin/v1/metrics/dwell', { ...window }, { silent: true })

@@ -14,6 +14,7 @@ const en: typeof zh = {
     http: 'Request failed (HTTP {status}).',
     'role-required': 'Your role may not do this.',
     'token-missing': 'Please sign in to the console.',
+    'token-expired': 'Your session has expired; please sign in again.',
     'validation-error': 'Some fields are missing or invalid.',
     'invalid-request': 'Some fields are missing or invalid.',
   },
@@ -131,6 +132,25 @@ const en: typeof zh = {
       revenue_fen: 'Revenue (yuan)', refunds_fen: 'Refunds (yuan)', refund_fen: 'Refunds (yuan)', visitors: 'Visitors',
       conversion: 'Conversion',
     },
+  },
+  // Dashboard figures and session renewal (console-a's block).
+  figures: {
+    trend: 'New and active members', granularity: 'Granularity', granularities: { day: 'Day', week: 'Week', month: 'Month' },
+    last7: 'Last 7 days', last30: 'Last 30 days', last90: 'Last 90 days', empty: 'No data in this range',
+    noRenewal: 'No period of this series to compute renewal from yet', cohorts: 'Where registrants came from and went',
+    cohortViews: { origin: 'Origin', source: 'First source', destination: 'Destination' },
+    partOf: { origin: 'First period', source: 'First source', destination: 'Last registration' },
+    noCohorts: 'No registrations in this series yet', noDestination: 'Destinations appear once a period has ended',
+    periodLabel: '#{n}', otherPeriod: 'Series {series} #{n}', channel: 'Channel {scene}', unknown: 'Unknown', stayed: 'Ended at #{n}',
+    period: 'Period', members: 'Members', funnel: 'Channel funnel', chooseChannel: 'Choose a channel', scene: 'Channel',
+    conversion: 'Conversion', noChannels: 'No channel touched anyone in this range',
+    steps: { scanned: 'Scanned', followed: 'Followed', registered: 'Registered', paid: 'Paid', completed: 'Completed', renewed: 'Renewed' },
+    dwell: 'Dwell time', dwellAverage: 'Per active member per day', dwellSeconds: 'Seconds per member', seconds: '{n} s',
+    dwellSlope: 'trend {n} s/day',
+  },
+  session: {
+    renewTitle: 'Renew your session', renewPrompt: '{name}, your session is expiring or has expired. Enter your password to go on; this page stays as it is.',
+    renew: 'Go on', toLogin: 'Sign in again',
   },
   broadcasts: {
     create: 'New broadcast', segment: 'Segment', purpose: 'Purpose', data: 'Fields (JSON)', rate: 'Per second',

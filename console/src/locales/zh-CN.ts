@@ -12,6 +12,7 @@ export default {
     http: '请求失败（HTTP {status}）。',
     'role-required': '当前角色无权执行此操作。',
     'token-missing': '请先登录运营后台。',
+    'token-expired': '登录已过期，请重新登录。',
     'validation-error': '有字段缺失或格式不正确。',
     'invalid-request': '有字段缺失或格式不正确。',
   },
@@ -118,6 +119,25 @@ export default {
       registrations: '报名', payments: '付费', paying_members: '付费会员', revenue_fen: '收入（元）',
       refunds_fen: '退款（元）', refund_fen: '退款（元）', visitors: '访客', conversion: '转化率',
     },
+  },
+  // Dashboard figures and session renewal (console-a's block).
+  figures: {
+    trend: '新增会员与活跃趋势', granularity: '粒度', granularities: { day: '按日', week: '按周', month: '按月' },
+    last7: '最近 7 天', last30: '最近 30 天', last90: '最近 90 天', empty: '所选范围内暂无数据',
+    noRenewal: '该系列还没有可计算续报的期次', cohorts: '期次来源与去向',
+    cohortViews: { origin: '来源期次', source: '首次来源', destination: '去向' },
+    partOf: { origin: '首次报名期次', source: '首次来源', destination: '最后报名' },
+    noCohorts: '该系列暂无报名', noDestination: '期次结束后才有去向',
+    periodLabel: '第{n}期', otherPeriod: '系列{series} 第{n}期', channel: '渠道 {scene}', unknown: '未知', stayed: '止于第{n}期',
+    period: '期次', members: '人数', funnel: '渠道漏斗', chooseChannel: '选择渠道', scene: '渠道', conversion: '转化率',
+    noChannels: '所选范围内没有渠道触达',
+    steps: { scanned: '扫码', followed: '关注', registered: '报名', paid: '付费', completed: '完成', renewed: '续报' },
+    dwell: '停留时长', dwellAverage: '人均每日停留', dwellSeconds: '人均停留（秒）', seconds: '{n} 秒',
+    dwellSlope: '趋势 {n} 秒/天',
+  },
+  session: {
+    renewTitle: '登录续期', renewPrompt: '{name}，登录即将或已经过期。输入密码即可继续，当前页面不会丢失。',
+    renew: '继续使用', toLogin: '重新登录',
   },
   broadcasts: {
     create: '新建群发', segment: '目标人群', purpose: '消息用途', data: '消息字段（JSON）', rate: '每秒条数',

@@ -80,3 +80,105 @@ describe('retentionShade', () => {
     expect(retentionShade(2)).toBe('rgba(64, 158, 255, 0.90)')
   })
 })
+
+const cohortLabels = {
+  period: (n: number | null) => `#${n ?? '?'}`,
+  otherPeriod: (s: number | null | undefined, n: number | null | undefined) => `S${s}#${n}`,
+  channel: (scene: string | null | undefined) => `渠道 ${scene}`,
+  unknown: '未知',
+  stayed: (n: number | null) => `止于 #${n}`,
+}
+
+describe('cohortBarsOption', () => {
+  it('stacks each period by part, the largest part first, zero where a period lacks it', async () => {
+    const { cohortBarsOption } = await import('./options')
+    const option = cohortBarsOption(
+      [
+        { period_id: 11, number: 1, registrants: 177, ended: true, parts: [{ key: 'period-11', kind: 'period', period_id: 11, series_id: 7, number: 1, members: 177 }] },
+        {
+          period_id: 12, number: 2, registrants: 72, ended: false, parts: [
+            { key: 'period-11', kind: 'period', period_id: 11, series_id: 7, number: 1, members: 60 },
+            { key: 'channel-3', kind: 'channel', scene: 'x2-poster', members: 12 },
+          ],
+        },
+      ],
+      7,
+      cohortLabels,
+    ) as { xAxis: { data: string[] }; series: { name: string; stack: string; data: number[] }[] }
+    expect(option.xAxis.data).toEqual(['#1', '#2'])
+    expect(option.series.map((s) => [s.name, s.data])).toEqual([['#1', [177, 60]], ['渠道 x2-poster', [0, 12]]])
+    expect(new Set(option.series.map((s) => s.stack))).toEqual(new Set(['cohort']))
+  })
+
+  it('names a period of another series apart from this series', async () => {
+    const { cohortPartLabel } = await import('./options')
+    expect(cohortPartLabel({ key: 'period-5', kind: 'period', period_id: 5, series_id: 2, number: 4, members: 1 }, 7, cohortLabels)).toBe('S2#4')
+    expect(cohortPartLabel({ key: 'unknown', kind: 'unknown', members: 1 }, 7, cohortLabels)).toBe('未知')
+  })
+})
+
+describe('cohortSankeyOption', () => {
+  it('flows forward from period to period and ends the rest in a stayed node (never a cycle)', async () => {
+    const { cohortSankeyOption } = await import('./options')
+    const option = cohortSankeyOption(
+      [
+        {
+          period_id: 11, number: 1, registrants: 177, ended: true, parts: [
+            { key: 'period-11', kind: 'period', period_id: 11, series_id: 7, number: 1, members: 117 },
+            { key: 'period-12', kind: 'period', period_id: 12, series_id: 7, number: 2, members: 60 },
+          ],
+        },
+        {
+          period_id: 12, number: 2, registrants: 72, ended: true, parts: [
+            { key: 'period-11', kind: 'period', period_id: 11, series_id: 7, number: 1, members: 2 },
+            { key: 'period-40', kind: 'period', period_id: 40, series_id: 9, number: 1, members: 5 },
+          ],
+        },
+      ],
+      7,
+      cohortLabels,
+    ) as { series: { type: string; data: { name: string }[]; links: { source: string; target: string; value: number }[] }[] }
+    const [sankey] = option.series
+    expect(sankey.type).toBe('sankey')
+    expect(sankey.links).toEqual([
+      { source: '#1', target: '止于 #1', value: 117 },
+      { source: '#1', target: '#2', value: 60 },
+      { source: '#2', target: '止于 #2', value: 2 },
+      { source: '#2', target: 'S9#1', value: 5 },
+    ])
+    expect(sankey.data.map((n) => n.name).sort()).toEqual(['#1', '#2', 'S9#1', '止于 #1', '止于 #2'].sort())
+  })
+})
+
+describe('funnelOption', () => {
+  it('draws the steps top-down, each labelled with its count and its conversion from the first step', async () => {
+    const { funnelOption } = await import('./options')
+    const option = funnelOption(
+      [
+        { name: 'scanned', members: 1200, conversion: 1, drop_off: null },
+        { name: 'paid', members: 300, conversion: 0.25, drop_off: 0.75 },
+        { name: 'renewed', members: 0, conversion: null, drop_off: 1 },
+      ],
+      (n) => ({ scanned: '扫码', paid: '付费', renewed: '续报' })[n] ?? n,
+    ) as { yAxis: { inverse: boolean; data: string[] }; series: { data: { value: number; label: { formatter: string } }[] }[] }
+    expect(option.yAxis).toMatchObject({ inverse: true, data: ['扫码', '付费', '续报'] })
+    expect(option.series[0].data.map((d) => d.value)).toEqual([1200, 300, 0])
+    expect(option.series[0].data.map((d) => d.label.formatter)).toEqual(['1,200 · 100%', '300 · 25%', '0 · —'])
+  })
+})
+
+describe('dwellOption and hasData', () => {
+  it('rounds seconds to a tenth and leaves a bucket without activity as a gap', async () => {
+    const { dwellOption, hasData } = await import('./options')
+    const option = dwellOption([{ start: '2026-11-30', seconds: 61.26 }, { start: '2026-12-01', seconds: null }], '停留')
+    expect((option.series as { data: (number | null)[] }[])[0].data).toEqual([61.3, null])
+    expect(hasData(option)).toBe(true)
+    expect(hasData(dwellOption([{ start: '2026-12-01', seconds: null }], '停留'))).toBe(false)
+  })
+
+  it('finds no data in a Sankey without links or bars of zeros', async () => {
+    const { cohortSankeyOption, funnelOption, hasData } = await import('./options')
+    expect(hasData(cohortSankeyOption([], 1, cohortLabels))).toBe(false)
+    expect(hasData(funnelOption([{ name: 'scanned', members: 0, conversion: null, drop_off: null }], (n) => n))).toBe(false)
+  })
+})
