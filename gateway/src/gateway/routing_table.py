@@ -63,6 +63,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/admin/v1/members/{member_no}/notes", "tagging", "staff"),
     Route("/admin/v1/members/{member_no}/timeline", "tagging", "staff"),
     Route("/admin/v1/members/{member_no}/reach", "messaging", "staff"),
+    Route("/admin/v1/members/{member_no}/registrations", "campaign", "staff"),
     Route("/admin/v1/series", "campaign", "staff"),
     Route("/admin/v1/periods", "campaign", "staff"),
     Route("/admin/v1/channels", "campaign", "staff"),

@@ -49,6 +49,7 @@ def test_longest_prefix_owns_the_path(path, service, auth):
         ("/admin/v1/members/10001/notes/3", "tagging", "/admin/v1/members/{member_no}/notes"),
         ("/admin/v1/members/10001/timeline", "tagging", "/admin/v1/members/{member_no}/timeline"),
         ("/admin/v1/members/10001/reach", "messaging", "/admin/v1/members/{member_no}/reach"),
+        ("/admin/v1/members/10001/registrations", "campaign", "/admin/v1/members/{member_no}/registrations"),
         # an OpenAPI path template is matched like a concrete path
         ("/admin/v1/members/{member_no}/tags/{tag_id}", "tagging", "/admin/v1/members/{member_no}/tags"),
         # the rest of /admin/v1/members stays with identity
