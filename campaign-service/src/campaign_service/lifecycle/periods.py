@@ -87,7 +87,7 @@ async def _move(session: AsyncSession, period: Period, to: str, now: datetime, *
         await emit(
             session,
             PeriodOpened(series_id=period.series_id, period_id=period.id, number=period.number,
-                         capacity=period.capacity, fee_fen=period.fee_fen),
+                         capacity=period.capacity, fee_fen=period.fee_fen, reminder_time=period.reminder_time),
             member_no=None, key=f"period-{period.id}", occurred_at=now,
         )
     elif to == "running":
@@ -95,7 +95,7 @@ async def _move(session: AsyncSession, period: Period, to: str, now: datetime, *
         await emit(
             session,
             PeriodStarted(series_id=period.series_id, period_id=period.id, number=period.number,
-                          late_join=period.late_join),
+                          late_join=period.late_join, reminder_time=period.reminder_time),
             member_no=None, key=f"period-{period.id}", occurred_at=now,
         )
     elif to == "closed":

@@ -60,6 +60,8 @@ class Period(Base):
     late_join: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     # Once closed, refunds go out by themselves; otherwise they wait for staff to start settlement.
     auto_settle: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    # "HH:MM" in Asia/Shanghai: when members are reminded to check in (messaging reads it from the events).
+    reminder_time: Mapped[str | None] = mapped_column(Text)
     checkin_plan: Mapped[dict] = mapped_column(JSONB)
     refund_rule: Mapped[dict] = mapped_column(JSONB)
     opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -75,6 +77,7 @@ class Period(Base):
         UniqueConstraint("series_id", "number"),
         CheckConstraint("taken >= 0 AND taken <= capacity", name="taken_within_capacity"),
         CheckConstraint("fee_fen >= 0", name="fee_not_negative"),
+        CheckConstraint("reminder_time ~ '^([01][0-9]|2[0-3]):[0-5][0-9]$'", name="reminder_time_hh_mm"),
         CheckConstraint(
             "state IN ('draft','open','running','closed','settled','cancelled')", name="state_known"
         ),

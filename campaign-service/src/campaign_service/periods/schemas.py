@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -11,6 +12,9 @@ from campaign_service.periods.rules import CheckinPlan, RefundRule
 from shared.fields import Id, PatchModel, Text
 
 PeriodState = str
+# A check-in reminder's local time in Asia/Shanghai, "HH:MM" (00:00–23:59).
+REMINDER_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+REMINDER_TIME_DOC = 'check-in reminder time "HH:MM" in Asia/Shanghai; null: no reminder'
 
 
 class SeriesCreate(BaseModel):
@@ -63,6 +67,7 @@ class PeriodCreate(BaseModel):
     refund_rule: RefundRule = Field(default_factory=RefundRule)
     late_join: bool = Field(False, description="registration stays open while the period runs")
     auto_settle: bool = Field(True, description="refunds go out by themselves once the period closes")
+    reminder_time: Text | None = Field(None, pattern=REMINDER_TIME_PATTERN, description=REMINDER_TIME_DOC)
 
     _zone = field_validator("timezone")(lambda v: v if v is None else _check_zone(v))
 
@@ -95,6 +100,9 @@ class PeriodUpdate(PatchModel):
     refund_rule: RefundRule | None = None
     late_join: bool | None = None
     auto_settle: bool | None = None
+    reminder_time: Text | None = Field(None, pattern=REMINDER_TIME_PATTERN, description=REMINDER_TIME_DOC)
+
+    nullable: ClassVar[frozenset[str]] = frozenset({"reminder_time"})
 
     _zone = field_validator("timezone")(lambda v: v if v is None else _check_zone(v))
 
@@ -127,6 +135,7 @@ class PeriodRead(BaseModel):
     refund_rule: RefundRule
     late_join: bool
     auto_settle: bool
+    reminder_time: Text | None = Field(None, description=REMINDER_TIME_DOC)
     opened_at: datetime | None
     closed_at: datetime | None
     settled_at: datetime | None
@@ -153,6 +162,7 @@ class PeriodPublic(BaseModel):
     checkin_plan: CheckinPlan
     refund_rule: RefundRule
     planned_days: int
+    reminder_time: Text | None = Field(None, description=REMINDER_TIME_DOC)
 
 
 class SeriesWithPeriods(BaseModel):

@@ -13,7 +13,7 @@ from campaign_service.periods.rules import CheckinPlan, RefundRule, plan_dates
 from campaign_service.periods.schemas import PeriodCreate, PeriodPublic, PeriodUpdate
 from shared.errors import Conflict, Invalid, NotFound
 
-EDITABLE_AFTER_DRAFT = {"title", "capacity", "registration_closes_at", "late_join", "auto_settle"}
+EDITABLE_AFTER_DRAFT = {"title", "capacity", "registration_closes_at", "late_join", "auto_settle", "reminder_time"}
 
 
 def plan_of(period: Period) -> CheckinPlan:
@@ -68,6 +68,7 @@ async def create_period(
         refund_rule=body.refund_rule.model_dump(mode="json"),
         late_join=body.late_join,
         auto_settle=body.auto_settle,
+        reminder_time=body.reminder_time,
     )
     session.add(period)
     await session.flush()
@@ -88,7 +89,7 @@ async def update_period(session: AsyncSession, period: Period, body: PeriodUpdat
     for field, value in changes.items():
         if field in ("checkin_plan", "refund_rule") and value is not None:
             value = getattr(body, field).model_dump(mode="json")
-        if value is not None:
+        if value is not None or field in PeriodUpdate.nullable:
             setattr(period, field, value)
     if period.capacity < period.taken:
         raise Conflict(
@@ -121,4 +122,5 @@ def public_view(period: Period, now: datetime) -> PeriodPublic:
         checkin_plan=plan_of(period),
         refund_rule=rule_of(period),
         planned_days=len(dates_of(period)),
+        reminder_time=period.reminder_time,
     )

@@ -68,6 +68,8 @@ class PeriodOpened(EventData):
     number: int
     capacity: int
     fee_fen: int
+    # When members are reminded to check in: "HH:MM" in Asia/Shanghai; None: no reminder.
+    reminder_time: str | None = None
 
 
 @event("campaign.period.closed", topic=CAMPAIGN_EVENTS)
@@ -98,6 +100,8 @@ class PeriodStarted(EventData):
     period_id: int
     number: int
     late_join: bool = False
+    # When members are reminded to check in: "HH:MM" in Asia/Shanghai; None: no reminder.
+    reminder_time: str | None = None
 
 
 @event("campaign.period.postponed", topic=CAMPAIGN_EVENTS)
