@@ -14,6 +14,7 @@ from shared.kafka.topics import APP_ACTIVITY, CAMPAIGN_EVENTS, IDENTITY_EVENTS, 
 from shared.runtime import ServiceRuntime
 from tagging_service.deps import settings_of, utcnow
 from tagging_service.facts import repository as facts
+from tagging_service.facts.activity import record_activity
 from tagging_service.facts.handlers import fact_handlers
 from tagging_service.facts.members import ensure_members
 from tagging_service.tags import repository as tags_repo
@@ -51,11 +52,18 @@ def follow_merges(handler: Handler) -> Handler:
 
 def consumers(runtime: ServiceRuntime) -> list[ConsumerSpec]:
     """The tagging service's consumers: domain facts and (separately, it is the busy one) activity."""
-    handlers = {k: follow_merges(v) for k, v in fact_handlers(ZoneInfo(settings_of(runtime).timezone)).items()}
+    tz = ZoneInfo(settings_of(runtime).timezone)
+    handlers = {k: follow_merges(v) for k, v in fact_handlers(tz).items()}
+
+    async def activity_batch(session: AsyncSession, envelopes: list[Envelope]) -> None:
+        await record_activity(session, envelopes, tz)  # resolves merged members itself
+
     domain = {k: v for k, v in handlers.items() if not k.startswith("app.")}
     domain["identity.member.merged"] = on_merged
     return [
         ConsumerSpec(name="facts", topics=[IDENTITY_EVENTS, CAMPAIGN_EVENTS, MESSAGING_EVENTS], handlers=domain),
-        ConsumerSpec(name="activity", topics=[APP_ACTIVITY],
-                     handlers={k: v for k, v in handlers.items() if k.startswith("app.")}),
+        # One poll, one transaction: activity arrives in thousands of small events.
+        ConsumerSpec(name="activity", topics=[APP_ACTIVITY], batch_size=2000,
+                     handlers={k: v for k, v in handlers.items() if k.startswith("app.")},
+                     batch_handlers={"app.activity.recorded": activity_batch}),
     ]

@@ -29,6 +29,8 @@ from shared.settings import QunyunSettings
 log = structlog.get_logger("shared.kafka.consumer")
 
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+# Applies many fresh events of one type at once (in their order), in the poll's transaction.
+BatchHandler = Callable[[AsyncSession, list[Envelope]], Awaitable[None]]
 ANY_TYPE = "*"
 
 
@@ -43,6 +45,10 @@ class ConsumerSpec:
     batch_size: int = 500
     retry_base_delay: float = 0.05
     extra: dict[str, object] = field(default_factory=dict)
+    # With batch handlers, one poll (every partition) is one transaction: one inbox
+    # claim, consecutive events of a batched type handed over together, one commit.
+    # A failing poll is replayed partition by partition with the per-event handlers.
+    batch_handlers: Mapping[str, BatchHandler] = field(default_factory=dict)
 
     def handler_for(self, event_type: str) -> Handler | None:
         """The handler of ``event_type``, or the catch-all, or None (ignored)."""
@@ -95,6 +101,11 @@ class EventConsumer:
                 log.info("consumer_started", consumer=self.consumer_id, topics=self.spec.topics)
                 while not stop.is_set():
                     batches = await self.consumer.getmany(timeout_ms=500, max_records=self.spec.batch_size)
+                    if self.spec.batch_handlers and batches and await self.process_poll(batches):
+                        await self.consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
+                        for tp, records in batches.items():
+                            self._record_lag(tp, records[-1].offset + 1)
+                        continue
                     for tp, records in batches.items():
                         await self.process_partition(tp, records)
                         await self.consumer.commit({tp: records[-1].offset + 1})
@@ -118,6 +129,48 @@ class EventConsumer:
             CONSUMER_LAG.labels(self.service, self.spec.name, tp.topic, str(tp.partition)).set(
                 max(high - next_offset, 0)
             )
+
+    async def process_poll(self, batches: Mapping[TopicPartition, list[ConsumerRecord]]) -> bool:
+        """Apply one poll in one transaction with the batch handlers; False (nothing applied) on any failure."""
+        relevant: list[Envelope] = []
+        for records in batches.values():
+            for record in records:
+                try:
+                    envelope = Envelope.from_bytes(record.value)
+                except Exception:  # the per-partition path parks it on the DLQ
+                    return False
+                if self.spec.handler_for(envelope.type) is not None or envelope.type in self.spec.batch_handlers:
+                    relevant.append(envelope)
+        if not relevant:
+            return True
+        try:
+            async with unit_of_work(self.sessions) as session:
+                fresh = await claim(session, consumer=self.consumer_id, event_ids=[e.id for e in relevant])
+                applied = len(fresh)
+                run: list[Envelope] = []
+                for envelope in relevant:
+                    if envelope.id not in fresh:
+                        continue
+                    fresh.discard(envelope.id)
+                    if run and run[0].type != envelope.type:
+                        await self._handle_run(session, run)
+                        run = []
+                    run.append(envelope)
+                if run:
+                    await self._handle_run(session, run)
+            EVENTS_CONSUMED.labels(self.service, self.spec.name, "applied").inc(applied)
+            return True
+        except Exception as exc:
+            log.info("poll_failed_replaying_by_partition", consumer=self.consumer_id, error=repr(exc))
+            return False
+
+    async def _handle_run(self, session: AsyncSession, run: list[Envelope]) -> None:
+        batch = self.spec.batch_handlers.get(run[0].type)
+        if batch is not None:
+            await batch(session, run)
+            return
+        for envelope in run:
+            await self._handle(session, envelope)
 
     async def process_partition(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
         """Apply a batch of one partition's records, in order, exactly once."""

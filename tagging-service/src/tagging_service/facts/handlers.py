@@ -6,7 +6,6 @@ redelivered event is never counted twice. Nothing here calls another service.
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,33 +23,18 @@ from shared.contracts.campaign import (
     RegistrationExpired,
     RegistrationPaid,
 )
-from shared.contracts.gateway import ActivityRecorded
 from shared.contracts.identity import MemberCreated, MemberFollowed, MemberUnfollowed, PhoneBound
 from shared.contracts.messaging import MessageDelivered
 from shared.events import Envelope
 from shared.kafka.consumer import Handler
 from tagging_service.facts import repository as facts
+from tagging_service.facts.activity import record_activity
 from tagging_service.facts.members import ensure_members
 from tagging_service.timeline import repository as timeline
-
-QUIZ = "quiz.answered"
-
-
-def _int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int) and 0 < value < 2**63:
-        return value
-    if isinstance(value, str) and value.isdigit() and len(value) < 19:
-        return int(value)
-    return None
 
 
 def fact_handlers(tz: ZoneInfo) -> dict[str, Handler]:
     """Handlers by event type (identity, campaign and app.activity topics)."""
-
-    def local_day(at: datetime) -> date:
-        return at.astimezone(tz).date()
 
     async def member_event(session: AsyncSession, member_no: int, envelope: Envelope, kind: str,
                            data: dict[str, object]) -> None:
@@ -99,7 +83,7 @@ def fact_handlers(tz: ZoneInfo) -> dict[str, Handler]:
         await ensure_members(session, [data.member_no])
         await facts.set_period(session, data.period_id, data.series_id)
         await facts.registration(session, data.member_no, data.period_id, registered_at=envelope.occurred_at,
-                                 channel=data.channel)
+                                 channel=data.channel, event_id=envelope.id)
         await facts.reopen_registration(session, data.member_no, data.period_id)
         await member_event(session, data.member_no, envelope, "registration.created",
                            {"series_id": data.series_id, "period_id": data.period_id, "fee_fen": data.fee_fen})
@@ -107,7 +91,8 @@ def fact_handlers(tz: ZoneInfo) -> dict[str, Handler]:
     async def on_paid(session: AsyncSession, envelope: Envelope) -> None:
         data = parse(envelope, RegistrationPaid)
         await ensure_members(session, [data.member_no])
-        await facts.registration(session, data.member_no, data.period_id, paid_at=envelope.occurred_at)
+        await facts.registration(session, data.member_no, data.period_id, paid_at=envelope.occurred_at,
+                                 event_id=envelope.id)
         await member_event(session, data.member_no, envelope, "registration.paid",
                            {"period_id": data.period_id, "amount_fen": data.amount_fen})
 
@@ -126,7 +111,7 @@ def fact_handlers(tz: ZoneInfo) -> dict[str, Handler]:
         data = parse(envelope, CheckinRecorded)
         await ensure_members(session, [data.member_no])
         await facts.checkin(session, checkin_id=data.checkin_id, member_no=data.member_no,
-                            period_id=data.period_id, day=data.local_date, voided=False)
+                            period_id=data.period_id, day=data.local_date, voided=False, event_id=envelope.id)
         await facts.touch_active(session, data.member_no, envelope.occurred_at)
         await member_event(session, data.member_no, envelope, "checkin.recorded",
                            {"period_id": data.period_id, "local_date": data.local_date.isoformat()})
@@ -149,7 +134,8 @@ def fact_handlers(tz: ZoneInfo) -> dict[str, Handler]:
         data = parse(envelope, CommunityMemberSeen)
         await ensure_members(session, [data.member_no])
         first = await facts.sighting(session, member_no=data.member_no, community_id=data.community_id,
-                                     open_gid=data.open_gid, period_id=data.period_id, at=envelope.occurred_at)
+                                     open_gid=data.open_gid, period_id=data.period_id, at=envelope.occurred_at,
+                                     event_id=envelope.id)
         await facts.touch_active(session, data.member_no, envelope.occurred_at)
         if first:
             await member_event(session, data.member_no, envelope, "group.seen",
@@ -167,23 +153,7 @@ def fact_handlers(tz: ZoneInfo) -> dict[str, Handler]:
             await facts.mark_dirty(session, [data.member_no])
 
     async def on_activity(session: AsyncSession, envelope: Envelope) -> None:
-        data = parse(envelope, ActivityRecorded)
-        if data.client_event_id and not await facts.seen_activity(session, data.member_no, data.client_event_id[:200]):
-            return
-        at = data.at or envelope.occurred_at
-        day = local_day(at)
-        await ensure_members(session, [data.member_no])
-        duration = max(0, min(data.duration_ms or 0, 24 * 3600 * 1000))
-        await facts.add_activity(session, member_no=data.member_no, day=day, kind=data.kind[:100],
-                                 duration_ms=duration)
-        if data.kind == QUIZ:
-            series_id = _int(data.props.get("series_id")) or 0
-            period_id = _int(data.props.get("period_id")) or 0
-            wrong = data.props.get("correct") is False
-            await facts.add_quiz(session, member_no=data.member_no, day=day, series_id=series_id,
-                                 period_id=period_id, wrong=wrong)
-        await facts.touch_active(session, data.member_no, at)
-        await facts.mark_dirty(session, [data.member_no])
+        await record_activity(session, [envelope], tz)
 
     async def on_delivered(session: AsyncSession, envelope: Envelope) -> None:
         data = parse(envelope, MessageDelivered)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from uuid import UUID
 
 from sqlalchemy import BigInteger, Boolean, Date, DateTime, Index, Integer, Text, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import Uuid
 
 from tagging_service.models import Base
 
@@ -48,6 +50,8 @@ class MemberPeriod(Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     refund_fen: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     channel: Mapped[str | None] = mapped_column(Text)
+    # The last few events behind the row, newest first (evidence of rule applications; bounded).
+    event_ids: Mapped[list[UUID]] = mapped_column(ARRAY(Uuid), server_default=text("'{}'::uuid[]"))
 
 
 class MemberCheckin(Base):
@@ -60,6 +64,8 @@ class MemberCheckin(Base):
     period_id: Mapped[int] = mapped_column(BigInteger)
     local_date: Mapped[date] = mapped_column(Date)
     voided: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    # The event that recorded it (evidence of rule applications).
+    event_id: Mapped[UUID | None] = mapped_column(Uuid)
 
 
 class Community(Base):
@@ -82,6 +88,8 @@ class GroupSighting(Base):
     first_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     sightings: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    # The last few events behind the row, newest first (evidence of rule applications; bounded).
+    event_ids: Mapped[list[UUID]] = mapped_column(ARRAY(Uuid), server_default=text("'{}'::uuid[]"))
 
 
 class DailyActivity(Base):
@@ -94,6 +102,8 @@ class DailyActivity(Base):
     kind: Mapped[str] = mapped_column(Text, primary_key=True)
     items: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     duration_ms: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    # The last few events behind the row, newest first (evidence of rule applications; bounded).
+    event_ids: Mapped[list[UUID]] = mapped_column(ARRAY(Uuid), server_default=text("'{}'::uuid[]"))
 
 
 class DailyQuiz(Base):
@@ -110,6 +120,8 @@ class DailyQuiz(Base):
     period_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, server_default=text("0"))
     answers: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     wrong: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    # The last few events behind the row, newest first (evidence of rule applications; bounded).
+    event_ids: Mapped[list[UUID]] = mapped_column(ARRAY(Uuid), server_default=text("'{}'::uuid[]"))
 
     __table_args__ = (Index("ix_daily_quiz_series_day", "series_id", "day"),)
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tagging_service.facts.models import MemberFact, PeriodInfo
+
+# How many of the latest event ids a projection row keeps (evidence of rule applications).
+EVIDENCE_EVENTS = 5
 
 
 async def update_member(session: AsyncSession, member_no: int, **values: Any) -> None:
@@ -54,16 +58,21 @@ async def set_period(session: AsyncSession, period_id: int, series_id: int) -> N
     )
 
 
-async def registration(session: AsyncSession, member_no: int, period_id: int, **values: Any) -> None:
+async def registration(session: AsyncSession, member_no: int, period_id: int, *, event_id: UUID | None = None,
+                       **values: Any) -> None:
     """Upsert a member's registration row in a period; ``None`` values leave columns unchanged."""
     columns = {k: v for k, v in values.items() if v is not None}
-    sets = ", ".join(f"{k} = COALESCE(member_periods.{k}, EXCLUDED.{k})" for k in columns)
-    sets = sets or "period_id = EXCLUDED.period_id"
-    names = ", ".join(["member_no", "period_id", *columns])
-    params = ", ".join([":member_no", ":period_id", *(f":{k}" for k in columns)])
+    sets = [f"{k} = COALESCE(member_periods.{k}, EXCLUDED.{k})" for k in columns]
+    names = ["member_no", "period_id", *columns]
+    params = [":member_no", ":period_id", *(f":{k}" for k in columns)]
+    if event_id is not None:
+        names.append("event_ids")
+        params.append("ARRAY[CAST(:event_id AS uuid)]")
+        sets.append(f"event_ids = (EXCLUDED.event_ids || member_periods.event_ids)[1:{EVIDENCE_EVENTS}]")
+        columns["event_id"] = event_id
     await session.execute(
-        text(f"INSERT INTO member_periods ({names}) VALUES ({params}) "  # noqa: S608
-             f"ON CONFLICT (member_no, period_id) DO UPDATE SET {sets}"),
+        text(f"INSERT INTO member_periods ({', '.join(names)}) VALUES ({', '.join(params)}) "  # noqa: S608
+             f"ON CONFLICT (member_no, period_id) DO UPDATE SET {', '.join(sets) or 'period_id = EXCLUDED.period_id'}"),
         {"member_no": member_no, "period_id": period_id, **columns},
     )
 
@@ -94,17 +103,18 @@ async def add_refund(session: AsyncSession, member_no: int, period_id: int, amou
 
 
 async def checkin(session: AsyncSession, *, checkin_id: int, member_no: int, period_id: int, day: date,
-                  voided: bool) -> None:
-    """Record (or void) a check-in."""
+                  voided: bool, event_id: UUID | None = None) -> None:
+    """Record (or void) a check-in (``event_id``: the event that recorded it)."""
     await session.execute(
-        text("INSERT INTO member_checkins (checkin_id, member_no, period_id, local_date, voided) "
-             "VALUES (:c, :m, :p, :d, :v) ON CONFLICT (checkin_id) DO UPDATE SET voided = EXCLUDED.voided"),
-        {"c": checkin_id, "m": member_no, "p": period_id, "d": day, "v": voided},
+        text("INSERT INTO member_checkins (checkin_id, member_no, period_id, local_date, voided, event_id) "
+             "VALUES (:c, :m, :p, :d, :v, :e) ON CONFLICT (checkin_id) DO UPDATE SET voided = EXCLUDED.voided, "
+             "event_id = COALESCE(member_checkins.event_id, EXCLUDED.event_id)"),
+        {"c": checkin_id, "m": member_no, "p": period_id, "d": day, "v": voided, "e": event_id},
     )
 
 
 async def sighting(session: AsyncSession, *, member_no: int, community_id: int, open_gid: str,
-                   period_id: int | None, at: datetime) -> bool:
+                   period_id: int | None, at: datetime, event_id: UUID | None = None) -> bool:
     """Record a group sighting; returns whether it is the member's first in that group."""
     await session.execute(
         text("INSERT INTO communities (community_id, open_gid, period_id) VALUES (:c, :g, :p) "
@@ -113,46 +123,95 @@ async def sighting(session: AsyncSession, *, member_no: int, community_id: int, 
         {"c": community_id, "g": open_gid, "p": period_id},
     )
     first = await session.scalar(
-        text("INSERT INTO group_sightings (member_no, community_id, first_seen_at, last_seen_at) "
-             "VALUES (:m, :c, :at, :at) ON CONFLICT (member_no, community_id) DO UPDATE SET "
+        text("INSERT INTO group_sightings (member_no, community_id, first_seen_at, last_seen_at, event_ids) "  # noqa: S608
+             "VALUES (:m, :c, :at, :at, CASE WHEN CAST(:e AS uuid) IS NULL THEN '{}'::uuid[] "
+             "ELSE ARRAY[CAST(:e AS uuid)] END) ON CONFLICT (member_no, community_id) DO UPDATE SET "
              "sightings = group_sightings.sightings + 1, "
+             f"event_ids = (EXCLUDED.event_ids || group_sightings.event_ids)[1:{EVIDENCE_EVENTS}], "
              "first_seen_at = LEAST(group_sightings.first_seen_at, EXCLUDED.first_seen_at), "
              "last_seen_at = GREATEST(group_sightings.last_seen_at, EXCLUDED.last_seen_at) "
              "RETURNING (xmax = 0)"),
-        {"m": member_no, "c": community_id, "at": at},
+        {"m": member_no, "c": community_id, "at": at, "e": event_id},
     )
     return bool(first)
 
 
-async def seen_activity(session: AsyncSession, member_no: int, client_event_id: str) -> bool:
-    """Claim a client activity id; False when it was counted before."""
-    claimed = await session.scalar(
-        text("INSERT INTO activity_seen (member_no, client_event_id) VALUES (:m, :c) "
-             "ON CONFLICT DO NOTHING RETURNING 1"),
-        {"m": member_no, "c": client_event_id},
+async def survivors_of(session: AsyncSession, member_nos: list[int]) -> dict[int, int]:
+    """member → the member number that now stands for it, for those merged away."""
+    found: dict[int, int] = {}
+    pending = member_nos
+    for _ in range(10):  # merges chain rarely; a cycle must not hang a consumer
+        rows = (await session.execute(
+            text("SELECT member_no, merged_into FROM member_facts "
+                 "WHERE member_no = ANY(CAST(:m AS bigint[])) AND merged_into IS NOT NULL"), {"m": pending},
+        )).all()
+        if not rows:
+            break
+        step = {int(m): int(into) for m, into in rows}
+        for origin, current in list(found.items()):
+            found[origin] = step.get(current, current)
+        for m, into in step.items():
+            found.setdefault(m, into)
+        pending = sorted(set(step.values()))
+    return found
+
+
+async def claim_activity(session: AsyncSession, claims: list[tuple[int, str]]) -> set[tuple[int, str]]:
+    """Claim client activity ids; returns the (member, id) pairs not counted before."""
+    rows = await session.execute(
+        text("INSERT INTO activity_seen (member_no, client_event_id) "
+             "SELECT * FROM unnest(CAST(:m AS bigint[]), CAST(:c AS text[])) "
+             "ON CONFLICT DO NOTHING RETURNING member_no, client_event_id"),
+        {"m": [m for m, _ in claims], "c": [c for _, c in claims]},
     )
-    return claimed is not None
+    return {(int(m), str(c)) for m, c in rows}
 
 
-async def add_activity(session: AsyncSession, *, member_no: int, day: date, kind: str, duration_ms: int) -> None:
-    """Count one activity item on a day."""
+def _uuid_array(ids: list[UUID]) -> str:
+    return "{" + ",".join(str(i) for i in ids) + "}"
+
+
+async def add_activity_rows(
+    session: AsyncSession, rows: list[tuple[int, date, str, int, int, list[UUID]]]
+) -> None:
+    """Add (member, day, kind, items, duration_ms, newest event ids) to the daily activity counts."""
     await session.execute(
-        text("INSERT INTO daily_activity (member_no, day, kind, items, duration_ms) VALUES (:m, :d, :k, 1, :ms) "
-             "ON CONFLICT (member_no, day, kind) DO UPDATE SET items = daily_activity.items + 1, "
-             "duration_ms = daily_activity.duration_ms + EXCLUDED.duration_ms"),
-        {"m": member_no, "d": day, "k": kind, "ms": duration_ms},
+        text("INSERT INTO daily_activity (member_no, day, kind, items, duration_ms, event_ids) "  # noqa: S608
+             "SELECT m, d, k, n, ms, CAST(e AS uuid[]) FROM unnest(CAST(:m AS bigint[]), CAST(:d AS date[]), "
+             "CAST(:k AS text[]), CAST(:n AS integer[]), CAST(:ms AS bigint[]), CAST(:e AS text[])) "
+             "AS u(m, d, k, n, ms, e) "
+             "ON CONFLICT (member_no, day, kind) DO UPDATE SET items = daily_activity.items + EXCLUDED.items, "
+             "duration_ms = daily_activity.duration_ms + EXCLUDED.duration_ms, "
+             f"event_ids = (EXCLUDED.event_ids || daily_activity.event_ids)[1:{EVIDENCE_EVENTS}]"),
+        {"m": [r[0] for r in rows], "d": [r[1] for r in rows], "k": [r[2] for r in rows],
+         "n": [r[3] for r in rows], "ms": [r[4] for r in rows], "e": [_uuid_array(r[5]) for r in rows]},
     )
 
 
-async def add_quiz(session: AsyncSession, *, member_no: int, day: date, series_id: int, period_id: int,
-                   wrong: bool) -> None:
-    """Count one quiz answer (and whether it was wrong); 0 = series or period not given."""
+async def add_quiz_rows(
+    session: AsyncSession, rows: list[tuple[int, date, int, int, int, int, list[UUID]]]
+) -> None:
+    """Add (member, day, series, period, answers, wrong, newest event ids) to the quiz counts (0 = not given)."""
     await session.execute(
-        text("INSERT INTO daily_quiz (member_no, day, series_id, period_id, answers, wrong) "
-             "VALUES (:m, :d, :s, :p, 1, :w) "
-             "ON CONFLICT (member_no, day, series_id, period_id) DO UPDATE SET answers = daily_quiz.answers + 1, "
-             "wrong = daily_quiz.wrong + EXCLUDED.wrong"),
-        {"m": member_no, "d": day, "s": series_id, "p": period_id, "w": 1 if wrong else 0},
+        text("INSERT INTO daily_quiz (member_no, day, series_id, period_id, answers, wrong, event_ids) "  # noqa: S608
+             "SELECT m, d, s, p, n, w, CAST(e AS uuid[]) FROM unnest(CAST(:m AS bigint[]), CAST(:d AS date[]), "
+             "CAST(:s AS bigint[]), CAST(:p AS bigint[]), CAST(:n AS integer[]), CAST(:w AS integer[]), "
+             "CAST(:e AS text[])) AS u(m, d, s, p, n, w, e) "
+             "ON CONFLICT (member_no, day, series_id, period_id) DO UPDATE SET "
+             "answers = daily_quiz.answers + EXCLUDED.answers, wrong = daily_quiz.wrong + EXCLUDED.wrong, "
+             f"event_ids = (EXCLUDED.event_ids || daily_quiz.event_ids)[1:{EVIDENCE_EVENTS}]"),
+        {"m": [r[0] for r in rows], "d": [r[1] for r in rows], "s": [r[2] for r in rows],
+         "p": [r[3] for r in rows], "n": [r[4] for r in rows], "w": [r[5] for r in rows],
+         "e": [_uuid_array(r[6]) for r in rows]},
+    )
+
+
+async def touch_active_many(session: AsyncSession, last: list[tuple[int, datetime]]) -> None:
+    """Move ``last_active_at`` forward for many members."""
+    await session.execute(
+        text("UPDATE member_facts f SET last_active_at = GREATEST(COALESCE(f.last_active_at, u.at), u.at) "
+             "FROM unnest(CAST(:m AS bigint[]), CAST(:at AS timestamptz[])) AS u(m, at) WHERE f.member_no = u.m"),
+        {"m": [m for m, _ in last], "at": [at for _, at in last]},
     )
 
 
