@@ -9,27 +9,24 @@ Each application records which rule (and version) and which clauses explain it.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
 import structlog
 from pyroaring import BitMap64
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.db import unit_of_work
 from shared.errors import ServiceError
-from tagging_service.rules import errors, repository
+from tagging_service.rules import apply, backfill, errors, repository
 from tagging_service.rules.models import TagRule
 from tagging_service.rules.schemas import BackfillRead, TagRuleCreate, TagRuleRead
-from tagging_service.segments.language import leaves, parse_definition
+from tagging_service.segments.facts import FactCache
+from tagging_service.segments.language import parse_definition
 from tagging_service.segments.service import SegmentEngine, validate
 from tagging_service.tags import errors as tag_errors
 from tagging_service.tags import repository as tags_repo
-from tagging_service.tags import service as tags
-from tagging_service.tags.models import MemberTag, Tag
+from tagging_service.tags.models import Tag
 
-CHUNK = 5000
+CHUNK = 5000  # dirty members judged per transaction
 log = structlog.get_logger("tagging.rules")
 
 
@@ -92,38 +89,13 @@ async def backfill_read(session: AsyncSession, rule_id: int) -> BackfillRead:
                         started_at=row.started_at, finished_at=row.finished_at)
 
 
-def _evidence(rule: TagRule) -> dict[str, Any]:
-    node = parse_definition(rule.condition, "condition")
-    return {"rule_id": rule.id, "rule_version": rule.version,
-            "facts": [leaf.clause.model_dump(exclude_none=True) for leaf in leaves(node)]}
-
-
-async def _holders(session: AsyncSession, tag_id: int, among: list[int], *, rule_id: int | None) -> BitMap64:
-    stmt = select(MemberTag.member_no).where(MemberTag.tag_id == tag_id, MemberTag.member_no.in_(among))
-    if rule_id is not None:
-        stmt = stmt.where(MemberTag.source == "rule", MemberTag.source_id == rule_id)
-    return BitMap64(await session.scalars(stmt))
-
-
 async def enforce(session: AsyncSession, rule: TagRule, tag: Tag, matched: BitMap64, scope: list[int],
-                  *, now: datetime) -> int:
+                  *, now: datetime, cache: FactCache, mark_dirty: bool = True) -> int:
     """Make ``scope``'s tags agree with the rule, given who of them ``matched``; returns the changes."""
-    changed = 0
-    if rule.action == "apply":
-        holders = await _holders(session, tag.id, scope, rule_id=None)
-        expires = now + timedelta(days=rule.expires_in_days) if rule.expires_in_days else None
-        to_add = list(matched - holders)
-        if to_add:
-            changed += await tags.apply_many(session, tag=tag, member_nos=to_add, source="rule", source_id=rule.id,
-                                             now=now, expires_at=expires, evidence=_evidence(rule))
-        owned = await _holders(session, tag.id, scope, rule_id=rule.id)
-        to_remove = list(owned - matched)
-    else:
-        to_remove = list(matched & await _holders(session, tag.id, scope, rule_id=None))
-    if to_remove:
-        changed += len(await tags.remove(session, tag=tag, member_nos=to_remove, removed_by="rule",
-                                         removed_by_id=rule.id, now=now))
-    return changed
+    carriers, owned = await apply.holders(session, tag.id, rule.id, scope)
+    to_add, to_remove = apply.difference(rule, matched, carriers, owned, BitMap64(scope))
+    return await apply.apply_difference(session, rule, tag, apply.Explainer(rule, cache), to_add=list(to_add),
+                                        to_remove=list(to_remove), now=now, mark_dirty=mark_dirty)
 
 
 async def process_dirty(
@@ -144,56 +116,21 @@ async def process_dirty(
         await engine.index.ready.wait()
         await engine.index.refresh(sessions)
     among = BitMap64(dirty)
+    mark_dirty = await apply.tags_matter(session)
     for rule in await repository.enabled(session):
         tag = await tags_repo.get_tag(session, rule.tag_id)
         if tag is None:
             continue
         try:
-            matched = await engine.members_among(session, parse_definition(rule.condition, "condition"), among)
+            matched, cache = await engine.evaluate_fresh(session, parse_definition(rule.condition, "condition"),
+                                                         among)
         except ServiceError as exc:  # e.g. a segment it names was deleted: skip the rule, keep the others going
             log.warning("rule_skipped", rule_id=rule.id, error=exc.detail)
             continue
-        await enforce(session, rule, tag, matched, dirty, now=now)
+        await enforce(session, rule, tag, matched, dirty, now=now, cache=cache, mark_dirty=mark_dirty)
     return len(dirty)
 
 
 async def run_backfill(sessions: async_sessionmaker[AsyncSession], engine: SegmentEngine, *, now: datetime) -> bool:
-    """Run one pending back-fill to the end, committing progress chunk by chunk; False when none waits."""
-    async with unit_of_work(sessions) as session:
-        job = await repository.claim_pending_backfill(session, now)
-        if job is None:
-            return False
-        rule_id, version = job.rule_id, job.rule_version
-    try:
-        async with unit_of_work(sessions) as session:
-            rule = await require(session, rule_id)
-            matched = await engine.members(session, parse_definition(rule.condition, "condition"), fresh=True)
-        everyone = list(engine.index.members)
-        async with unit_of_work(sessions) as session:
-            job = await repository.backfill(session, rule_id)
-            assert job is not None
-            job.total = len(everyone)
-        changed = 0
-        for start in range(0, len(everyone), CHUNK):
-            scope = everyone[start:start + CHUNK]
-            async with unit_of_work(sessions) as session:
-                rule = await require(session, rule_id)
-                job = await repository.backfill(session, rule_id)
-                if rule.version != version or job is None or job.rule_version != version:
-                    return True  # edited meanwhile: the new version's back-fill takes over
-                tag = await tags_repo.get_tag(session, rule.tag_id)
-                if tag is None:
-                    break
-                changed += await enforce(session, rule, tag, matched & BitMap64(scope), scope, now=now)
-                job.done, job.changed = start + len(scope), changed
-        async with unit_of_work(sessions) as session:
-            job = await repository.backfill(session, rule_id)
-            if job is not None and job.rule_version == version:
-                job.state, job.finished_at, job.done = "done", now, job.total
-    except Exception as exc:
-        async with unit_of_work(sessions) as session:
-            job = await repository.backfill(session, rule_id)
-            if job is not None and job.rule_version == version:
-                job.state, job.error = "failed", repr(exc)[:500]
-        raise
-    return True
+    """Run one pending back-fill to the end (see ``rules.backfill``); False when none waits."""
+    return await backfill.run_one(sessions, engine, now=now)

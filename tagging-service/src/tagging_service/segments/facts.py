@@ -35,11 +35,44 @@ def _window(column: str, within_days: int | None, params: dict[str, Any], *, is_
     return f" AND {column} > now() - make_interval(days => CAST(:days AS integer))"
 
 
-def fact_sql(selector: FactSelector, tz: str, member_nos: list[int] | None = None) -> tuple[str, dict[str, Any]]:
-    """The aggregate ``SELECT member_no, value`` of a fact (optionally for some members only)."""
+@dataclass(frozen=True)
+class FactQuery:
+    """The pieces of a fact's aggregate: ``SELECT member, value FROM … WHERE … GROUP BY 1 …``."""
+
+    member: str
+    value: str
+    source: str
+    where: str
+    having: str
+    # The projection's recent event ids of a row (uuid[]) and the column that orders rows newest first.
+    events: str
+    newest: str
+    params: dict[str, Any]
+
+    def members_clause(self, member_nos: list[int] | None) -> str:
+        if member_nos is None:
+            return ""
+        self.params["members"] = member_nos
+        return f" AND {self.member} = ANY(CAST(:members AS bigint[]))"
+
+    def aggregate(self, member_nos: list[int] | None = None) -> str:
+        """``SELECT member_no, value`` for every member with a value."""
+        return (f"SELECT {self.member}, {self.value} FROM {self.source} WHERE {self.where}"  # noqa: S608
+                f"{self.members_clause(member_nos)} GROUP BY 1{self.having}")
+
+    def event_ids(self, member_nos: list[int], keep: int) -> str:
+        """``SELECT member_no, uuid[]``: the newest event ids behind each member's value."""
+        return (f"SELECT {self.member}, (array_agg(ev ORDER BY {self.newest} DESC))[1:{keep}] "  # noqa: S608
+                f"FROM {self.source} CROSS JOIN LATERAL unnest({self.events}) AS ev "
+                f"WHERE {self.where} AND ev IS NOT NULL{self.members_clause(member_nos)} GROUP BY 1")
+
+
+def fact_query(selector: FactSelector, tz: str) -> FactQuery:
+    """How a fact is computed from the projection."""
     params: dict[str, Any] = {"tz": tz}
     scope = ""
     fact = selector.fact
+    having = ""
     if fact in ("registered", "paid"):
         column = "mp.registered_at" if fact == "registered" else "mp.paid_at"
         if selector.series_id is not None:
@@ -47,56 +80,63 @@ def fact_sql(selector: FactSelector, tz: str, member_nos: list[int] | None = Non
         if selector.period_id is not None:
             scope += " AND mp.period_id = :period"
         scope += _window(column, selector.within_days, params)
-        sql = (f"SELECT mp.member_no, count(*)::float FROM member_periods mp "  # noqa: S608
-               f"LEFT JOIN period_info pi ON pi.period_id = mp.period_id "
-               f"WHERE mp.cancelled_at IS NULL AND {column} IS NOT NULL{scope} {{members}} GROUP BY 1")
-        members_column = "mp.member_no"
+        member, value, events, newest = "mp.member_no", "count(*)::float", "mp.event_ids", column
+        source = "member_periods mp LEFT JOIN period_info pi ON pi.period_id = mp.period_id"
+        where = f"mp.cancelled_at IS NULL AND {column} IS NOT NULL{scope}"
     elif fact == "checkins":
         if selector.series_id is not None:
             scope += " AND pi.series_id = :series"
         if selector.period_id is not None:
             scope += " AND c.period_id = :period"
         scope += _window("c.local_date", selector.within_days, params, is_date=True)
-        sql = (f"SELECT c.member_no, count(*)::float FROM member_checkins c "  # noqa: S608
-               f"LEFT JOIN period_info pi ON pi.period_id = c.period_id "
-               f"WHERE NOT c.voided{scope} {{members}} GROUP BY 1")
-        members_column = "c.member_no"
+        member, value, events, newest = "c.member_no", "count(*)::float", "ARRAY[c.event_id]", "c.local_date"
+        source = "member_checkins c LEFT JOIN period_info pi ON pi.period_id = c.period_id"
+        where = f"NOT c.voided{scope}"
     elif fact == "in_group":
         if selector.series_id is not None:
             scope += " AND pi.series_id = :series"
         if selector.period_id is not None:
             scope += " AND cm.period_id = :period"
         scope += _window("g.last_seen_at", selector.within_days, params)
-        sql = (f"SELECT g.member_no, count(DISTINCT g.community_id)::float FROM group_sightings g "  # noqa: S608
-               f"JOIN communities cm ON cm.community_id = g.community_id "
-               f"LEFT JOIN period_info pi ON pi.period_id = cm.period_id "
-               f"WHERE true{scope} {{members}} GROUP BY 1")
-        members_column = "g.member_no"
+        member, value, events, newest = "g.member_no", "count(DISTINCT g.community_id)::float", "g.event_ids", \
+            "g.last_seen_at"
+        source = ("group_sightings g JOIN communities cm ON cm.community_id = g.community_id "
+                  "LEFT JOIN period_info pi ON pi.period_id = cm.period_id")
+        where = f"true{scope}"
     elif fact in ("quiz_answers", "quiz_error_rate"):
-        join = ""
+        source = "daily_quiz q"
         if selector.series_id is not None:
             # An answer that named only its period belongs to that period's series.
-            join = "LEFT JOIN period_info pi ON pi.period_id = q.period_id AND q.series_id = 0 "
+            source += " LEFT JOIN period_info pi ON pi.period_id = q.period_id AND q.series_id = 0"
             scope += " AND (q.series_id = :series OR (q.series_id = 0 AND pi.series_id = :series))"
         scope += _window("q.day", selector.within_days, params, is_date=True)
         value = "sum(q.answers)::float" if fact == "quiz_answers" else "sum(q.wrong)::float / sum(q.answers)"
-        sql = (f"SELECT q.member_no, {value} FROM daily_quiz q {join}WHERE true{scope} {{members}} "  # noqa: S608
-               f"GROUP BY 1 HAVING sum(q.answers) > 0")
-        members_column = "q.member_no"
+        member, events, newest, where = "q.member_no", "q.event_ids", "q.day", f"true{scope}"
+        having = " HAVING sum(q.answers) > 0"
     else:  # active_days
         scope += _window("a.day", selector.within_days, params, is_date=True)
-        sql = (f"SELECT a.member_no, count(DISTINCT a.day)::float FROM daily_activity a "  # noqa: S608
-               f"WHERE a.items > 0{scope} {{members}} GROUP BY 1")
-        members_column = "a.member_no"
+        member, value, events, newest = "a.member_no", "count(DISTINCT a.day)::float", "a.event_ids", "a.day"
+        source, where = "daily_activity a", f"a.items > 0{scope}"
     if selector.series_id is not None:
         params["series"] = selector.series_id
     if selector.period_id is not None:
         params["period"] = selector.period_id
-    members = ""
-    if member_nos is not None:
-        params["members"] = member_nos
-        members = f"AND {members_column} = ANY(CAST(:members AS bigint[]))"
-    return sql.format(members=members), params
+    return FactQuery(member=member, value=value, source=source, where=where, having=having, events=events,
+                     newest=newest, params=params)
+
+
+def fact_sql(selector: FactSelector, tz: str, member_nos: list[int] | None = None) -> tuple[str, dict[str, Any]]:
+    """The aggregate ``SELECT member_no, value`` of a fact (optionally for some members only)."""
+    query = fact_query(selector, tz)
+    return query.aggregate(member_nos), query.params
+
+
+async def fact_event_ids(session: AsyncSession, selector: FactSelector, tz: str, member_nos: list[int],
+                         keep: int) -> dict[int, list[str]]:
+    """member → the newest event ids behind the member's value of a fact (evidence)."""
+    query = fact_query(selector, tz)
+    rows = await session.execute(text(query.event_ids(member_nos, keep)), query.params)
+    return {int(m): [str(e) for e in ids] for m, ids in rows}
 
 
 def compare(value: float, op: str, target: float) -> bool:

@@ -47,11 +47,16 @@ class SegmentEngine:
 
     async def members_among(self, session: AsyncSession, node: Node, among: BitMap64) -> BitMap64:
         """Members of ``among`` matching ``node``, from fresh facts (rules: no cached values)."""
+        return (await self.evaluate_fresh(session, node, among))[0]
+
+    async def evaluate_fresh(self, session: AsyncSession, node: Node, among: BitMap64 | None = None
+                             ) -> tuple[BitMap64, FactCache]:
+        """Members (of ``among``, or all) matching ``node`` from facts read now, and the facts read (evidence)."""
         await self.index.ready.wait()
-        cache = FactCache(tz=self.cache.tz, only=sorted(among))
+        cache = FactCache(tz=self.cache.tz, only=sorted(among) if among is not None else None)
         evaluator = Evaluator(session, self.index, cache, self.segment_members, (), universe=among)
         try:
-            return await evaluator.members(node)
+            return await evaluator.members(node), cache
         except DefinitionError as exc:
             raise errors.invalid_definition(exc.errors) from None
 

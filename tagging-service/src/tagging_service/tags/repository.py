@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -196,3 +197,126 @@ _RECORD_CHANGES = text(
     """INSERT INTO index_changes (kind, key, member_no, added)
        SELECT :kind, :key, m, :added FROM unnest(CAST(:members AS bigint[])) WITH ORDINALITY AS u(m, n) ORDER BY n"""
 )
+
+
+# Bulk applications (rule back-fills): one statement per chunk writes the member
+# tags and, for the rows that were really new, the index changes, the dirty
+# marks, the timeline entries and the outbox events. Event ids are UUIDv7 made
+# in SQL (48-bit millisecond time, version 7, random rest) so PostgreSQL 17 works.
+_RANDOM = "substring(int8send(CAST(:ms AS bigint)) from 3) || substring(uuid_send(gen_random_uuid()) from 7)"
+_EVENT_ID = "CAST(encode(set_byte(b, 6, (get_byte(b, 6) & 15) | 112), 'hex') AS uuid)"
+
+_BULK_APPLY = text(
+    f"""WITH input AS (
+          SELECT u.m, CAST(u.ev AS jsonb) AS evidence
+          FROM unnest(CAST(:members AS bigint[]), CAST(:evidence AS text[])) AS u(m, ev)
+        ), new AS (
+          INSERT INTO member_tags (member_no, tag_id, source, source_id, evidence, reason, applied_at, expires_at)
+          SELECT m, :tag_id, :source, :source_id, evidence, NULL, :now, :expires_at FROM input ORDER BY m
+          ON CONFLICT (member_no, tag_id) DO NOTHING
+          RETURNING member_no, evidence
+        ), raw AS MATERIALIZED (
+          SELECT member_no, evidence, {_RANDOM} AS b FROM new
+        ), ids AS MATERIALIZED (
+          SELECT member_no, evidence, {_EVENT_ID} AS event_id FROM raw
+        ), changes AS (
+          INSERT INTO index_changes (kind, key, member_no, added)
+          SELECT 'tag', :tag_id, member_no, true FROM ids ORDER BY member_no
+        ), dirty AS (
+          INSERT INTO rule_dirty_members (member_no) SELECT member_no FROM ids WHERE :mark_dirty
+          ON CONFLICT DO NOTHING
+        ), timeline AS (
+          INSERT INTO timeline_entries (member_no, at, kind, data)
+          SELECT member_no, :now, 'tag.applied', CAST(:timeline AS jsonb) FROM ids
+        ), events AS (
+          INSERT INTO outbox (event_id, topic, key, type, envelope)
+          SELECT event_id, :topic, member_no::text, :type,
+                 CAST(:envelope AS jsonb) || jsonb_build_object('id', event_id::text, 'member_no', member_no,
+                   'data', CAST(:data AS jsonb) || jsonb_build_object(
+                     'member_no', member_no, 'evidence', COALESCE(evidence -> 'events', '[]'::jsonb)))
+          FROM ids ORDER BY ids.member_no
+        )
+        SELECT member_no FROM ids"""  # noqa: S608
+).bindparams(bindparam("source_id", type_=BigInteger), bindparam("expires_at", type_=DateTime(timezone=True)),
+             bindparam("now", type_=DateTime(timezone=True)))
+
+_BULK_REMOVE = text(
+    f"""WITH gone AS (
+          DELETE FROM member_tags WHERE tag_id = :tag_id AND member_no = ANY(CAST(:members AS bigint[]))
+            AND (CAST(:only_source_id AS bigint) IS NULL OR (source = 'rule' AND source_id = :only_source_id))
+          RETURNING *
+        ), history AS (
+          INSERT INTO member_tag_history (member_no, tag_id, source, source_id, evidence, reason, applied_at,
+                                          expires_at, removed_at, removed_by, removed_by_id)
+          SELECT member_no, tag_id, source, source_id, evidence, reason, applied_at, expires_at, :now,
+                 :removed_by, :removed_by_id FROM gone ORDER BY member_no
+        ), raw AS MATERIALIZED (
+          SELECT member_no, {_RANDOM} AS b FROM gone
+        ), ids AS MATERIALIZED (
+          SELECT member_no, {_EVENT_ID} AS event_id FROM raw
+        ), changes AS (
+          INSERT INTO index_changes (kind, key, member_no, added)
+          SELECT 'tag', :tag_id, member_no, false FROM ids ORDER BY member_no
+        ), dirty AS (
+          INSERT INTO rule_dirty_members (member_no) SELECT member_no FROM ids WHERE :mark_dirty
+          ON CONFLICT DO NOTHING
+        ), timeline AS (
+          INSERT INTO timeline_entries (member_no, at, kind, data)
+          SELECT member_no, :now, 'tag.removed', CAST(:timeline AS jsonb) FROM ids
+        ), events AS (
+          INSERT INTO outbox (event_id, topic, key, type, envelope)
+          SELECT event_id, :topic, member_no::text, :type,
+                 CAST(:envelope AS jsonb) || jsonb_build_object('id', event_id::text, 'member_no', member_no,
+                   'data', CAST(:data AS jsonb) || jsonb_build_object('member_no', member_no))
+          FROM ids ORDER BY ids.member_no
+        )
+        SELECT member_no FROM ids"""  # noqa: S608
+).bindparams(bindparam("removed_by_id", type_=BigInteger), bindparam("only_source_id", type_=BigInteger),
+             bindparam("now", type_=DateTime(timezone=True)))
+
+
+def _template(row: dict[str, Any]) -> tuple[str, str, str, str]:
+    """(topic, type, envelope without id/member/data, data without member/evidence) of an outbox row, as JSON."""
+    envelope = {k: v for k, v in row["envelope"].items() if k not in ("id", "member_no", "data")}
+    data = {k: v for k, v in row["envelope"]["data"].items() if k not in ("member_no", "evidence")}
+    return row["topic"], row["type"], json.dumps(envelope), json.dumps(data)
+
+
+async def bulk_apply(
+    session: AsyncSession, *, tag_id: int, member_nos: Sequence[int], evidence: Sequence[str], source: str,
+    source_id: int | None, now: datetime, expires_at: datetime | None, event: dict[str, Any],
+    timeline: dict[str, Any], mark_dirty: bool = True,
+) -> list[int]:
+    """Apply a tag to many members with their evidence (JSON each); returns who got it (new applications).
+
+    ``event`` is the outbox row of one ``tagging.member.tagged`` (its member and evidence replaced per row);
+    ``mark_dirty``: whether rules must look at these members again (some rule's condition names tags).
+    """
+    if not member_nos:
+        return []
+    topic, type_, envelope, data = _template(event)
+    rows = await session.execute(_BULK_APPLY, {
+        "members": list(member_nos), "evidence": list(evidence), "tag_id": tag_id, "source": source,
+        "source_id": source_id, "now": now, "expires_at": expires_at, "ms": int(now.timestamp() * 1000),
+        "topic": topic, "type": type_, "envelope": envelope, "data": data, "timeline": json.dumps(timeline),
+        "mark_dirty": mark_dirty,
+    })
+    return [r[0] for r in rows]
+
+
+async def bulk_remove(
+    session: AsyncSession, *, tag_id: int, member_nos: Sequence[int], only_source_id: int | None, now: datetime,
+    removed_by: str, removed_by_id: int | None, event: dict[str, Any], timeline: dict[str, Any],
+    mark_dirty: bool = True,
+) -> list[int]:
+    """Take a tag off many members into the history (only a rule's own with ``only_source_id``); returns who."""
+    if not member_nos:
+        return []
+    topic, type_, envelope, data = _template(event)
+    rows = await session.execute(_BULK_REMOVE, {
+        "members": list(member_nos), "tag_id": tag_id, "only_source_id": only_source_id, "now": now,
+        "removed_by": removed_by, "removed_by_id": removed_by_id, "ms": int(now.timestamp() * 1000),
+        "topic": topic, "type": type_, "envelope": envelope, "data": data, "timeline": json.dumps(timeline),
+        "mark_dirty": mark_dirty,
+    })
+    return [r[0] for r in rows]

@@ -1,0 +1,97 @@
+"""Back-filling a rule over every member: one evaluation, then the difference applied in bulk.
+
+The condition is evaluated once for all members as a bitmap expression (tags
+from the in-memory index, brought up to the change log first; facts read
+now). The tag's carriers are read once. The difference (members to tag, the
+rule's own carriers to untag) is applied in member order, ``CHUNK`` members of
+the universe per transaction, progress (done, total, changed) committed with
+each chunk. A second run finds no difference and changes nothing; an edit of
+the rule meanwhile stops this run (the new version's back-fill takes over).
+Members whose facts change during the run are marked dirty and re-evaluated
+incrementally afterwards, so they end up right either way.
+"""
+
+from __future__ import annotations
+
+import bisect
+from datetime import datetime
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.db import unit_of_work
+from tagging_service.rules import apply, errors, repository
+from tagging_service.segments.language import parse_definition
+from tagging_service.segments.service import SegmentEngine
+from tagging_service.tags import repository as tags_repo
+
+CHUNK = 20_000
+log = structlog.get_logger("tagging.rules.backfill")
+
+
+def _within(sorted_members: list[int], lo: int, hi: int) -> list[int]:
+    return sorted_members[bisect.bisect_left(sorted_members, lo):bisect.bisect_right(sorted_members, hi)]
+
+
+async def run_one(sessions: async_sessionmaker[AsyncSession], engine: SegmentEngine, *, now: datetime) -> bool:
+    """Claim the oldest pending back-fill and run it to the end; False when none waits."""
+    async with unit_of_work(sessions) as session:
+        job = await repository.claim_pending_backfill(session, now)
+        if job is None:
+            return False
+        rule_id, version = job.rule_id, job.rule_version
+    try:
+        await _run(sessions, engine, rule_id, version, now=now)
+    except Exception as exc:
+        async with unit_of_work(sessions) as session:
+            job = await repository.backfill(session, rule_id)
+            if job is not None and job.rule_version == version:
+                job.state, job.error = "failed", repr(exc)[:500]
+        raise
+    return True
+
+
+async def _run(sessions: async_sessionmaker[AsyncSession], engine: SegmentEngine, rule_id: int, version: int,
+               *, now: datetime) -> None:
+    await engine.index.ready.wait()
+    await engine.index.refresh(sessions)
+    async with unit_of_work(sessions) as session:
+        rule = await repository.get(session, rule_id)
+        if rule is None:
+            raise errors.rule_not_found()
+        tag = await tags_repo.get_tag(session, rule.tag_id)
+        matched, cache = await engine.evaluate_fresh(session, parse_definition(rule.condition, "condition"))
+        carriers, owned = await apply.holders(session, rule.tag_id, rule.id, None)
+        universe = engine.index.members.copy()
+        mark_dirty = await apply.tags_matter(session)
+        job = await repository.backfill(session, rule_id)
+        assert job is not None
+        job.total = len(universe)
+    if tag is None:  # the tag was deleted: nothing to apply
+        to_add: list[int] = []
+        to_remove: list[int] = []
+    else:
+        add_map, remove_map = apply.difference(rule, matched, carriers, owned, universe)
+        to_add, to_remove = list(add_map), list(remove_map)
+    explainer = apply.Explainer(rule, cache)
+    changed = 0
+    total = len(universe)
+    for start in range(0, total, CHUNK):
+        end = min(start + CHUNK, total)
+        lo, hi = universe[start], universe[end - 1]
+        adds, removes = _within(to_add, lo, hi), _within(to_remove, lo, hi)
+        async with unit_of_work(sessions) as session:
+            current = await repository.get(session, rule_id)
+            job = await repository.backfill(session, rule_id)
+            if current is None or current.version != version or job is None or job.rule_version != version:
+                return  # edited or retired meanwhile
+            if tag is not None and (adds or removes):
+                changed += await apply.apply_difference(session, current, tag, explainer, to_add=adds,
+                                                        to_remove=removes, now=now, mark_dirty=mark_dirty)
+            job.done, job.changed = end, changed
+    async with unit_of_work(sessions) as session:
+        job = await repository.backfill(session, rule_id)
+        if job is not None and job.rule_version == version:
+            job.state, job.finished_at, job.done = "done", now, job.total
+    log.info("backfill_done", rule_id=rule_id, version=version, members=total, changed=changed)
+
