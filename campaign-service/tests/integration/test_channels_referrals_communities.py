@@ -213,6 +213,10 @@ async def test_sightings_links_and_matrix(campaign_factory):
         )
         accepted = await c.client.post(f"/admin/v1/communities/{group_a}/accept-proposal", headers=c.staff())
         assert accepted.json()["period_id"] == p1["id"]
+        linked = [e.envelope for e in await _events(c, "campaign.community.linked")]
+        assert [(e["data"]["community_id"], e["data"]["open_gid"], e["data"]["period_id"], e["data"]["series_id"])
+                for e in linked] == [(group_a, "G-A", p1["id"], p1["series_id"])]
+        assert linked[0]["member_no"] is None and linked[0]["data"]["occurred_at"]
         named = await c.client.patch(
             f"/admin/v1/communities/{group_a}", json={"name": "X1 A 群"}, headers=c.staff()
         )
@@ -299,3 +303,14 @@ async def test_a_group_carries_on_from_one_period_into_the_next(campaign_factory
         assert [g["id"] for g in of_x1["items"]] == [group]
         assert (await c.client.post(f"/admin/v1/communities/{group}/periods", json={"period_id": x2["id"]},
                                     headers=c.staff("viewer"))).status_code == 403
+
+        # Each link and unlink is one event (linking twice and a missing unlink are none), keyed by the group.
+        both = await _events(c, "campaign.community.linked") + await _events(c, "campaign.community.unlinked")
+        moves = [e for e in both if e.envelope["data"]["community_id"] == group]
+        moves.sort(key=lambda e: e.id)
+        assert [(e.type, e.envelope["data"]["period_id"], e.envelope["data"]["open_gid"], e.key) for e in moves] == [
+            ("campaign.community.linked", x1["id"], "G-CARRY", f"community-{group}"),
+            ("campaign.community.linked", x2["id"], "G-CARRY", f"community-{group}"),
+            ("campaign.community.unlinked", x1["id"], "G-CARRY", f"community-{group}"),
+        ]
+        assert {e.envelope["data"]["series_id"] for e in moves} == {x1["series_id"]}

@@ -23,7 +23,7 @@ from campaign_service.communities.schemas import (
 from campaign_service.members import MemberDirectory
 from campaign_service.periods import repository as periods_repo
 from campaign_service.periods.models import Period
-from shared.contracts.campaign import CommunityMemberSeen
+from shared.contracts.campaign import CommunityLinked, CommunityMemberSeen, CommunityUnlinked
 from shared.errors import Invalid, NotFound
 from shared.events.outbox import emit
 from shared.wechat.miniprogram import open_gid_from
@@ -89,11 +89,20 @@ async def link(session: AsyncSession, community: Community, period_id: int, now:
 
     Linking again to a period already linked changes nothing.
     """
-    if await session.get(Period, period_id) is None:
+    period = await session.get(Period, period_id)
+    if period is None:
         raise NotFound("活动期不存在。", slug="period-not-found", title="Period not found")
     if await repository.current_link(session, community.id, period_id) is None:
         session.add(CommunityPeriod(community_id=community.id, period_id=period_id, linked_at=now))
         community.period_id, community.linked_at = period_id, now
+        await emit(
+            session,
+            CommunityLinked(
+                community_id=community.id, open_gid=community.open_gid, period_id=period_id,
+                series_id=period.series_id, occurred_at=now,
+            ),
+            member_no=None, key=f"community-{community.id}", occurred_at=now,
+        )
     community.proposed_period_id = None
     await session.flush()
 
@@ -105,6 +114,15 @@ async def unlink(session: AsyncSession, community: Community, period_id: int, no
         raise NotFound("该社群未关联此活动期。", slug="link-not-found", title="Link not found")
     current.unlinked_at = now
     await session.flush()
+    period = await session.get(Period, period_id)
+    await emit(
+        session,
+        CommunityUnlinked(
+            community_id=community.id, open_gid=community.open_gid, period_id=period_id,
+            series_id=period.series_id if period is not None else 0, occurred_at=now,
+        ),
+        member_no=None, key=f"community-{community.id}", occurred_at=now,
+    )
     remaining = await repository.current_period_ids(session, community.id)
     if community.period_id == period_id:
         community.period_id = remaining[0] if remaining else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import Field
 
@@ -208,6 +208,31 @@ class CommunityMemberSeen(EventData):
     community_id: int
     period_id: int | None = None
     period_ids: list[int] = Field(default_factory=list)
+
+
+@event("campaign.community.linked", topic=CAMPAIGN_EVENTS)
+class CommunityLinked(EventData):
+    """Staff linked a WeChat group to a period (by hand or by accepting its proposal); other links stay.
+
+    Keyed ``community-{community_id}``, so a group's links and unlinks keep their order.
+    """
+
+    community_id: int
+    open_gid: str
+    period_id: int
+    series_id: int
+    occurred_at: datetime
+
+
+@event("campaign.community.unlinked", topic=CAMPAIGN_EVENTS)
+class CommunityUnlinked(EventData):
+    """Staff ended a WeChat group's link to a period; sightings made while linked keep counting for it."""
+
+    community_id: int
+    open_gid: str
+    period_id: int
+    series_id: int
+    occurred_at: datetime
 
 
 @event("campaign.channel.touched", topic=CAMPAIGN_EVENTS)
