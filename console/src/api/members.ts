@@ -126,3 +126,24 @@ export interface Reach {
 
 /** GET /admin/v1/members/{member_no}/reach: credits, customer-service window and today's cap. */
 export const getReach = (memberNo: number) => http.get<Reach>(`/admin/v1/members/${memberNo}/reach`, undefined, { silent: true })
+
+export interface MergeCandidate {
+  id: number
+  member_no: number
+  owner_member_no: number
+  phone_masked: string
+  status: string
+  created_at: string
+}
+
+/** GET /admin/v1/members/merge-candidates: open candidates, oldest first. */
+export const listMergeCandidates = (cursor?: string | null, limit = 50) =>
+  http.get<Page<MergeCandidate>>('/admin/v1/members/merge-candidates', { cursor, limit })
+
+/** POST /admin/v1/members/merge-candidates/{id}/dismiss: not the same person. */
+export const dismissMergeCandidate = (id: number) =>
+  http.post<MergeCandidate>(`/admin/v1/members/merge-candidates/${id}/dismiss`)
+
+/** POST /admin/v1/members/{member_no}/merge (admins): the older number survives. */
+export const mergeMembers = (memberNo: number, body: { other_member_no: number; note?: string | null }) =>
+  http.post<MemberDetail>(`/admin/v1/members/${memberNo}/merge`, body)

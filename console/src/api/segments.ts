@@ -1,4 +1,5 @@
-import { download, http, type Page } from './http'
+import { buildUrl, download, http, type Page } from './http'
+import { uploadCsv, type ImportResult, type UploadProgress } from './tags'
 import type { Condition, Rank } from '@/views/segments/language'
 
 export interface SegmentMembers {
@@ -40,3 +41,7 @@ export const deleteSegment = (id: number) => http.delete<void>(`/admin/v1/segmen
 
 /** GET /admin/v1/segments/{id}/export.csv */
 export const exportSegment = (id: number) => download(`/admin/v1/segments/${id}/export.csv`, `segment-${id}.csv`)
+
+/** POST /admin/v1/segments/{id}/import?dry_run=: the segment becomes a static list of the file's member numbers. */
+export const importSegment = (id: number, file: Blob, dryRun: boolean, onProgress?: (p: UploadProgress) => void) =>
+  uploadCsv<ImportResult>(buildUrl(`/admin/v1/segments/${id}/import`, { dry_run: dryRun }), file, onProgress)

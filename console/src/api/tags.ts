@@ -1,4 +1,7 @@
-import { http, type Page } from './http'
+import { ApiError, buildUrl, http, type Page } from './http'
+import { problemMessage, type Problem } from './problem'
+import { i18n } from '@/locales'
+import { getToken } from '@/utils/token'
 import type { Condition } from '@/views/segments/language'
 
 export interface TagGroup {
@@ -90,3 +93,77 @@ export const deleteRule = (id: number) => http.delete<void>(`/admin/v1/tag-rules
 
 /** GET /admin/v1/tag-rules/{id}/backfill */
 export const getBackfill = (id: number) => http.get<Backfill>(`/admin/v1/tag-rules/${id}/backfill`, undefined, { silent: true })
+
+// -- CSV imports (tags and static segments) ---------------------------------------------------
+
+export interface ImportRowError {
+  row: number
+  value: string
+  message: string
+}
+
+/** What an import did, or on a dry run would do. */
+export interface ImportResult {
+  dry_run: boolean
+  encoding: string
+  rows: number
+  valid: number
+  already: number
+  applied: number
+  preview: number[]
+  errors: ImportRowError[]
+}
+
+/** How far an upload is: the bytes sent, then the server's work (`processing`). */
+export interface UploadProgress {
+  phase: 'uploading' | 'processing'
+  percent: number
+}
+
+/**
+ * POST a CSV file as `text/csv` with the staff token, reporting upload progress (fetch cannot);
+ * a problem answer rejects with the same ApiError the HTTP client throws (not shown: the import
+ * dialog shows the problem and its per-row errors itself).
+ */
+export function uploadCsv<T>(path: string, file: Blob, onProgress?: (progress: UploadProgress) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const xhr = new XMLHttpRequest()
+    xhr.open('POST', path)
+    xhr.setRequestHeader('Accept', 'application/json')
+    xhr.setRequestHeader('Content-Type', 'text/csv')
+    const token = getToken()
+    if (token) xhr.setRequestHeader('Authorization', `Bearer ${token}`)
+    xhr.upload.onprogress = (e) => {
+      if (e.lengthComputable) onProgress?.({ phase: 'uploading', percent: Math.round((e.loaded / e.total) * 100) })
+    }
+    xhr.upload.onload = () => onProgress?.({ phase: 'processing', percent: 100 })
+    xhr.onerror = () => {
+      const problem: Problem = { type: 'about:blank', title: 'Network error', status: 0, detail: i18n.global.t('problems.network') as string }
+      reject(new ApiError(0, problem, problem.detail))
+    }
+    xhr.onload = () => {
+      let body: unknown = null
+      try {
+        body = JSON.parse(xhr.responseText)
+      } catch {
+        body = null
+      }
+      if (xhr.status >= 200 && xhr.status < 300) {
+        resolve(body as T)
+        return
+      }
+      const problem: Problem = body && typeof body === 'object' && 'status' in body
+        ? (body as Problem)
+        : { type: 'about:blank', title: xhr.statusText, status: xhr.status, detail: i18n.global.t('problems.http', { status: xhr.status }) as string }
+      const slug = (s: string) => (i18n.global.te(`problems.${s}`) ? (i18n.global.t(`problems.${s}`) as string) : null)
+      // The per-row errors are listed by the dialog; the message keeps to the detail.
+      const message = problemMessage({ ...problem, errors: undefined }, i18n.global.locale.value, slug)
+      reject(new ApiError(xhr.status, problem, message))
+    }
+    xhr.send(file)
+  })
+}
+
+/** POST /admin/v1/tags/{id}/members/import?dry_run= */
+export const importTagMembers = (tagId: number, file: Blob, dryRun: boolean, onProgress?: (p: UploadProgress) => void) =>
+  uploadCsv<ImportResult>(buildUrl(`/admin/v1/tags/${tagId}/members/import`, { dry_run: dryRun }), file, onProgress)

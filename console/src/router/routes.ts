@@ -26,6 +26,7 @@ export const appRoutes: RouteRecordRaw[] = [
       { path: 'periods/:periodId', name: 'period', component: () => import('@/views/campaigns/PeriodDetail.vue'), meta: { title: 'campaigns.settlement', hidden: true } },
       { path: 'channels', name: 'channels', component: () => import('@/views/campaigns/Channels.vue'), meta: { title: 'menu.channels' } },
       { path: 'communities', name: 'communities', component: () => import('@/views/campaigns/CommunityMatrix.vue'), meta: { title: 'menu.communities' } },
+      { path: 'referrals', name: 'referrals', component: () => import('@/views/campaigns/Referrals.vue'), meta: { title: 'referrals.menu' } },
     ],
   },
   {
@@ -46,6 +47,8 @@ export const appRoutes: RouteRecordRaw[] = [
       { path: 'templates', name: 'templates', component: () => import('@/views/messaging/Templates.vue'), meta: { title: 'menu.templates' } },
       { path: 'broadcasts', name: 'broadcasts', component: () => import('@/views/messaging/Broadcasts.vue'), meta: { title: 'menu.broadcasts' } },
       { path: 'messages', name: 'messages', component: () => import('@/views/messaging/Messages.vue'), meta: { title: 'menu.messages' } },
+      { path: 'purposes', name: 'purposes', component: () => import('@/views/messaging/Purposes.vue'), meta: { title: 'purposes.menu' } },
+      { path: 'auto-replies', name: 'auto-replies', component: () => import('@/views/messaging/AutoReplies.vue'), meta: { title: 'autoReplies.menu' } },
     ],
   },
   {
