@@ -139,21 +139,20 @@ async def test_period_starting_goes_to_every_paid_registrant_once(messaging_fact
 
 
 async def test_checkin_reminder_at_the_periods_own_reminder_time(messaging_factory):
-    # The setting says 20:00; period 51 says 19:00 (on opened), period 52 says nothing, period 53 moves to 18:30
-    # when it starts.
+    # The setting says 20:00; period 51 says 19:00, period 52 has none (the setting applies), period 53 says 21:00
+    # when it opens and 18:30 when it starts (the latest event wins).
     async with messaging_factory(checkin_reminder_time="20:00") as m:
         m.set_now(at_shanghai(8))
         await _period_purposes(m)
-        await m.apply(PeriodOpened(series_id=1, period_id=51, number=1, capacity=10, fee_fen=9900),
-                      extra={"reminder_time": "19:00"})
+        await m.apply(PeriodOpened(series_id=1, period_id=51, number=1, capacity=10, fee_fen=9900,
+                                   reminder_time="19:00"))
         await m.apply(PeriodOpened(series_id=1, period_id=52, number=1, capacity=10, fee_fen=9900))
-        await m.apply(PeriodOpened(series_id=1, period_id=53, number=1, capacity=10, fee_fen=9900),
-                      extra={"reminder_time": "21:00"})
+        await m.apply(PeriodOpened(series_id=1, period_id=53, number=1, capacity=10, fee_fen=9900,
+                                   reminder_time="21:00"))
         a, b, c = await _registered(m, 51), await _registered(m, 52), await _registered(m, 53)
-        for period_id in (51, 52):
-            await m.apply(PeriodStarted(series_id=1, period_id=period_id, number=1), occurred_at=at_shanghai(8))
-        await m.apply(PeriodStarted(series_id=1, period_id=53, number=1), occurred_at=at_shanghai(8),
-                      extra={"reminder_time": "18:30"})
+        for period_id, at in ((51, "19:00"), (52, None), (53, "18:30")):
+            await m.apply(PeriodStarted(series_id=1, period_id=period_id, number=1, reminder_time=at),
+                          occurred_at=at_shanghai(8))
 
         m.set_now(at_shanghai(18, 40))
         await m.tick()
@@ -172,3 +171,30 @@ async def test_checkin_reminder_at_the_periods_own_reminder_time(messaging_facto
         assert ("checkin.reminder", "sent") in await statuses(m, b["member_no"])
         for p in (a, b, c):  # once per member per day
             assert len([s for s in await statuses(m, p["member_no"]) if s[0] == "checkin.reminder"]) == 1
+
+
+async def test_an_event_without_reminder_time_keeps_the_known_one(messaging_factory):
+    # Older producers do not send the field at all: the time known from an earlier event stays.
+    async with messaging_factory(checkin_reminder_time="20:00") as m:
+        m.set_now(at_shanghai(8))
+        await _period_purposes(m)
+        await m.apply(PeriodOpened(series_id=1, period_id=61, number=1, capacity=10, fee_fen=9900,
+                                   reminder_time="07:45"))
+        a = await _registered(m, 61)
+        started = PeriodStarted(series_id=1, period_id=61, number=1)
+        envelope_data = started.model_dump(mode="json")
+        envelope_data.pop("reminder_time")
+        from messaging_service.handlers import consumers
+        from shared.contracts import spec_of
+        from shared.db import unit_of_work
+        from shared.events.envelope import Envelope
+
+        spec = spec_of(started)
+        envelope = Envelope(type=spec.type, version=spec.version, source="test", data=envelope_data)
+        envelope = envelope.model_copy(update={"occurred_at": at_shanghai(7)})
+        handler = next(c.handlers[spec.type] for c in consumers(m.runtime) if spec.type in c.handlers)
+        async with unit_of_work(m.runtime.session_factory) as session:
+            await handler(session, envelope)
+        await m.tick()
+        await m.tick()
+        assert ("checkin.reminder", "sent") in await statuses(m, a["member_no"])
