@@ -32,5 +32,9 @@ class MessagingSettings(ServiceSettings):
     scheduler_interval_seconds: float = Field(1.0, gt=0)
     # Check-in reminders go out from this local time to registrants who have not checked in today.
     checkin_reminder_time: time = time(20, 0)
+    # Sends on the plain asyncpg pool (one routing statement, batched records); false: every send on the ORM path.
+    fast_path: bool = True
+    # Connections of that pool.
+    driver_pool_size: int = Field(20, ge=1, le=200)
     # The service account's template message: where a tap leads (optional).
     mp_state: str = "formal"

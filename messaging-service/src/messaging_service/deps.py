@@ -27,6 +27,10 @@ async def startup(runtime: ServiceRuntime) -> None:
     runtime.extras.setdefault("tokens", IdentityTokens(runtime.client_for("identity")))
     runtime.extras.setdefault("tagging", runtime.client_for("tagging"))
     runtime.extras.setdefault("dispatcher", Dispatcher(runtime))
+    if runtime.driver_pool is not None and settings.fast_path:
+        from messaging_service.messages.fast import FastPath
+
+        runtime.extras.setdefault("fast", FastPath(runtime, runtime.extras["dispatcher"]))
 
 
 def _wechat_session(runtime: ServiceRuntime) -> aiohttp.ClientSession:
@@ -39,6 +43,9 @@ def _wechat_session(runtime: ServiceRuntime) -> aiohttp.ClientSession:
 
 async def shutdown(runtime: ServiceRuntime) -> None:
     """Close what :func:`startup` opened."""
+    fast = runtime.extras.get("fast")
+    if fast is not None:
+        await fast.recorder.stop()
     session = runtime.extras.get("wechat_session")
     if session is not None:
         await session.close()

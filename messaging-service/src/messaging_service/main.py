@@ -1,5 +1,7 @@
 """messaging-service app factory."""
 
+from dataclasses import replace
+
 from fastapi import FastAPI
 
 from messaging_service import scheduler
@@ -36,9 +38,12 @@ DEFINITION = ServiceDefinition(
     on_startup=[startup],
     on_shutdown=[shutdown],
     background=[scheduler.run],
+    # The send hot path (messages/fast.py); create_app sizes it from MESSAGING_DRIVER_POOL_SIZE.
+    driver_pool_size=20,
 )
 
 
 def create_app(settings: MessagingSettings | None = None) -> FastAPI:
     """Build the app; settings are read from the environment when not given."""
-    return create_service_app(DEFINITION, settings or load_settings(MessagingSettings))
+    settings = settings or load_settings(MessagingSettings)
+    return create_service_app(replace(DEFINITION, driver_pool_size=settings.driver_pool_size), settings)

@@ -85,7 +85,7 @@ async def test_a_crashed_broadcast_resumes_and_writes_to_nobody_twice(messaging_
         broadcast_id = created.json()["id"]
         # The process dies mid-way: one batch claimed (messages created), one send cut mid-call, lease held.
         await runner._lease(m.runtime, broadcast_id, first=True)
-        claimed = await runner._claim(m.runtime, broadcast_id, 10)
+        claimed = [message_id for message_id, _ in await runner._claim(m.runtime, broadcast_id, 10)]
         dispatcher = m.runtime.extras["dispatcher"]
         for message_id in claimed[:4]:
             await dispatcher.dispatch(message_id)

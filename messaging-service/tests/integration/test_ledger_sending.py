@@ -48,7 +48,12 @@ async def test_credits_are_exact_under_concurrency_and_fall_back_in_order(messag
         reach = await m.reach(person["member_no"])
         assert [(c["template_id"], c["credits"]) for c in reach["credits"]] == [("TPL_CHECKIN", 5)]
 
+        fast = m.runtime.extras["fast"]
+        before = fast.counts.copy()
         results = await asyncio.gather(*(m.send(person["member_no"], "checkin.reminder", DATA) for _ in range(30)))
+        # Every send went the driver-pool way: one routing statement, recorded in batches.
+        assert fast.counts["routed"] - before["routed"] == 30
+        assert fast.counts["batched"] - before["batched"] == 30
         channels = [r["channel"] for r in results]
         assert channels.count("subscribe") == 5
         assert channels.count("template") == 25  # the member follows: the next channel in order

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
 from sqlalchemy import text
 
+from messaging_service import catalog
 from messaging_service.clock.service import Clock
 from messaging_service.messages.dispatch import Dispatcher
+from messaging_service.messages.fast import FastPath
 from messaging_service.messages.models import Message
 from shared.contracts.messaging import MessageRequested
 from shared.db import unit_of_work
@@ -62,8 +65,8 @@ async def _lease(runtime: ServiceRuntime, broadcast_id: int, *, first: bool) -> 
     return float(row[0]) if row else None
 
 
-async def _claim(runtime: ServiceRuntime, broadcast_id: int, size: int) -> list[int]:
-    """Create the next recipients' messages (one transaction with the claim); their ids."""
+async def _claim(runtime: ServiceRuntime, broadcast_id: int, size: int) -> list[tuple[int, int]]:
+    """Create the next recipients' messages (one transaction with the claim); (message id, member) each."""
     clock: Clock = runtime.extras["clock"]
     async with unit_of_work(runtime.session_factory) as session:
         head = (await session.execute(
@@ -96,18 +99,39 @@ async def _claim(runtime: ServiceRuntime, broadcast_id: int, size: int) -> list[
             await emit(session, MessageRequested(member_no=m.member_no, message_id=m.id, purpose=m.purpose,
                                            message_class=m.message_class,  # type: ignore[arg-type]
                                            broadcast_id=broadcast_id), member_no=m.member_no)
-        return [m.id for m in messages]
+        return [(m.id, m.member_no) for m in messages]
 
 
-async def _leftovers(runtime: ServiceRuntime, broadcast_id: int) -> list[int]:
+async def _leftovers(runtime: ServiceRuntime, broadcast_id: int) -> list[tuple[int, int]]:
     """Messages created before a crash and never routed."""
     async with runtime.session_factory() as session:
         rows = await session.execute(
-            text("""SELECT m.id FROM broadcast_recipients r JOIN messages m ON m.id = r.message_id
+            text("""SELECT m.id, m.member_no FROM broadcast_recipients r JOIN messages m ON m.id = r.message_id
                     WHERE r.broadcast_id = :b AND m.status = 'queued' ORDER BY r.seq"""),
             {"b": broadcast_id},
         )
-        return [int(r[0]) for r in rows]
+        return [(int(r[0]), int(r[1])) for r in rows]
+
+
+async def _fast_route(runtime: ServiceRuntime, broadcast_id: int) -> Callable[[int, int], Awaitable[bool]] | None:
+    """The driver-pool route of this broadcast's messages (one purpose, one data: rendered once), if any."""
+    fast: FastPath | None = runtime.extras.get("fast")
+    if fast is None:
+        return None
+    async with runtime.session_factory() as session:
+        head = (await session.execute(
+            text("SELECT purpose, data FROM broadcasts WHERE id = :b"), {"b": broadcast_id})).first()
+        purpose = await catalog.purpose(session, head[0]) if head is not None else None
+    if head is None or purpose is None:
+        return None
+    channels = await fast.channels(purpose, dict(head[1]))
+    if not all(channels.usable):
+        return None
+
+    async def route(message_id: int, member_no: int) -> bool:
+        return await fast.route_existing(message_id, member_no, purpose, channels)
+
+    return route
 
 
 async def _finish(runtime: ServiceRuntime, broadcast_id: int) -> None:
@@ -131,11 +155,14 @@ async def run_one(runtime: ServiceRuntime, broadcast_id: int) -> None:
     start = time.monotonic()
     count = 0
 
-    async def send(message_id: int, at: float) -> None:
+    fast_route = await _fast_route(runtime, broadcast_id)
+
+    async def send(message_id: int, member_no: int, at: float) -> None:
         await asyncio.sleep(max(0.0, at - time.monotonic()))
         async with gate:
             try:
-                await dispatcher.dispatch(message_id)
+                if fast_route is None or not await fast_route(message_id, member_no):
+                    await dispatcher.dispatch(message_id)
             except Exception as exc:  # the scheduler retries queued messages later
                 log.warning("broadcast_send_failed", message_id=message_id, error=repr(exc))
 
@@ -146,8 +173,8 @@ async def run_one(runtime: ServiceRuntime, broadcast_id: int) -> None:
                 batch = await _claim(runtime, broadcast_id, max(1, min(int(rate), 1000)))
             if not batch:
                 break
-            for message_id in batch:
-                task = asyncio.create_task(send(message_id, start + count / rate))
+            for message_id, member_no in batch:
+                task = asyncio.create_task(send(message_id, member_no, start + count / rate))
                 in_flight.add(task)
                 task.add_done_callback(in_flight.discard)
                 count += 1

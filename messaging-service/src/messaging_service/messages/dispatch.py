@@ -76,6 +76,28 @@ class Outcome:
     tries: list[tuple[int | None, str | None]] = field(default_factory=list)
 
 
+def build_body(
+    settings: MessagingSettings, config: dict[str, Any], rendered: dict[str, Any], openid: str, message_id: int
+) -> dict[str, Any]:
+    """The WeChat request body of one channel of a message, to ``openid``."""
+    channel = config["channel"]
+    if channel == "subscribe":
+        body = {"touser": openid, "template_id": config["template_id"], "data": rendered,
+                "miniprogram_state": settings.mp_state, "lang": "zh_CN"}
+        if config.get("page"):
+            body["page"] = config["page"]
+        return body
+    if channel == "template":
+        body = {"touser": openid, "template_id": config["template_id"], "data": rendered,
+                "client_msg_id": f"qy{message_id}"}
+        if config.get("url"):
+            body["url"] = config["url"]
+        if config.get("page"):
+            body["miniprogram"] = {"appid": settings.mp_appid, "pagepath": config["page"]}
+        return body
+    return {"touser": openid, "msgtype": "text", "text": {"content": rendered["text"]}}
+
+
 class Dispatcher:
     """Routes and sends messages; the entry point of its own units of work."""
 
@@ -198,27 +220,19 @@ class Dispatcher:
                 session, openid=who.mp_openid, template_id=config["template_id"]
             ):
                 return self._skip(session, message, channel, config["template_id"], "no_credit", now)
-            body = {"touser": who.mp_openid, "template_id": config["template_id"], "data": rendered,
-                    "miniprogram_state": self.settings.mp_state, "lang": "zh_CN"}
-            if config.get("page"):
-                body["page"] = config["page"]
+            body = build_body(self.settings, config, rendered, who.mp_openid, message.id)
             return Plan(**base, template_id=config["template_id"], openid=who.mp_openid,
                         appid=self.settings.mp_appid, body=body)
         if who.oa_openid is None or not who.following:
             return self._skip(session, message, channel, config.get("template_id"), "not_following", now)
         if channel == "template":
-            body = {"touser": who.oa_openid, "template_id": config["template_id"], "data": rendered,
-                    "client_msg_id": f"qy{message.id}"}
-            if config.get("url"):
-                body["url"] = config["url"]
-            if config.get("page"):
-                body["miniprogram"] = {"appid": self.settings.mp_appid, "pagepath": config["page"]}
+            body = build_body(self.settings, config, rendered, who.oa_openid, message.id)
             return Plan(**base, template_id=config["template_id"], openid=who.oa_openid,
                         appid=self.settings.oa_appid, body=body)
         interaction = await ledger.consume_window(session, openid=who.oa_openid, app="oa", now=now)
         if interaction is None:
             return self._skip(session, message, channel, None, "window_closed", now)
-        body = {"touser": who.oa_openid, "msgtype": "text", "text": {"content": rendered["text"]}}
+        body = build_body(self.settings, config, rendered, who.oa_openid, message.id)
         return Plan(**base, template_id=None, openid=who.oa_openid, appid=self.settings.oa_appid, body=body,
                     interaction=interaction)
 

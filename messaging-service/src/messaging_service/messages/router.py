@@ -6,8 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
 
+from messaging_service import catalog
 from messaging_service.deps import ClockDep, DispatcherDep, RuntimeDep
 from messaging_service.messages import repository
+from messaging_service.messages.fast import FastPath
 from messaging_service.messages.models import Message
 from messaging_service.messages.schemas import (
     AttemptRead,
@@ -36,10 +38,48 @@ IdempotencyKey = Annotated[
 
 
 
+async def _send_fast(runtime: RuntimeDep, clock: ClockDep, body: MessageCreate, *, source: str, key: str
+                     ) -> MessageRead | None:
+    """The driver-pool path (messages/fast.py); None when the ORM path must answer."""
+    fast: FastPath | None = runtime.extras.get("fast")
+    if fast is None or body.send_at is not None:
+        return None
+    async with runtime.session_factory() as session:  # the catalog's cache: a connection only on a miss
+        purpose = await catalog.purpose(session, body.purpose)
+    if purpose is None:
+        return None
+    channels = await fast.channels(purpose, body.data)
+    if not all(channels.usable):  # a 422 to name the field, or a channel to skip: the ORM path says which
+        return None
+    now = clock.now()
+    result = await fast.send_new(member_no=body.member_no, purpose_name=body.purpose, data=body.data,
+                                 source=source, key=key, now=now, purpose=purpose, plan_of=channels)
+    if result is None:
+        return None
+    routed, finished = result
+    if finished.message is not None:
+        return MessageRead.model_validate(finished.message)
+    channel = channels.kinds[routed.index] if routed.index is not None else None
+    return MessageRead(
+        id=routed.message_id, member_no=body.member_no, purpose=purpose.name,
+        message_class=purpose.message_class,  # type: ignore[arg-type]
+        status=finished.status,  # type: ignore[arg-type]
+        channel=channel,  # type: ignore[arg-type]
+        template_id=channels.template_ids[routed.index] if routed.index is not None and channel != "custom" else None,
+        reason=routed.reason,  # type: ignore[arg-type]
+        reasons=routed.reasons,  # type: ignore[arg-type]
+        broadcast_id=None, send_at=None, hold_until=None, requested_at=now, sent_at=finished.sent_at,
+        delivered_at=finished.delivered_at, delivery_status=finished.delivery_status,
+    )
+
+
 async def _send(
     runtime: RuntimeDep, dispatcher: DispatcherDep, clock: ClockDep, body: MessageCreate, *, source: str,
     key: str,
 ) -> MessageRead:
+    fast = await _send_fast(runtime, clock, body, source=source, key=key)
+    if fast is not None:
+        return fast
     plan = None
     async with unit_of_work(runtime.session_factory) as session:
         message, created = await request_message(
