@@ -372,7 +372,7 @@ def test_the_renewal_chart_shows_the_series_figures(page: Any, system: Any, api:
 PAGES = [
     "dashboard", "campaigns/series", "campaigns/channels", "campaigns/communities", "members", "members/tags",
     "members/rules", "members/segments", "messaging/templates", "messaging/broadcasts", "messaging/messages",
-    "system/staff",
+    "system/staff", "campaigns/referrals", "messaging/purposes", "messaging/auto-replies",
 ]
 
 
@@ -454,3 +454,181 @@ def test_watch_a_broadcast_reach_100_percent(page: Any, quiet_free_system: Any) 
     sync_api.expect(broadcast.locator("[data-test=broadcast-state]")).to_have_text("已完成")
     sync_api.expect(broadcast).to_contain_text("已发送 3")
     api.http.close()
+
+
+# -- registrations, sends, purposes, imports (console-b) ----------------------------------------
+
+
+def open_free_period(api: Api, title: str) -> dict[str, Any]:
+    """A free period open for registration now, in a series of its own."""
+    series = api.post("/admin/v1/series", {"title": title, "description": ""})
+    now = datetime.now(UTC)
+    today = now.date()
+    period = api.post(f"/admin/v1/series/{series['id']}/periods", {
+        "title": "报名名单", "capacity": 50, "fee_fen": 0,
+        "registration_opens_at": (now - timedelta(hours=1)).isoformat(),
+        "registration_closes_at": (now + timedelta(days=7)).isoformat(),
+        "start_date": (today + timedelta(days=8)).isoformat(), "end_date": (today + timedelta(days=10)).isoformat(),
+    })
+    api.post(f"/admin/v1/periods/{period['id']}/state", {"state": "open"})
+    return period
+
+
+def oa_template(api: Api, title: str) -> str:
+    """A service-account template of its own in the simulator, synced into the registry; its id."""
+    template_id = f"OA_CB_{secrets.token_hex(3).upper()}"
+    api.ok(api.http.put(f"{api.system.simulator}/sim/templates/oa/{template_id}", json={
+        "title": title, "content": "课程:{{thing1.DATA}}\n说明:{{thing2.DATA}}",
+    }))
+    api.post("/admin/v1/templates/sync", {})
+    return template_id
+
+
+def test_a_periods_registrations_show_a_registered_members_payment_state(page: Any, system: Any, api: Api) -> None:
+    period = open_free_period(api, f"报名名单 {secrets.token_hex(2)}")
+    member_no, member = api.member_session()
+    api.register(period["id"], member)
+    other_no, other = api.member_session()
+    api.register(period["id"], other)
+    sign_in(page, system, system.admin_username, system.admin_password)
+
+    page.goto(console(system, f"campaigns/periods/{period['id']}"))
+    table = page.locator("[data-test=registrations-table]")
+    row = table.locator("tbody tr", has_text=str(member_no))
+    sync_api.expect(row).to_contain_text("已确认")
+    sync_api.expect(row.locator("[data-test=registration-payment]")).to_have_text("免费")
+    sync_api.expect(table.locator("tbody tr")).to_have_count(2)
+
+    # Filtered by member number, only that member's registration is left.
+    page.locator("[data-test=registrations-member] input").fill(str(other_no))
+    page.locator("[data-test=registrations-search]").click()
+    sync_api.expect(table.locator("tbody tr")).to_have_count(1)
+    sync_api.expect(table.locator("tbody tr")).to_contain_text(str(other_no))
+    with page.expect_download() as download:
+        page.locator("[data-test=registrations-csv]").click()
+    csv = Path(download.value.path()).read_bytes().decode("utf-8-sig")
+    assert str(other_no) in csv and str(member_no) not in csv, csv
+
+    # The member's profile shows the period with its check-in calendar.
+    page.goto(console(system, f"members/{member_no}"))
+    registration = page.locator("[data-test=member-registration]", has_text="报名名单")
+    sync_api.expect(registration.locator("[data-test=checkin-calendar] .day").first).to_have_attribute(
+        "data-status", "upcoming")
+
+
+def test_send_a_message_to_one_member_and_see_it_in_the_delivery_log(page: Any, system: Any, api: Api) -> None:
+    template_id = oa_template(api, "单发通知")
+    purpose = f"console.single_{secrets.token_hex(3)}"
+    api.post("/admin/v1/message-purposes", {
+        "name": purpose, "class": "transactional",
+        "channels": [
+            {"channel": "template", "template_id": template_id, "fields": {"thing1": "{title}", "thing2": "开课"}},
+        ],
+    })
+    member_no, _ = api.member_session(follow=True)
+    sign_in(page, system, system.admin_username, system.admin_password)
+
+    page.goto(console(system, "messaging/messages"))
+    page.locator("[data-test=send-open]").click()
+    page.locator("[data-test=send-member] input").fill(str(member_no))
+    choose(page, page.locator("[data-test=send-purpose]"), purpose)
+    # The purpose's placeholders become the data rows to fill.
+    page.locator("[data-test=send-data-title]").fill("单词打卡")
+    page.locator("[data-test=send-submit]").click()
+    sync_api.expect(page.locator("[data-test=send-drawer]")).to_be_hidden()
+
+    row = page.locator("tbody tr", has_text=purpose)
+    sync_api.expect(row).to_have_count(1)
+    sync_api.expect(row).to_contain_text(str(member_no))
+    sent = api.get("/admin/v1/messages", member_no=member_no)["items"]
+    assert [m["purpose"] for m in sent] == [purpose], sent
+
+
+def test_a_purpose_with_a_bad_field_mapping_shows_the_fields_problem(page: Any, system: Any, api: Api) -> None:
+    template_id = oa_template(api, "映射检查")
+    name = f"console.mapping_{secrets.token_hex(3)}"
+    sign_in(page, system, system.admin_username, system.admin_password)
+
+    page.goto(console(system, "messaging/purposes"))
+    page.locator("[data-test=purpose-create]").click()
+    page.locator("[data-test=purpose-name]").fill(name)
+    channel = page.locator("[data-test=purpose-channel-0]")
+    choose(page, channel.locator("[data-test=purpose-channel-kind]"), "公众号模板消息")
+    choose(page, channel.locator("[data-test=purpose-template]"), template_id)
+    channel.locator("[data-test=purpose-field-thing1]").fill("{title}")
+    # thing2 is left unmapped: the API names that field, and the form shows it there.
+    page.locator("[data-test=purpose-save]").click()
+    thing2 = channel.locator(".field", has=page.locator("[data-test=purpose-field-thing2]"))
+    sync_api.expect(thing2.locator(".el-form-item__error")).to_have_text("not mapped")
+    sync_api.expect(page.locator("[data-test=purpose-drawer]")).to_be_visible()
+    assert all(p["name"] != name for p in api.get("/admin/v1/message-purposes")["items"])
+
+    channel.locator("[data-test=purpose-field-thing2]").fill("请按时打卡")
+    page.locator("[data-test=purpose-save]").click()
+    sync_api.expect(page.locator("[data-test=purpose-table]")).to_contain_text(name)
+    saved = next(p for p in api.get("/admin/v1/message-purposes")["items"] if p["name"] == name)
+    assert saved["channels"][0]["fields"] == {"thing1": "{title}", "thing2": "请按时打卡"}
+
+
+def test_a_tag_csv_import_dry_run_then_apply(page: Any, system: Any, api: Api) -> None:
+    members = [api.member(), api.member()]
+    group = api.post("/admin/v1/tag-groups", {"name": f"导入 {secrets.token_hex(2)}"})
+    tag = api.post("/admin/v1/tags", {"group_id": group["id"], "name": f"导入{secrets.token_hex(3)}"})
+    sign_in(page, system, system.admin_username, system.admin_password)
+
+    page.goto(console(system, "members/tags"))
+    row = page.locator("[data-test=tag-table] tbody tr", has_text=tag["name"])
+    row.locator("[data-test=tag-import]").click()
+    dialog = page.locator("[data-test=csv-import]")
+    bad = f"member_no\n{members[0]}\nabc\n".encode()
+    dialog.locator("[data-test=import-file]").set_input_files(
+        {"name": "bad.csv", "mimeType": "text/csv", "buffer": bad})
+    dialog.locator("[data-test=import-dry-run]").click()
+    sync_api.expect(dialog.locator("[data-test=import-errors]")).to_contain_text("abc")
+    sync_api.expect(dialog.locator("[data-test=import-apply]")).to_be_disabled()
+
+    good = ("member_no\n" + "\n".join(str(m) for m in members) + "\n").encode()
+    dialog.locator("[data-test=import-file]").set_input_files(
+        {"name": "good.csv", "mimeType": "text/csv", "buffer": good})
+    dialog.locator("[data-test=import-dry-run]").click()
+    sync_api.expect(dialog.locator("[data-test=import-mode]")).to_have_text("试运行（未做修改）")
+    sync_api.expect(dialog.locator("[data-test=import-valid]")).to_have_text("2")
+    sync_api.expect(dialog.locator("[data-test=import-errors]")).to_have_count(0)
+    assert api.get(f"/admin/v1/members/{members[0]}/tags")["items"] == []
+
+    dialog.locator("[data-test=import-apply]").click()
+    sync_api.expect(dialog.locator("[data-test=import-mode]")).to_have_text("已导入")
+    sync_api.expect(dialog.locator("[data-test=import-applied]")).to_have_text("2")
+    for member_no in members:
+        assert [t["tag_id"] for t in api.get(f"/admin/v1/members/{member_no}/tags")["items"]] == [tag["id"]]
+
+
+def test_a_viewer_sees_none_of_the_new_edit_controls(page: Any, system: Any, api: Api) -> None:
+    member_no = api.member()
+    group = api.post("/admin/v1/tag-groups", {"name": f"只读 {secrets.token_hex(2)}"})
+    tag = api.post("/admin/v1/tags", {"group_id": group["id"], "name": f"只读{secrets.token_hex(3)}"})
+    api.post("/admin/v1/segments", {"name": f"只读人群 {secrets.token_hex(2)}", "definition": {"tag": tag["id"]}})
+    username, password = api.staff("viewer")
+    sign_in(page, system, username, password)
+
+    page.goto(console(system, "members/tags"))
+    sync_api.expect(page.locator("[data-test=tag-table]")).to_contain_text(tag["name"])
+    sync_api.expect(page.locator("[data-test=tag-import]")).to_have_count(0)
+    page.goto(console(system, "members/segments"))
+    sync_api.expect(page.locator("[data-test=segment-table] tbody tr").first).to_be_visible()
+    sync_api.expect(page.locator("[data-test=segment-import]")).to_have_count(0)
+    page.goto(console(system, "messaging/purposes"))
+    sync_api.expect(page.locator("[data-test=purpose-table]")).to_be_visible()
+    sync_api.expect(page.locator("[data-test=purpose-create]")).to_have_count(0)
+    page.goto(console(system, "messaging/messages"))
+    sync_api.expect(page.locator("[data-test=menu]")).to_be_visible()
+    sync_api.expect(page.locator("[data-test=send-open]")).to_have_count(0)
+    page.goto(console(system, "messaging/auto-replies"))
+    sync_api.expect(page.locator("[data-test=auto-reply-table]")).to_be_visible()
+    sync_api.expect(page.locator("[data-test=auto-reply-create]")).to_have_count(0)
+    sync_api.expect(page.locator("[data-test=welcome-create]")).to_have_count(0)
+    page.goto(console(system, f"members/{member_no}"))
+    sync_api.expect(page.locator("[data-test=member-merges]")).to_be_visible()
+    sync_api.expect(page.locator("[data-test=member-send]")).to_have_count(0)
+    sync_api.expect(page.locator("[data-test=merge-manual]")).to_have_count(0)
+    sync_api.expect(page.locator("[data-test=member-registrations]")).to_be_visible()
