@@ -2,6 +2,7 @@
 
 from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -25,3 +26,7 @@ class GatewaySettings(ServiceSettings):
     # Activity items (POST /mp/v1/activity) one member may send per minute;
     # an in-process token bucket per gateway process (0 turns it off).
     activity_items_per_minute: int = 600
+    # How often the WeChat Pay platform certificates are downloaded again (through campaign, which
+    # holds the merchant key), so a rotation is known before the first notification signed with it;
+    # a notification with an unknown serial still asks at once. 0 turns the schedule off.
+    pay_platform_keys_refresh_seconds: float = Field(3600.0, ge=0)

@@ -12,7 +12,7 @@ from gateway.activity.router import SCHEMAS as ACTIVITY_SCHEMAS
 from gateway.activity.router import router as activity_router
 from gateway.callbacks.apps import push_apps
 from gateway.callbacks.pay_router import router as pay_router
-from gateway.callbacks.platform_keys import PlatformKeyLearner
+from gateway.callbacks.platform_keys import PlatformKeyLearner, refresh_platform_keys
 from gateway.callbacks.push_router import router as push_router
 from gateway.callbacks.replies import ReplyRules, refresh_rules
 from gateway.clients.upstream import InternalTokenCache, create_upstream_client
@@ -85,7 +85,7 @@ def definition(settings: GatewaySettings) -> ServiceDefinition:
         on_shutdown=[_stop],
         readiness=_services_ready,
         consumers=consumers,
-        background=[refresh_rules, refresh_revocations, prune_activity_claims],
+        background=[refresh_rules, refresh_revocations, prune_activity_claims, refresh_platform_keys],
         max_body_bytes=settings.max_body_bytes,
         own_openapi=False,
         driver_pool_size=settings.db_pool_size,

@@ -5,6 +5,8 @@ certificates (``GET /v3/certificates``). The gateway verifies notifications
 with the same keys; when a notification names a serial it does not know (a
 rotation at WeChat Pay), it asks here, and an unknown serial triggers a
 download (at most once a minute, see ``WeChatPayClient.refresh_certificates``).
+The gateway also asks on an interval with ``refresh=true``, which downloads
+first, so a rotation is known before the first notification signed with it.
 """
 
 from __future__ import annotations
@@ -40,11 +42,14 @@ async def platform_keys(
     _: InternalCallerDep,
     pay: PayDep,
     serial: Annotated[str | None, Query(max_length=128), CLEAN_TEXT] = None,
+    refresh: Annotated[bool, Query(description="download the certificates first (a scheduled refresh)")] = False,
 ) -> PlatformKeys:
-    """The platform keys by serial; an unknown ``serial`` first refreshes the certificates."""
+    """The platform keys by serial; an unknown ``serial`` or ``refresh`` first downloads the certificates."""
     if pay is None:
         return PlatformKeys(keys=[])
-    if serial is not None and serial not in pay.platform_keys:
+    if refresh:
+        await pay.refresh_certificates_unless_recent()
+    elif serial is not None and serial not in pay.platform_keys:
         await pay.refresh_certificates(serial=serial)
     return PlatformKeys(
         keys=[

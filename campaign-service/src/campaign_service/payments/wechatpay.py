@@ -44,6 +44,8 @@ INVALID_SIGNATURE = "INVALID_SIGNATURE"
 # An unknown serial triggers a certificate download at most this often (a
 # flood of forged answers must not become a flood of downloads).
 CERTIFICATE_REFRESH_MIN_SECONDS = 60.0
+# A scheduled download (the gateway's periodic ask) is skipped when the last one is this recent.
+SCHEDULED_REFRESH_MIN_SECONDS = 5.0
 
 
 class WeChatPayError(UpstreamError):
@@ -148,6 +150,16 @@ class WeChatPayClient:
             verify_notification(response.headers, response.content, self.platform_keys)
         except WeChatCryptoError as exc:
             raise self._rejected(method, path, response, str(exc)) from exc
+
+    async def refresh_certificates_unless_recent(self) -> bool:
+        """A scheduled download: skipped when one ran within :data:`SCHEDULED_REFRESH_MIN_SECONDS`.
+
+        Returns whether a download ran and succeeded.
+        """
+        tried = self._refresh_tried_at
+        if tried is not None and time.monotonic() - tried < SCHEDULED_REFRESH_MIN_SECONDS:
+            return False
+        return await self.refresh_certificates()
 
     async def refresh_certificates(self, *, serial: str | None = None) -> bool:
         """Download the platform certificates and trust exactly those (plus a configured public key).

@@ -7,6 +7,12 @@ downloads the platform certificates (``GET /v3/certificates``), so the gateway
 asks it (``GET /internal/pay/platform-keys?serial=…``) and trusts what it
 answers: no restart. Asking is rate-limited (per serial, and a few seconds
 between any two asks), so forged serials cannot turn into a flood of calls.
+
+It also asks on an interval (``GATEWAY_PAY_PLATFORM_KEYS_REFRESH_SECONDS``,
+:func:`refresh_platform_keys`), with ``refresh=true`` so campaign downloads
+the certificates first: WeChat Pay lists a new certificate before it signs
+with it, so a rotation is known before the first notification signed with it
+(and such notifications verify even while campaign is unreachable).
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import MutableMapping
+from contextlib import suppress
 from typing import Any
 
 import structlog
@@ -27,6 +34,8 @@ log = structlog.get_logger("gateway.pay")
 SERIAL_RETRY_SECONDS = 60.0
 MIN_GAP_SECONDS = 2.0
 MAX_REMEMBERED = 1000
+# After a failed scheduled refresh, the next try comes this soon (or at the interval, if shorter).
+RETRY_SECONDS = 30.0
 
 
 class PlatformKeyLearner:
@@ -54,11 +63,7 @@ class PlatformKeyLearner:
                 self._asked.clear()
             self._asked[serial] = self._last_ask = now
             try:
-                body = await runtime.client_for("campaign").get_json(
-                    "/internal/pay/platform-keys", params={"serial": serial}
-                )
-                learned = {item["serial"]: load_pem_public_key(item["public_key_pem"].encode())
-                           for item in body["keys"]}
+                learned = await _ask(runtime, {"serial": serial})
             except Exception as exc:  # campaign unreachable or answering nonsense: refuse as before
                 log.warning("pay_platform_keys_unavailable", serial=serial, error=repr(exc))
                 return False
@@ -66,3 +71,42 @@ class PlatformKeyLearner:
             self.keys.update(learned)
             log.info("pay_platform_keys_learned", serial=serial, added=added)
             return serial in self.keys
+
+    async def refresh(self, runtime: ServiceRuntime) -> list[str]:
+        """Download the platform keys campaign trusts now (it downloads them first); returns the new serials.
+
+        Keys are only added: a notification WeChat Pay retries may still be
+        signed with the previous certificate. Raises when campaign cannot answer.
+        """
+        learned = await _ask(runtime, {"refresh": "true"})
+        added = sorted(set(learned) - set(self.keys))
+        self.keys.update(learned)
+        log.info("pay_platform_keys_refreshed", added=added, known=len(self.keys))
+        return added
+
+
+async def _ask(runtime: ServiceRuntime, params: dict[str, str]) -> dict[str, Any]:
+    """``GET /internal/pay/platform-keys`` on campaign: the keys by serial."""
+    body = await runtime.client_for("campaign").get_json("/internal/pay/platform-keys", params=params)
+    return {item["serial"]: load_pem_public_key(item["public_key_pem"].encode()) for item in body["keys"]}
+
+
+async def refresh_platform_keys(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
+    """Background job: refresh the platform keys every ``pay_platform_keys_refresh_seconds``.
+
+    Off when the interval is 0 or WeChat Pay is not configured here; a failed
+    refresh (campaign down) is retried within :data:`RETRY_SECONDS`.
+    """
+    interval = float(getattr(runtime.settings, "pay_platform_keys_refresh_seconds", 0))
+    learner: PlatformKeyLearner | None = runtime.extras.get("pay_key_learner")
+    if interval <= 0 or learner is None or not learner.keys:
+        return
+    while not stop.is_set():
+        wait = interval
+        try:
+            await learner.refresh(runtime)
+        except Exception as exc:
+            log.warning("pay_platform_keys_refresh_failed", error=repr(exc))
+            wait = min(interval, RETRY_SECONDS)
+        with suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=wait)
