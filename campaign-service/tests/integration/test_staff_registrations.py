@@ -118,3 +118,39 @@ async def _id_of(c, period_id: int, member_no: int) -> int:
 def _later_start() -> dict:
     start = datetime.now(SHANGHAI).date() + timedelta(days=3)
     return {"start_date": start.isoformat(), "end_date": (start + timedelta(days=9)).isoformat()}
+
+
+async def test_staff_retry_a_failed_cancellation_refund(campaign_factory):
+    """A cancellation's refund that WeChat Pay kept refusing shows as failed; staff queue it again."""
+    from campaign_service import scheduler
+
+    async with campaign_factory(simulator=True, refund_max_attempts=1) as c:
+        period = await c.open_period(capacity=5, fee_fen=9900, **_later_start())
+        person = await c.person(61201)
+        reg = await c.client.post(f"/mp/v1/periods/{period['id']}/registrations", json={}, headers=c.member(61201))
+        assert reg.status_code == 201, reg.text
+        await c.sim.post(
+            f"/sim/people/{person['person_id']}/pay", json={"out_trade_no": reg.json()["order"]["out_trade_no"]}
+        )
+        check = await c.client.post(f"/mp/v1/me/registrations/{reg.json()['id']}/payment-check",
+                                    headers=c.member(61201))
+        assert check.json()["state"] == "confirmed"
+        assert (await c.client.post(f"/mp/v1/me/registrations/{reg.json()['id']}/cancel",
+                                    headers=c.member(61201))).status_code == 200
+        fault = await c.sim.post("/sim/faults", json={"path": "/v3/refund/domestic/refunds", "http_status": 500})
+        assert fault.status_code == 200, fault.text
+        await scheduler.tick(c.runtime)
+        listing = f"/admin/v1/periods/{period['id']}/registrations"
+        rows = (await c.client.get(listing, headers=c.staff())).json()["items"]
+        assert rows[0]["refund"] == {"status": "failed", "amount_fen": 9900}
+
+        # The period is still open: the retry works all the same, and only staff who edit may ask.
+        retry = f"/admin/v1/periods/{period['id']}/refunds/retry"
+        assert (await c.client.post(retry, headers=c.staff("viewer"))).status_code == 403
+        requeued = await c.client.post(retry, headers=c.staff())
+        assert requeued.status_code == 200 and requeued.json() == {"requeued": 1}, requeued.text
+        await scheduler.tick(c.runtime)
+        rows = (await c.client.get(listing, headers=c.staff())).json()["items"]
+        assert rows[0]["refund"]["status"] in ("processing", "succeeded")
+        assert (await c.client.post(retry, headers=c.staff())).json() == {"requeued": 0}
+        assert (await c.client.post("/admin/v1/periods/999999/refunds/retry", headers=c.staff())).status_code == 404

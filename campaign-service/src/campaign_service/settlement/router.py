@@ -86,8 +86,12 @@ async def settlement_csv(period_id: IdPath, session: SessionDep) -> Response:
 
 @admin_router.post("/{period_id}/refunds/retry", dependencies=[EDIT])
 async def retry_refunds(period_id: IdPath, session: SessionDep) -> dict[str, int]:
-    """Queue the failed refunds of a period again (same out_refund_no, so never twice)."""
-    await _closed_refunds(session, period_id)
+    """Queue the failed refunds of a period again (same out_refund_no, so never twice).
+
+    Any period: settlement refunds of a closed one, and the full refunds of
+    cancelled registrations or of a cancelled period, which fail the same way.
+    """
+    await periods.require_period(session, period_id)
     return {"requeued": await repository.retry_failed(session, period_id)}
 
 
