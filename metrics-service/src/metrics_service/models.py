@@ -19,3 +19,4 @@ def import_models() -> None:
     from metrics_service.campaigns import models as campaigns  # noqa: F401
     from metrics_service.communities import models as communities  # noqa: F401
     from metrics_service.overview import models as overview  # noqa: F401
+    from metrics_service.summaries import models as summaries  # noqa: F401

@@ -8,6 +8,7 @@ from metrics_service import definitions
 from metrics_service.activity.handlers import touch
 from metrics_service.campaigns import repository
 from metrics_service.overview.repository import add_counters
+from metrics_service.summaries.service import mark_member, mark_series
 from shared.contracts import parse
 from shared.contracts.campaign import (
     ChannelTouched,
@@ -30,6 +31,7 @@ from shared.events import Envelope
 async def on_period_opened(session: AsyncSession, envelope: Envelope) -> None:
     """A period opened for registration."""
     data = parse(envelope, PeriodOpened)
+    mark_series(session, data.series_id)
     await repository.period_announced(
         session, period_id=data.period_id, series_id=data.series_id, number=data.number,
         fee_fen=data.fee_fen, at=envelope.occurred_at,
@@ -39,6 +41,7 @@ async def on_period_opened(session: AsyncSession, envelope: Envelope) -> None:
 async def on_period_closed(session: AsyncSession, envelope: Envelope) -> None:
     """A period ended."""
     data = parse(envelope, PeriodClosed)
+    mark_series(session, data.series_id)
     await repository.period_closed(
         session, period_id=data.period_id, series_id=data.series_id, at=envelope.occurred_at
     )
@@ -47,6 +50,7 @@ async def on_period_closed(session: AsyncSession, envelope: Envelope) -> None:
 async def on_period_settled(session: AsyncSession, envelope: Envelope) -> None:
     """Every refund of a period was confirmed."""
     data = parse(envelope, PeriodSettled)
+    mark_series(session, data.series_id)
     await repository.period_settled(
         session, period_id=data.period_id, series_id=data.series_id, at=envelope.occurred_at
     )
@@ -55,6 +59,7 @@ async def on_period_settled(session: AsyncSession, envelope: Envelope) -> None:
 async def on_registration_created(session: AsyncSession, envelope: Envelope) -> None:
     """A registration: counted on its day, its member active."""
     data = parse(envelope, RegistrationCreated)
+    mark_member(session, data.member_no)
     at = envelope.occurred_at
     await repository.registration_created(
         session, registration_id=data.registration_id, member_no=data.member_no, series_id=data.series_id,
@@ -67,6 +72,7 @@ async def on_registration_created(session: AsyncSession, envelope: Envelope) -> 
 async def on_registration_paid(session: AsyncSession, envelope: Envelope) -> None:
     """A payment: paid registrations and revenue of its day."""
     data = parse(envelope, RegistrationPaid)
+    mark_member(session, data.member_no)
     at = envelope.occurred_at
     await repository.registration_paid(
         session, registration_id=data.registration_id, amount_fen=data.amount_fen, at=at
@@ -79,6 +85,7 @@ async def on_registration_paid(session: AsyncSession, envelope: Envelope) -> Non
 async def on_registration_cancelled(session: AsyncSession, envelope: Envelope) -> None:
     """A cancellation frees the member's place."""
     data = parse(envelope, RegistrationCancelled)
+    mark_member(session, data.member_no)
     await repository.registration_ended(
         session, registration_id=data.registration_id, how="cancelled", at=envelope.occurred_at
     )
@@ -88,6 +95,7 @@ async def on_registration_cancelled(session: AsyncSession, envelope: Envelope) -
 async def on_registration_expired(session: AsyncSession, envelope: Envelope) -> None:
     """An unpaid registration lapsed."""
     data = parse(envelope, RegistrationExpired)
+    mark_member(session, data.member_no)
     await repository.registration_ended(
         session, registration_id=data.registration_id, how="expired", at=envelope.occurred_at
     )
@@ -96,6 +104,7 @@ async def on_registration_expired(session: AsyncSession, envelope: Envelope) -> 
 async def on_refund_issued(session: AsyncSession, envelope: Envelope) -> None:
     """A refund was accepted by WeChat Pay."""
     data = parse(envelope, RefundIssued)
+    mark_member(session, data.member_no)
     await repository.refund_issued(
         session, refund_id=data.refund_id, registration_id=data.registration_id, period_id=data.period_id,
         member_no=data.member_no, amount_fen=data.amount_fen, at=envelope.occurred_at,
@@ -113,6 +122,7 @@ async def on_refund_settled(session: AsyncSession, envelope: Envelope) -> None:
 async def on_refund_failed(session: AsyncSession, envelope: Envelope) -> None:
     """A failed refund is no refund."""
     data = parse(envelope, RefundFailed)
+    mark_member(session, data.member_no)
     await repository.refund_outcome(session, refund_id=data.refund_id, outcome="failed")
 
 
@@ -136,6 +146,7 @@ async def on_checkin_voided(session: AsyncSession, envelope: Envelope) -> None:
 async def on_channel_touched(session: AsyncSession, envelope: Envelope) -> None:
     """A member came in through a channel."""
     data = parse(envelope, ChannelTouched)
+    mark_member(session, data.member_no)
     await repository.channel_touched(
         session, member_no=data.member_no, channel_id=data.channel_id, scene=data.scene, at=envelope.occurred_at
     )

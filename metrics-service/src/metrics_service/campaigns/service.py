@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from pyroaring import BitMap
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from metrics_service import definitions
+from metrics_service.activity import bitmaps
 from metrics_service.campaigns import repository
 from metrics_service.campaigns.schemas import (
     ChannelFunnel,
@@ -22,8 +24,9 @@ from metrics_service.campaigns.schemas import (
     RenewalRead,
     RenewalStep,
 )
-from metrics_service.communities import repository as communities
-from metrics_service.figures import Window, day_end, day_start
+from metrics_service.figures import Window
+from metrics_service.summaries import repository as summaries
+from metrics_service.summaries.service import MEMBERS, SEEN_AFTER
 from shared.errors import NotFound
 
 
@@ -56,10 +59,15 @@ async def _series_or_404(session: AsyncSession, series_id: int) -> list[dict[str
 
 
 async def renewal(session: AsyncSession, series_id: int, window_days: int) -> RenewalRead:
-    """Per period N → N+1: members, renewed, still in groups, active in the window, churned."""
+    """Per period N → N+1: members, renewed, still in groups, active in the window, churned.
+
+    Reads the summaries: each period's member bitmap and its "seen after it
+    ended" bitmap, and the mini-program day bitmaps of the window.
+    """
     periods = await _series_or_404(session, series_id)
     ids = [p["period_id"] for p in periods]
-    members = await repository.members_of_periods(session, ids)
+    members = await summaries.period_maps(session, ids, MEMBERS)
+    seen_after = await summaries.period_maps(session, ids, SEEN_AFTER)
     steps = []
     for i in range(len(periods) - 1):
         this, after = periods[i], periods[i + 1]
@@ -70,19 +78,15 @@ async def renewal(session: AsyncSession, series_id: int, window_days: int) -> Re
             announced=after["announced_at"], first_registration=after["first_registration_at"],
             previous_ended=ended,
         )
-        in_groups: set[int] = set()
-        if ended is not None and of_n:
-            in_groups = await communities.seen_after(
-                session, period_ids=ids[i:], member_nos=sorted(of_n), after=ended
-            )
-        active: set[int] = set()
+        in_groups = of_n & seen_after[this["period_id"]] if ended is not None else BitMap()
+        active = BitMap()
         window_from = window_to = None
         if opened is not None:
             window_to = definitions.local_day(opened) - timedelta(days=1)
             window_from = window_to - timedelta(days=window_days - 1)
             if of_n:
-                active = await communities.mp_active_between(
-                    session, member_nos=sorted(of_n), first=window_from, last=window_to
+                active = of_n & await bitmaps.union(
+                    session, kind=bitmaps.MINI_PROGRAM, first=window_from, last=window_to
                 )
         others = of_n - renewed
         churned = others - in_groups - active
@@ -118,10 +122,15 @@ def _period_part(period_id: int, facts: dict[int, dict[str, Any]], n: int) -> Co
 
 
 async def cohorts(session: AsyncSession, series_id: int, view: str) -> CohortsRead:
-    """Each period's registrants by origin (this series), source (anywhere) or destination (last campaign)."""
+    """Each period's registrants by origin (this series), source (anywhere) or destination (last campaign).
+
+    Set operations on the summaries: the periods' member bitmaps (origin) and
+    the bitmaps of members per source or destination key.
+    """
     periods = await _series_or_404(session, series_id)
     ids = [p["period_id"] for p in periods]
-    members = await repository.members_of_periods(session, ids)
+    members = await summaries.period_maps(session, ids, MEMBERS)
+    keyed = await summaries.cohort_maps(session, view) if view in ("source", "destination") else []
     out = []
     for position, period in enumerate(periods):
         people = members[period["period_id"]]
@@ -129,27 +138,22 @@ async def cohorts(session: AsyncSession, series_id: int, view: str) -> CohortsRe
         counts: dict[tuple[str, int], int] = {}
         scenes: dict[int, str] = {}
         if view == "origin":
-            for member in people:
-                first = next(p for p in ids[: position + 1] if member in members[p])
-                counts[("period", first)] = counts.get(("period", first), 0) + 1
-        elif view == "source":
-            registrations = await repository.first_registrations(session, sorted(people))
-            touches = await repository.first_touches(session, sorted(people))
-            for member in people:
-                reg, touch = registrations.get(member), touches.get(member)
-                if touch is not None and (reg is None or touch[0] <= reg[0]):
-                    key = ("channel", touch[1])
-                    scenes[touch[1]] = touch[2]
-                elif reg is not None:
-                    key = ("period", reg[1])
-                else:
-                    key = ("unknown", 0)
-                counts[key] = counts.get(key, 0) + 1
-        elif ended:
-            last = await repository.last_registrations(session, sorted(people))
-            for member in people:
-                key = ("period", last[member]) if member in last else ("unknown", 0)
-                counts[key] = counts.get(key, 0) + 1
+            rest = BitMap(people)
+            for earlier in ids[: position + 1]:
+                n = rest.intersection_cardinality(members[earlier])
+                if n:
+                    counts[("period", earlier)] = n
+                    rest -= members[earlier]
+        elif view == "source" or ended:
+            for kind, ident, scene, holders in keyed:
+                n = people.intersection_cardinality(holders)
+                if n:
+                    counts[(kind, ident)] = counts.get((kind, ident), 0) + n
+                    if kind == "channel" and scene is not None:
+                        scenes[ident] = scene
+            unknown = len(people) - sum(counts.values())
+            if unknown > 0:
+                counts[("unknown", 0)] = unknown
         facts = await _periods_by_id(session, {i for k, i in counts if k == "period"})
         parts = []
         for (kind, ident), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
@@ -174,7 +178,7 @@ STEPS = ("scanned", "followed", "registered", "paid", "completed", "renewed")
 
 async def channels(session: AsyncSession, window: Window) -> ChannelsRead:
     """Per channel: scanned → followed → registered → paid → completed → renewed."""
-    rows = await repository.channel_funnel(session, first=day_start(window.first), last=day_end(window.last))
+    rows = await summaries.channel_totals(session, first=window.first, last=window.last)
     funnels = []
     for row in rows:
         steps, previous = [], None

@@ -12,6 +12,7 @@ from metrics_service.activity import bitmaps
 from metrics_service.communities import repository
 from metrics_service.communities.schemas import CommunitiesRead, GroupActivity, SeriesActivity
 from metrics_service.figures import Window
+from metrics_service.summaries import repository as summaries
 
 
 async def communities(
@@ -20,7 +21,7 @@ async def communities(
     """Per group and per series: members seen, active within ``active_days`` ending ``window.last``."""
     first = window.last - timedelta(days=active_days - 1)
     groups = await repository.groups(session, series_id=series_id)
-    members = await repository.members_by_group(session, [g["community_id"] for g in groups])
+    members = await summaries.community_maps(session, [g["community_id"] for g in groups])
     active = await bitmaps.union(session, kind=bitmaps.MINI_PROGRAM, first=first, last=window.last)
     rows = []
     by_series: dict[int, tuple[list[BitMap], datetime]] = {}

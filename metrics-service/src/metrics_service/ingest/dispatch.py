@@ -10,6 +10,7 @@ from metrics_service.activity import handlers as activity
 from metrics_service.campaigns import handlers as campaigns
 from metrics_service.communities import handlers as communities
 from metrics_service.overview import handlers as overview
+from metrics_service.summaries import service as summaries
 from shared.events import Envelope
 from shared.kafka.topics import (
     APP_ACTIVITY,
@@ -53,3 +54,4 @@ async def apply(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
     if pending:
         await activity.apply_activity(session, pending)
     await activity.flush(session)
+    await summaries.flush(session)

@@ -11,6 +11,7 @@ from metrics_service.activity.handlers import flush, mark_new, touch
 from metrics_service.campaigns import repository as campaigns
 from metrics_service.communities import repository as communities
 from metrics_service.overview import repository
+from metrics_service.summaries import service as summaries
 from shared.contracts import parse
 from shared.contracts.identity import (
     IdentityLinked,
@@ -54,6 +55,7 @@ async def on_member_followed(session: AsyncSession, envelope: Envelope) -> None:
     """A follow counts once per change from not following (a scan while following is no new follow)."""
     data = parse(envelope, MemberFollowed)
     await activity.remember_openid(session, openid=data.openid, member_no=data.member_no)
+    summaries.mark_member(session, data.member_no)
     if await campaigns.followed(session, member_no=data.member_no, scene=data.scene, at=data.followed_at):
         await repository.add_counters(session, {(definitions.local_day(data.followed_at), "follows"): 1})
     await touch(session, member_no=data.member_no, at=data.followed_at)
@@ -70,9 +72,11 @@ async def on_member_merged(session: AsyncSession, envelope: Envelope) -> None:
     """Two members were one person: every projection re-keys onto the kept number."""
     data = parse(envelope, MemberMerged)
     await flush(session)  # what this batch recorded for the old number moves too
+    await summaries.flush(session)
     await repository.mark_merged(session, from_member_no=data.from_member_no, into_member_no=data.into_member_no)
     for module in (activity, bitmaps, campaigns, communities):
         await module.merge_member(session, from_no=data.from_member_no, into_no=data.into_member_no)
+    await summaries.rekey_member(session, from_no=data.from_member_no, into_no=data.into_member_no)
 
 
 HANDLERS = {
