@@ -135,3 +135,57 @@ async def test_500_concurrent_registrations_for_100_places(campaign_factory):
         assert count == 100
         detail = await c.client.get(f"/admin/v1/periods/{period['id']}", headers=c.staff())
         assert detail.json()["taken"] == 100
+
+
+async def test_500_concurrent_one_statement_registrations_for_100_places(campaign_factory):
+    """The driver-pool path (no Idempotency-Key): exactly 100 places, events and touches; one per member."""
+    async with campaign_factory(simulator=True, db_pool_size=20, db_max_overflow=30) as c:
+        channel = await c.client.post(
+            "/admin/v1/channels", json={"name": "抢位海报", "code": "race-poster"}, headers=c.staff()
+        )
+        assert channel.status_code == 201, channel.text
+        period = await c.open_period(capacity=100)
+        url = f"/mp/v1/periods/{period['id']}/registrations"
+
+        async def one(member_no: int) -> int:
+            body = {"channel": "race-poster"} if member_no % 2 else {}
+            return (await c.client.post(url, json=body, headers=c.member(member_no))).status_code
+
+        statuses = await asyncio.gather(*(one(23000 + i) for i in range(500)))
+        assert statuses.count(201) == 100 and statuses.count(409) == 400, sorted(set(statuses))
+        detail = await c.client.get(f"/admin/v1/periods/{period['id']}", headers=c.staff())
+        assert detail.json()["taken"] == 100
+        from campaign_service.channels.models import ChannelTouch
+        from campaign_service.registrations.models import Registration
+
+        async with c.runtime.session_factory() as session:
+            registrations = list(
+                await session.scalars(select(Registration).where(Registration.period_id == period["id"]))
+            )
+            created = list(
+                await session.scalars(
+                    select(OutboxMessage).where(OutboxMessage.type == "campaign.registration.created")
+                )
+            )
+            touches = await session.scalar(
+                select(func.count()).select_from(ChannelTouch).where(ChannelTouch.kind == "launch")
+            )
+        assert len(registrations) == 100
+        by_id = {r.id: r for r in registrations}
+        events = [e.envelope for e in created if e.envelope["data"]["period_id"] == period["id"]]
+        assert sorted(e["data"]["registration_id"] for e in events) == sorted(by_id)
+        for e in events:
+            mine = by_id[e["data"]["registration_id"]]
+            assert e["member_no"] == mine.member_no and e["data"]["series_id"] == period["series_id"]
+            assert e["data"]["channel"] == mine.channel and e["data"]["fee_fen"] == 0
+        with_channel = [r for r in registrations if r.channel == "race-poster"]
+        assert all(r.channel_id == channel.json()["id"] for r in with_channel)
+        assert touches == len(with_channel)
+
+        # One member tapping twenty times at once: one registration, the rest already-registered.
+        other = await c.open_period(capacity=10)
+        again = f"/mp/v1/periods/{other['id']}/registrations"
+        taps = await asyncio.gather(*(c.client.post(again, json={}, headers=c.member(23999)) for _ in range(20)))
+        assert [t.status_code for t in taps].count(201) == 1
+        assert {t.json()["type"].rsplit("/", 1)[-1] for t in taps if t.status_code != 201} == {"already-registered"}
+        assert (await c.client.get(f"/admin/v1/periods/{other['id']}", headers=c.staff())).json()["taken"] == 1
