@@ -73,6 +73,16 @@ def _fresh(key: tuple[Any, ...]) -> tuple[bool, Any]:
     return False, None
 
 
+def peek_purpose(db: str, name: str) -> tuple[bool, PurposeSnapshot | None]:
+    """(hit, snapshot) from the cache of database ``db`` alone: no session, no query (the send hot path)."""
+    return _fresh((db, "purpose", name))  # type: ignore[return-value]
+
+
+def peek_template(db: str, app: str, template_id: str) -> tuple[bool, TemplateSnapshot | None]:
+    """(hit, snapshot) of a template from the cache alone."""
+    return _fresh((db, "template", app, template_id))  # type: ignore[return-value]
+
+
 async def purpose(session: AsyncSession, name: str) -> PurposeSnapshot | None:
     """The purpose called ``name``, or None."""
     key = (_db(session), "purpose", name)

@@ -220,6 +220,8 @@ class FastPath:
         self.dispatcher = dispatcher
         self.settings = dispatcher.settings
         self.recorder = Recorder(runtime)
+        # The catalog's cache is keyed by database name (as catalog._db computes it from a session).
+        self.db = str(runtime.engine.url.database)
         # How sends went: routed here, recorded in a batch, or handed to the ORM path (tests read it).
         self.counts: Counter[str] = Counter()
 
@@ -227,26 +229,40 @@ class FastPath:
     def pool(self) -> asyncpg.Pool | None:
         return self.runtime.driver_pool
 
+    async def purpose(self, name: str) -> PurposeSnapshot | None:
+        """The purpose from the catalog's cache (a session and a query only on a miss)."""
+        hit, found = catalog.peek_purpose(self.db, name)
+        if hit:
+            return found
+        async with self.runtime.session_factory() as session:
+            return await catalog.purpose(session, name)
+
+    async def _template(self, app: str, template_id: str) -> Any:
+        hit, found = catalog.peek_template(self.db, app, template_id)
+        if hit:
+            return found
+        async with self.runtime.session_factory() as session:
+            return await catalog.template(session, app, template_id)
+
     async def channels(self, purpose: PurposeSnapshot, data: dict[str, Any]) -> Channels:
         """Each channel of the purpose rendered with ``data`` (templates from the catalog's cache)."""
         kinds, ids, usable, configs, rendered = [], [], [], [], []
-        async with self.runtime.session_factory() as session:  # a connection only on a cache miss
-            for config in purpose.channels:
-                channel = config["channel"]
-                template = None
-                ok = True
-                if channel != "custom":
-                    template = await catalog.template(session, purposes.APP_OF[channel], config["template_id"])
-                    ok = template is not None and not template.removed
-                fields: dict[str, Any] = {}
-                if ok:
-                    fields, errors = purposes.render_channel(config, template, data)
-                    ok = not errors
-                kinds.append(channel)
-                ids.append(config.get("template_id"))
-                usable.append(ok)
-                configs.append(config)
-                rendered.append(fields)
+        for config in purpose.channels:
+            channel = config["channel"]
+            template = None
+            ok = True
+            if channel != "custom":
+                template = await self._template(purposes.APP_OF[channel], config["template_id"])
+                ok = template is not None and not template.removed
+            fields: dict[str, Any] = {}
+            if ok:
+                fields, errors = purposes.render_channel(config, template, data)
+                ok = not errors
+            kinds.append(channel)
+            ids.append(config.get("template_id"))
+            usable.append(ok)
+            configs.append(config)
+            rendered.append(fields)
         return Channels(kinds, ids, usable, configs, rendered)
 
     def gate(self, purpose: PurposeSnapshot, now: datetime) -> tuple[Any, int | None] | None:

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
 
-from messaging_service import catalog
 from messaging_service.deps import ClockDep, DispatcherDep, RuntimeDep
 from messaging_service.messages import repository
 from messaging_service.messages.fast import FastPath
@@ -44,8 +43,7 @@ async def _send_fast(runtime: RuntimeDep, clock: ClockDep, body: MessageCreate, 
     fast: FastPath | None = runtime.extras.get("fast")
     if fast is None or body.send_at is not None:
         return None
-    async with runtime.session_factory() as session:  # the catalog's cache: a connection only on a miss
-        purpose = await catalog.purpose(session, body.purpose)
+    purpose = await fast.purpose(body.purpose)
     if purpose is None:
         return None
     channels = await fast.channels(purpose, body.data)
