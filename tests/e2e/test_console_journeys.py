@@ -459,6 +459,11 @@ def test_watch_a_broadcast_reach_100_percent(page: Any, quiet_free_system: Any) 
 # -- registrations, sends, purposes, imports (console-b) ----------------------------------------
 
 
+def visit(page: Any, system: Any, path: str) -> None:
+    """Open a console page; the assertions wait for what they need (two shared cores make "load" slow)."""
+    page.goto(console(system, path), wait_until="domcontentloaded")
+
+
 def open_free_period(api: Api, title: str) -> dict[str, Any]:
     """A free period open for registration now, in a series of its own."""
     series = api.post("/admin/v1/series", {"title": title, "description": ""})
@@ -492,7 +497,7 @@ def test_a_periods_registrations_show_a_registered_members_payment_state(page: A
     api.register(period["id"], other)
     sign_in(page, system, system.admin_username, system.admin_password)
 
-    page.goto(console(system, f"campaigns/periods/{period['id']}"))
+    visit(page, system, f"campaigns/periods/{period['id']}")
     table = page.locator("[data-test=registrations-table]")
     row = table.locator("tbody tr", has_text=str(member_no))
     sync_api.expect(row).to_contain_text("已确认")
@@ -510,7 +515,7 @@ def test_a_periods_registrations_show_a_registered_members_payment_state(page: A
     assert str(other_no) in csv and str(member_no) not in csv, csv
 
     # The member's profile shows the period with its check-in calendar.
-    page.goto(console(system, f"members/{member_no}"))
+    visit(page, system, f"members/{member_no}")
     registration = page.locator("[data-test=member-registration]", has_text="报名名单")
     sync_api.expect(registration.locator("[data-test=checkin-calendar] .day").first).to_have_attribute(
         "data-status", "upcoming")
@@ -528,7 +533,7 @@ def test_send_a_message_to_one_member_and_see_it_in_the_delivery_log(page: Any, 
     member_no, _ = api.member_session(follow=True)
     sign_in(page, system, system.admin_username, system.admin_password)
 
-    page.goto(console(system, "messaging/messages"))
+    visit(page, system, "messaging/messages")
     page.locator("[data-test=send-open]").click()
     page.locator("[data-test=send-member] input").fill(str(member_no))
     choose(page, page.locator("[data-test=send-purpose]"), purpose)
@@ -549,7 +554,7 @@ def test_a_purpose_with_a_bad_field_mapping_shows_the_fields_problem(page: Any, 
     name = f"console.mapping_{secrets.token_hex(3)}"
     sign_in(page, system, system.admin_username, system.admin_password)
 
-    page.goto(console(system, "messaging/purposes"))
+    visit(page, system, "messaging/purposes")
     page.locator("[data-test=purpose-create]").click()
     page.locator("[data-test=purpose-name]").fill(name)
     channel = page.locator("[data-test=purpose-channel-0]")
@@ -576,7 +581,7 @@ def test_a_tag_csv_import_dry_run_then_apply(page: Any, system: Any, api: Api) -
     tag = api.post("/admin/v1/tags", {"group_id": group["id"], "name": f"导入{secrets.token_hex(3)}"})
     sign_in(page, system, system.admin_username, system.admin_password)
 
-    page.goto(console(system, "members/tags"))
+    visit(page, system, "members/tags")
     row = page.locator("[data-test=tag-table] tbody tr", has_text=tag["name"])
     row.locator("[data-test=tag-import]").click()
     dialog = page.locator("[data-test=csv-import]")
@@ -611,23 +616,23 @@ def test_a_viewer_sees_none_of_the_new_edit_controls(page: Any, system: Any, api
     username, password = api.staff("viewer")
     sign_in(page, system, username, password)
 
-    page.goto(console(system, "members/tags"))
+    visit(page, system, "members/tags")
     sync_api.expect(page.locator("[data-test=tag-table]")).to_contain_text(tag["name"])
     sync_api.expect(page.locator("[data-test=tag-import]")).to_have_count(0)
-    page.goto(console(system, "members/segments"))
+    visit(page, system, "members/segments")
     sync_api.expect(page.locator("[data-test=segment-table] tbody tr").first).to_be_visible()
     sync_api.expect(page.locator("[data-test=segment-import]")).to_have_count(0)
-    page.goto(console(system, "messaging/purposes"))
+    visit(page, system, "messaging/purposes")
     sync_api.expect(page.locator("[data-test=purpose-table]")).to_be_visible()
     sync_api.expect(page.locator("[data-test=purpose-create]")).to_have_count(0)
-    page.goto(console(system, "messaging/messages"))
+    visit(page, system, "messaging/messages")
     sync_api.expect(page.locator("[data-test=menu]")).to_be_visible()
     sync_api.expect(page.locator("[data-test=send-open]")).to_have_count(0)
-    page.goto(console(system, "messaging/auto-replies"))
+    visit(page, system, "messaging/auto-replies")
     sync_api.expect(page.locator("[data-test=auto-reply-table]")).to_be_visible()
     sync_api.expect(page.locator("[data-test=auto-reply-create]")).to_have_count(0)
     sync_api.expect(page.locator("[data-test=welcome-create]")).to_have_count(0)
-    page.goto(console(system, f"members/{member_no}"))
+    visit(page, system, f"members/{member_no}")
     sync_api.expect(page.locator("[data-test=member-merges]")).to_be_visible()
     sync_api.expect(page.locator("[data-test=member-send]")).to_have_count(0)
     sync_api.expect(page.locator("[data-test=merge-manual]")).to_have_count(0)

@@ -76,7 +76,8 @@ export const changePeriodState = (id: number, state: 'open' | 'running' | 'close
   http.post<Period>(`/admin/v1/periods/${id}/state`, { state })
 
 /** GET /admin/v1/periods/{id}/settlement */
-export const getSettlement = (id: number) => http.get<Record<string, unknown>>(`/admin/v1/periods/${id}/settlement`)
+export const getSettlement = (id: number) =>
+  http.get<Record<string, unknown>>(`/admin/v1/periods/${id}/settlement`, undefined, { silent: true })
 
 /** GET /admin/v1/periods/{id}/settlement.csv */
 export const downloadSettlement = (id: number) => download(`/admin/v1/periods/${id}/settlement.csv`, `settlement-${id}.csv`)
@@ -107,7 +108,7 @@ export const voidCheckin = (periodId: number, checkinId: number, reason: string)
 
 // -- registrations -----------------------------------------------------------------------------
 
-export type RegistrationStatus = 'pending' | 'confirmed' | 'cancelled' | 'expired' | string
+export type RegistrationStatus = 'awaiting_payment' | 'confirmed' | 'cancelled' | 'expired' | string
 
 export interface PeriodRegistration {
   id: number

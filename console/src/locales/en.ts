@@ -91,7 +91,7 @@ const en: typeof zh = {
     title: 'Registrations', status: 'Status', amount: 'Amount (CNY)', channel: 'Channel', registeredAt: 'Registered',
     paidAt: 'Paid at', payment: 'Payment', paid: 'Paid', unpaid: 'Unpaid', free: 'Free', refund: 'Refund',
     checkins: 'Check-in days', download: 'Download CSV',
-    statuses: { pending: 'Awaiting payment', confirmed: 'Confirmed', cancelled: 'Cancelled', expired: 'Expired' },
+    statuses: { awaiting_payment: 'Awaiting payment', pending: 'Awaiting payment', confirmed: 'Confirmed', cancelled: 'Cancelled', expired: 'Expired' },
     refundStates: { pending: 'Pending', processing: 'Processing', succeeded: 'Refunded', failed: 'Failed', held: 'Held' },
   },
   calendar: {

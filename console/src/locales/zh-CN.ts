@@ -83,7 +83,7 @@ export default {
     title: '报名名单', status: '报名状态', amount: '金额（元）', channel: '渠道', registeredAt: '报名时间',
     paidAt: '支付时间', payment: '支付', paid: '已支付', unpaid: '未支付', free: '免费', refund: '退款',
     checkins: '打卡天数', download: '下载 CSV',
-    statuses: { pending: '待支付', confirmed: '已确认', cancelled: '已取消', expired: '已过期' },
+    statuses: { awaiting_payment: '待支付', pending: '待支付', confirmed: '已确认', cancelled: '已取消', expired: '已过期' },
     refundStates: { pending: '待退款', processing: '退款中', succeeded: '已退款', failed: '退款失败', held: '暂缓' },
   },
   calendar: {
