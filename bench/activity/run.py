@@ -162,6 +162,40 @@ async def facts_count(dsn: str) -> int:
         await conn.close()
 
 
+async def produce_backlog(bootstrap: str, topic: str, envelopes: list[tuple[bytes, bytes]]) -> None:
+    """Put the envelopes on ``topic`` (raw aiokafka), for the facts consumer to read as a backlog."""
+    await ensure_topics(bootstrap, [topic], partitions=12)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=2, max_batch_size=256 * 1024)
+    await producer.start()
+    try:
+        await asyncio.gather(*[await producer.send(topic, value, key=key) for key, value in envelopes])
+    finally:
+        await producer.stop()
+
+
+def consume_backlog(infra, env: dict[str, str], envelopes: list[tuple[bytes, bytes]], logs: Path,
+                    databases: list[str], processes: list) -> tuple[float, int]:
+    """tagging-service alone on a backlog of the same items: (items/s from first to last counted, counted)."""
+    namespace = f"bench{uuid.uuid4().hex[:6]}."
+    asyncio.run(produce_backlog(infra.bootstrap, namespace + APP_ACTIVITY, envelopes))
+    database = asyncio.run(migrated_database(infra, "tagging"))
+    databases.append(database)
+    dsn = with_database(infra.server_uri, database)
+    processes.append(("tagging-backlog", spawn("tagging_service", {
+        **env, "QUNYUN_KAFKA_NAMESPACE": namespace, "TAGGING_DATABASE_NAME": database,
+        "TAGGING_PORT": str(free_port())}, logs / "tagging-backlog.log")))
+    first, counted, deadline = None, 0, time.perf_counter() + 240
+    while time.perf_counter() < deadline and counted < len(envelopes):
+        counted = asyncio.run(facts_count(dsn))
+        if counted and first is None:
+            first = (time.perf_counter(), counted)
+        time.sleep(0.1)
+    if first is None:
+        return 0.0, 0
+    elapsed = max(time.perf_counter() - first[0], 1e-3)
+    return (counted - first[1]) / elapsed, counted
+
+
 def tagging_consumes_activity() -> bool:
     """Whether tagging-service (in this checkout) handles app.activity.recorded."""
     root = REPO / "tagging-service" / "src"
@@ -195,6 +229,7 @@ def main() -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     facts: tuple[float, int] | None = None
+    backlog: tuple[float, int] | None = None
     try:
         gateway_db = asyncio.run(migrated_database(infra, "gateway"))
         databases.append(gateway_db)
@@ -233,7 +268,10 @@ def main() -> None:
                 time.sleep(0.2)
             # warm-up items are counted too; the rate is of the measured run
             facts = (max(counted - 1000, 0) / (time.perf_counter() - started), counted - 1000)
-        raw_produce, raw_both = asyncio.run(raw_baseline(infra.bootstrap, envelopes_of(requests, codec)))
+        envelopes = envelopes_of(requests, codec)
+        raw_produce, raw_both = asyncio.run(raw_baseline(infra.bootstrap, envelopes))
+        if tagging_db is not None:
+            backlog = consume_backlog(infra, env, envelopes, logs, databases, processes)
     finally:
         for _, process in processes:
             process.terminate()
@@ -252,6 +290,9 @@ def main() -> None:
     if facts is not None:
         rows.append(("  … and counted in tagging's facts (daily_activity)", f"{facts[0]:,.0f}", "-", "-",
                      f"{args.items - facts[1]} missing"))
+    if backlog is not None:
+        rows.append(("tagging's facts consumer alone, same items as a backlog on the topic", f"{backlog[0]:,.0f}",
+                     "-", "-", f"{args.items - backlog[1]} missing"))
     print_table(f"{args.items:,} activity items, {args.members} members, gateway {args.workers} worker(s)", rows,
                 ("path", "items/s", "p50 ms (batch)", "p99 ms (batch)", "failed"))
     per_item = {name: seconds / args.items * 1e6 for name, seconds in cpu.items()}
