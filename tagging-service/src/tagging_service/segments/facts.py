@@ -8,7 +8,9 @@ that stale and repeated evaluations (pages, exports, rules) reuse it.
 
 from __future__ import annotations
 
+import array
 import asyncio
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -162,6 +164,62 @@ class Materialised:
 
 
 @dataclass
+class ClauseBitmap:
+    """A fact clause evaluated in PostgreSQL: the members that meet it (or, ``complement``, that fail it)."""
+
+    members: BitMap64
+    complement: bool
+    # Sequence value of ``fact_changes`` before the read, and (monotonic) when it was read and last checked.
+    version: int
+    read_at: float
+    checked_at: float
+    # When this version was first seen: a writer may still be committing for ``LOOKBACK`` after its bump.
+    version_seen_at: float
+
+
+# Re-read a clause whose tables did not change at least this often (``within_days`` windows move with time).
+FORCE_AFTER = 60.0
+# A change counted by the sequence may commit a little later: keep re-reading for this long after one.
+LOOKBACK = 5.0
+_COMPARE_SQL = {"gte": "s.v >= :target", "gt": "s.v > :target", "lte": "s.v <= :target", "lt": "s.v < :target",
+                "eq": "abs(s.v - :target) < 1e-9"}
+
+
+def bitmap_of(data: bytes | None) -> BitMap64:
+    """Big-endian int8 values (``string_agg(int8send(…))``) as a bitmap, without a Python int per member."""
+    if not data:
+        return BitMap64()
+    values = array.array("Q")
+    values.frombytes(data)
+    if sys.byteorder == "little":
+        values.byteswap()
+    return BitMap64(values)
+
+
+async def fact_version(session: AsyncSession) -> int:
+    """How many statements have changed the fact tables (``fact_changes``; it only grows)."""
+    row = (await session.execute(text("SELECT last_value, is_called FROM fact_changes"))).one()
+    return int(row[0]) if row[1] else 0
+
+
+async def clause_bitmap(session: AsyncSession, clause: FactClause, tz: str) -> tuple[BitMap64, bool]:
+    """(members, complement) of a fact clause computed by PostgreSQL, shipped as one bytea.
+
+    When members without a value meet the clause (count facts compared with 0),
+    the members that *fail* it are returned instead (``complement``).
+    """
+    query = fact_query(clause, tz)
+    complement = clause.fact != "quiz_error_rate" and compare(0.0, clause.op, clause.value)
+    condition = _COMPARE_SQL[clause.op]
+    if complement:
+        condition = f"NOT ({condition})"
+    sql = (f"SELECT string_agg(int8send(s.m), '') FROM ({query.aggregate()}) AS s(m, v) "  # noqa: S608
+           f"WHERE {condition}")
+    data = await session.scalar(text(sql), {**query.params, "target": float(clause.value)})
+    return bitmap_of(data), complement
+
+
+@dataclass
 class FactCache:
     """Recently materialised fact values and clause bitmaps.
 
@@ -178,6 +236,7 @@ class FactCache:
     values: dict[tuple[Any, ...], Materialised] = field(default_factory=dict)
     matched: dict[tuple[Any, ...], tuple[float, BitMap64]] = field(default_factory=dict)
     attrs: dict[tuple[Any, ...], tuple[float, BitMap64]] = field(default_factory=dict)
+    clauses: dict[tuple[Any, ...], ClauseBitmap] = field(default_factory=dict)
     _refreshing: set[tuple[Any, ...]] = field(default_factory=set)
 
     async def _read(self, session: AsyncSession, selector: FactSelector) -> Materialised:
@@ -222,8 +281,60 @@ class FactCache:
         """member → value of a fact, for every member with a non-empty value."""
         return (await self.materialised(session, selector)).values
 
+    async def _read_clause(self, session: AsyncSession, clause: FactClause) -> ClauseBitmap:
+        version = await fact_version(session)
+        members, complement = await clause_bitmap(session, clause, self.tz)
+        now = time.monotonic()
+        key = (*clause.key(), clause.op, clause.value)
+        previous = self.clauses.get(key)
+        seen_at = previous.version_seen_at if previous is not None and previous.version == version else now
+        found = ClauseBitmap(members=members, complement=complement, version=version, read_at=now, checked_at=now,
+                             version_seen_at=seen_at)
+        if len(self.clauses) > 256:
+            self.clauses.clear()
+        self.clauses[key] = found
+        return found
+
+    async def _revalidate(self, clause: FactClause, cached: ClauseBitmap) -> None:
+        """Read the clause again only if the fact tables may have changed since it was read."""
+        assert self.sessions is not None
+        key = (*clause.key(), clause.op, clause.value)
+        try:
+            async with self.sessions() as session:
+                now = time.monotonic()
+                version = await fact_version(session)
+                if (version == cached.version and now - cached.version_seen_at >= LOOKBACK
+                        and now - cached.read_at < FORCE_AFTER):
+                    cached.checked_at = now
+                else:
+                    await self._read_clause(session, clause)
+        except Exception as exc:  # the stale bitmap stays; the next request tries again
+            log.warning("fact_refresh_failed", error=repr(exc))
+        finally:
+            self._refreshing.discard(key)
+
+    async def _shared_clause(self, session: AsyncSession, clause: FactClause) -> ClauseBitmap:
+        key = (*clause.key(), clause.op, clause.value)
+        cached = self.clauses.get(key)
+        if cached is None:
+            return await self._read_clause(session, clause)
+        if time.monotonic() - cached.checked_at >= TTL and key not in self._refreshing:
+            self._refreshing.add(key)
+            task = asyncio.create_task(self._revalidate(clause, cached))
+            _BACKGROUND.add(task)
+            task.add_done_callback(_BACKGROUND.discard)
+        return cached
+
     async def fact(self, session: AsyncSession, clause: FactClause, universe: BitMap64) -> BitMap64:
-        """Members whose fact value satisfies the clause (members without rows count as 0, except rates)."""
+        """Members whose fact value satisfies the clause (members without rows count as 0, except rates).
+
+        The process-wide cache (``sessions`` set) keeps the clause's bitmap computed by PostgreSQL and
+        re-reads it only when ``fact_changes`` moved (or after ``FORCE_AFTER``); rule evaluation reads
+        the values themselves (they are its evidence).
+        """
+        if self.sessions is not None and self.only is None:
+            shared = await self._shared_clause(session, clause)
+            return universe - shared.members if shared.complement else shared.members & universe
         found = await self.materialised(session, clause)
         key = (*clause.key(), clause.op, clause.value)
         cached = self.matched.get(key)

@@ -20,11 +20,11 @@ from datetime import timedelta
 
 import structlog
 from pyroaring import BitMap64
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tagging_service.facts.models import MemberFact
-from tagging_service.tags.models import IndexChange, MemberTag
+from tagging_service.segments.facts import bitmap_of
+from tagging_service.tags.models import IndexChange, Tag
 
 log = structlog.get_logger("tagging.index")
 
@@ -59,18 +59,16 @@ class BitmapIndex:
         """Load every bitmap from the database."""
         async with sessions() as session:
             last = await session.scalar(select(func.coalesce(func.max(IndexChange.id), 0)))
+            # One bytea of member numbers per tag (through the tag_id index): no Python int per row.
             tags: dict[int, BitMap64] = {}
-            rows = await session.stream(select(MemberTag.tag_id, MemberTag.member_no).order_by(MemberTag.tag_id))
-            async for part in rows.partitions(50_000):
-                for tag_id, member_no in part:
-                    bitmap = tags.get(tag_id)
-                    if bitmap is None:
-                        bitmap = tags[tag_id] = BitMap64()
-                    bitmap.add(member_no)
-            members = BitMap64()
-            stream = await session.stream(select(MemberFact.member_no).where(MemberFact.merged_into.is_(None)))
-            async for part in stream.partitions(50_000):
-                members.update(m for (m,) in part)
+            for tag_id in list(await session.scalars(select(Tag.id))):
+                tags[tag_id] = bitmap_of(await session.scalar(
+                    text("SELECT string_agg(int8send(member_no), '') FROM member_tags WHERE tag_id = :t"),
+                    {"t": tag_id},
+                ))
+            members = bitmap_of(await session.scalar(
+                text("SELECT string_agg(int8send(member_no), '') FROM member_facts WHERE merged_into IS NULL")
+            ))
         self.tags, self.members, self.last_id = tags, members, int(last or 0)
         self.ready.set()
         log.info("index_rebuilt", tags=len(tags), members=len(members))

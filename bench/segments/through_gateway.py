@@ -1,0 +1,234 @@
+"""Segment count + first page through the gateway at 1,000,000 members and 10,000,000 member-tag rows.
+
+Seeds tagging's database directly (SQL ``generate_series``): ``--members``
+members, ``--tags`` tags carried by about half of the members each (10 M
+rows at the defaults), and quiz facts for every member. Starts tagging-service
+and the gateway as processes, then times ``POST /admin/v1/segments/preview``
+with a staff token through the gateway: two tags AND, one NOT, one fact clause
+(``quiz_error_rate`` of a series in the last 30 days above 30 %), count plus
+the first page of 50. Beside it, in the same run: a raw SQL ``count(*)`` of
+one tag's rows in ``member_tags`` (asyncpg, same server).
+
+    .venv/bin/python bench/segments/through_gateway.py [--members 1000000] [--tags 20] [--requests 400]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.append(str(Path(__file__).resolve().parent.parent))  # bench/common.py, after the packages (bench/gateway/)
+
+import asyncpg
+import httpx
+import psutil
+from common import REPO, print_table, spawn, wait_http
+from pyroaring import BitMap64
+
+from shared.auth import StaffPrincipal, TokenCodec
+from shared.settings import QunyunSettings
+from shared.testing.infra import drop_database, free_port, migrated_database, start_infra, with_database
+
+FIRST = 10001
+FACT = {"fact": "quiz_error_rate", "series_id": 3, "within_days": 30, "op": "gt", "value": 0.3}
+
+
+async def seed(dsn: str, members: int, tags: int) -> list[int]:
+    """Members, tags carried by about half of them each, and quiz facts for everyone; returns the tag ids."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("SET synchronous_commit = off; SET maintenance_work_mem = '256MB'")
+        group = await conn.fetchval("INSERT INTO tag_groups (name) VALUES ('bench') RETURNING id")
+        tag_ids = [await conn.fetchval("INSERT INTO tags (group_id, name) VALUES ($1, $2) RETURNING id",
+                                       group, f"t{i}") for i in range(tags)]
+        last = FIRST + members - 1
+        await conn.execute("INSERT INTO member_facts (member_no) SELECT g FROM generate_series($1::bigint, $2) g",
+                           FIRST, last)
+        # Indexes are built after the 10 M rows (much faster than maintaining them row by row).
+        await conn.execute("ALTER TABLE member_tags DROP CONSTRAINT pk_member_tags")
+        await conn.execute("DROP INDEX ix_member_tags_tag_id; DROP INDEX ix_member_tags_expires_at")
+        for i, tag_id in enumerate(tag_ids):
+            await conn.execute(
+                "INSERT INTO member_tags (member_no, tag_id, source, applied_at) "
+                "SELECT g, $1, 'staff', now() FROM generate_series($2::bigint, $3) g "
+                "WHERE hashint8(g * 64 + $4) & 1 = 0", tag_id, FIRST, last, i)
+        await conn.execute("ALTER TABLE member_tags ADD CONSTRAINT pk_member_tags PRIMARY KEY (member_no, tag_id)")
+        await conn.execute("CREATE INDEX ix_member_tags_tag_id ON member_tags (tag_id)")
+        await conn.execute("CREATE INDEX ix_member_tags_expires_at ON member_tags (expires_at)")
+        # Quiz facts for every member: 10 answers on one of the last 20 days, 0-10 wrong.
+        await conn.execute(
+            "INSERT INTO daily_quiz (member_no, day, series_id, answers, wrong) "
+            "SELECT g, current_date - (g % 20)::int, 3, 10, (hashint8(g * 31) & 2147483647) % 11 "
+            "FROM generate_series($1::bigint, $2) g", FIRST, last)
+        await conn.execute("ANALYZE")
+        return tag_ids
+    finally:
+        await conn.close()
+
+
+async def expected(dsn: str, definition_tags: list[int]) -> tuple[int, list[int], BitMap64, list[BitMap64]]:
+    """The selection computed independently in SQL: (count, first 50, universe, the three tag bitmaps)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        a, b, c = definition_tags
+        rows = await conn.fetch(
+            "SELECT q.member_no FROM daily_quiz q WHERE q.series_id = 3 AND q.day > current_date - 30 "
+            "GROUP BY 1 HAVING sum(q.wrong)::float / sum(q.answers) > 0.3 "
+            "INTERSECT SELECT member_no FROM member_tags WHERE tag_id = $1 "
+            "INTERSECT SELECT member_no FROM member_tags WHERE tag_id = $2 "
+            "EXCEPT SELECT member_no FROM member_tags WHERE tag_id = $3 ORDER BY 1", a, b, c)
+        chosen = [r[0] for r in rows]
+        universe = BitMap64(r[0] for r in await conn.fetch("SELECT member_no FROM member_facts"))
+        bitmaps = [BitMap64(r[0] for r in await conn.fetch("SELECT member_no FROM member_tags WHERE tag_id = $1",
+                                                            t)) for t in definition_tags]
+        return len(chosen), chosen[:50], universe, bitmaps
+    finally:
+        await conn.close()
+
+
+async def raw_count(dsn: str, tag_id: int, runs: int) -> list[float]:
+    """Latencies (ms) of ``SELECT count(*) FROM member_tags WHERE tag_id = $1``."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        out = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            await conn.fetchval("SELECT count(*) FROM member_tags WHERE tag_id = $1", tag_id)
+            out.append((time.perf_counter() - t0) * 1000)
+        return out
+    finally:
+        await conn.close()
+
+
+async def previews(url: str, token: str, body: dict, runs: int, concurrency: int) -> tuple[list[float], dict]:
+    """Latencies (ms) of the preview at ``url``, ``concurrency`` clients back to back."""
+    latencies: list[float] = []
+    last: dict = {}
+    async with httpx.AsyncClient(headers={"authorization": f"Bearer {token}"}, timeout=30) as client:
+
+        async def worker(n: int) -> None:
+            nonlocal last
+            for _ in range(n):
+                t0 = time.perf_counter()
+                r = await client.post(url, json=body)
+                latencies.append((time.perf_counter() - t0) * 1000)
+                assert r.status_code == 200, r.text
+                last = r.json()
+
+        await asyncio.gather(*(worker(runs // concurrency) for _ in range(concurrency)))
+    return sorted(latencies), last
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--members", type=int, default=1_000_000)
+    parser.add_argument("--tags", type=int, default=20)
+    parser.add_argument("--requests", type=int, default=400)
+    args = parser.parse_args()
+    infra = start_infra(REPO)
+    logs = infra.data_dir / "logs" / "bench-segments"
+    logs.mkdir(parents=True, exist_ok=True)
+    databases: list[str] = []
+    processes = []
+    try:
+        tagging_db = asyncio.run(migrated_database(infra, "tagging"))
+        databases.append(tagging_db)
+        gateway_db = asyncio.run(migrated_database(infra, "gateway"))
+        databases.append(gateway_db)
+        dsn = with_database(infra.server_uri, tagging_db)
+        t0 = time.perf_counter()
+        tag_ids = asyncio.run(seed(dsn, args.members, args.tags))
+        seeded = time.perf_counter() - t0
+        rows = asyncio.run(asyncpg_fetchval(dsn, "SELECT count(*) FROM member_tags"))
+        secret = secrets.token_urlsafe(36)
+        ports = {"tagging": free_port(), "gateway": free_port()}
+        env = {
+            "QUNYUN_ENV": "test", "QUNYUN_ENV_FILE": os.devnull, "QUNYUN_LOG_LEVEL": "WARNING",
+            "QUNYUN_SECRET_KEY": secret, "DATABASE_URL": infra.server_uri, "KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap,
+            "QUNYUN_KAFKA_NAMESPACE": f"benchseg{secrets.token_hex(3)}.",
+            "TAGGING_DATABASE_NAME": tagging_db, "TAGGING_PORT": str(ports["tagging"]),
+            "GATEWAY_DATABASE_NAME": gateway_db, "GATEWAY_PORT": str(ports["gateway"]),
+            "QUNYUN_TAGGING_URL": f"http://127.0.0.1:{ports['tagging']}",
+        }
+        t0 = time.perf_counter()
+        tagging = spawn("tagging_service", env, logs / "tagging.log")
+        processes.append(tagging)
+        processes.append(spawn("gateway", env, logs / "gateway.log"))
+        wait_http(f"http://127.0.0.1:{ports['gateway']}/healthz", timeout=120)
+        codec = TokenCodec(QunyunSettings(secret_key=secret))
+        token = codec.issue_staff(StaffPrincipal(staff_id=1, username="bench", roles=frozenset({"operator"})))
+        url = f"http://127.0.0.1:{ports['gateway']}/admin/v1/segments/preview"
+        one_tag = {"definition": {"tag": tag_ids[0]}, "limit": 1}
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:  # until the index is built (the tag counts all its rows)
+            try:
+                r = httpx.post(url, json=one_tag, headers={"authorization": f"Bearer {token}"}, timeout=30)
+                if r.status_code == 200 and r.json()["count"] > 0:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        ready = time.perf_counter() - t0
+        rss = psutil.Process(tagging.pid).memory_info().rss
+        a, b, c = tag_ids[:3]
+        body = {"definition": {"and": [{"tag": a}, {"tag": b}, {"not": {"tag": c}}, FACT]}, "limit": 50}
+        count, first_page, universe, bitmaps = asyncio.run(expected(dsn, [a, b, c]))
+        asyncio.run(previews(url, token, body, 20, 1))  # warm: the fact clause is read once
+        serial, answer = asyncio.run(previews(url, token, body, args.requests, 1))
+        parallel, _ = asyncio.run(previews(url, token, body, args.requests, 4))
+        internal = codec.issue_internal(caller="gateway", audience="tagging", ttl=3600, staff=StaffPrincipal(
+            staff_id=1, username="bench", roles=frozenset({"operator"})))
+        direct_url = f"http://127.0.0.1:{ports['tagging']}/admin/v1/segments/preview"
+        direct, _ = asyncio.run(previews(direct_url, internal, body, args.requests, 1))
+        raw = asyncio.run(raw_count(dsn, a, max(50, args.requests // 4)))
+        assert answer["count"] == count, (answer["count"], count)
+        assert [m["member_no"] for m in answer["members"]] == first_page
+        load = os.getloadavg()
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(30)
+        for name in databases:
+            asyncio.run(drop_database(infra.server_uri, name))
+        infra.stop()
+    sizes = [len(bm.serialize()) for bm in bitmaps]
+    print(f"\n{args.members:,} members, {rows:,} member-tag rows ({args.tags} tags), quiz facts for every member; "
+          f"seeded in {seeded:.0f} s, tagging ready (index built) {ready:.0f} s after start; "
+          f"load average {load[0]:.1f} / {load[1]:.1f}")
+    print(f"segment: two tags AND, one NOT, one fact clause → {count:,} members (checked against SQL), page of 50")
+    print_table("latency (ms)", [
+        ("preview through the gateway, 1 client", f"{statistics.median(serial):.1f}", f"{pct(serial, 0.99):.1f}",
+         str(len(serial))),
+        ("preview through the gateway, 4 clients", f"{statistics.median(parallel):.1f}",
+         f"{pct(parallel, 0.99):.1f}", str(len(parallel))),
+        ("the same straight to tagging-service (no gateway), 1 client", f"{statistics.median(direct):.1f}",
+         f"{pct(direct, 0.99):.1f}", str(len(direct))),
+        ("raw SQL count(*) of one tag (asyncpg)", f"{statistics.median(raw):.1f}", f"{pct(raw, 0.99):.1f}",
+         str(len(raw))),
+    ], ("what", "p50", "p99", "requests"))
+    print(f"\nmemory: tagging-service RSS {rss / 1e6:.0f} MB with the index;"
+          f" serialised bitmaps: universe {len(universe.serialize()) / 1e3:.0f} KB, tags "
+          + ", ".join(f"{s / 1e3:.0f} KB" for s in sizes))
+
+
+async def asyncpg_fetchval(dsn: str, sql: str) -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return int(await conn.fetchval(sql))
+    finally:
+        await conn.close()
+
+
+if __name__ == "__main__":
+    main()
