@@ -125,6 +125,32 @@ async def create_person(sim: SimDep, body: PersonCreate | None = None) -> dict[s
     return sim.state.add_person(body.nickname, body.with_unionid).public()
 
 
+class PeopleBulk(BaseModel):
+    """Many people at once, without pushes (benchmarks seed the services' projections themselves)."""
+
+    count: int = Field(ge=1, le=200_000)
+    follow: bool = False
+    # Each follower also sent the service account a text: a 48-hour window of 5 customer-service sends.
+    texted: bool = False
+
+
+@router.post("/people/bulk")
+async def create_people(body: PeopleBulk, sim: SimDep) -> list[dict[str, Any]]:
+    """Create ``count`` people (following, with a text window if asked); nothing is pushed to the gateway."""
+    now = sim.state.now()
+    created = []
+    for _ in range(body.count):
+        person = sim.state.add_person("", False)
+        if body.follow:
+            person.following, person.subscribe_time = True, int(now)
+            person.subscribe_scene = "ADD_SCENE_SEARCH"
+            if body.texted:
+                windows.open_window(person, "oa", "message", now)
+        created.append({"person_id": person.person_id, "mp_openid": person.mp_openid,
+                        "oa_openid": person.oa_openid})
+    return created
+
+
 @router.get("/people/{person_id}")
 async def get_person(person_id: str, sim: SimDep) -> dict[str, Any]:
     """One simulated person."""

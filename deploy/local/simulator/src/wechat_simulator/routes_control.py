@@ -76,6 +76,26 @@ async def sent(
     ]
 
 
+@router.get("/sent/summary")
+async def sent_summary(
+    sim: SimDep, kind: Literal["subscribe", "template", "custom"], since: float = 0.0
+) -> dict[str, Any]:
+    """Every send of ``kind`` counted (the log keeps only the last entries): totals, people sent to twice or more,
+    and sends per second of simulated time from ``since`` (for benchmarks of large broadcasts)."""
+    per_user: list[int] = []
+    seconds: dict[int, int] = {}
+    for (k, _), times in sim.state.sent_times.items():
+        if k != kind:
+            continue
+        recent = [t for t in times if t >= since]
+        if recent:
+            per_user.append(len(recent))
+        for t in recent:
+            seconds[int(t)] = seconds.get(int(t), 0) + 1
+    return {"total": sum(per_user), "recipients": len(per_user), "twice": sum(1 for n in per_user if n > 1),
+            "per_second": [[sec, seconds[sec]] for sec in sorted(seconds)]}
+
+
 @router.get("/pushes")
 async def pushes_log(sim: SimDep, target: Literal["oa", "mp", "pay"] | None = None) -> list[dict[str, Any]]:
     """Pushes and pay notifications delivered, with the receiver's answers."""

@@ -254,6 +254,8 @@ class SimState:
         self.token_days: defaultdict[tuple[str, int], int] = defaultdict(int)
         self.qr_tickets: dict[str, QrTicket] = {}
         self.sent: list[SentMessage] = []
+        # Every send's time, beyond the bounded log, per (kind, touser): benchmarks of large broadcasts.
+        self.sent_times: defaultdict[tuple[str, str], list[float]] = defaultdict(list)
         self.credits: defaultdict[tuple[str, str], int] = defaultdict(int)
         self.known_templates: dict[App, set[str]] = {"mp": set(), "oa": set()}
         # What the template list APIs answer: template id → {title, content, example, type}.
@@ -325,8 +327,9 @@ class SimState:
             del self.pushes[: len(self.pushes) - MAX_LOG_ENTRIES]
 
     def record_sent(self, message: SentMessage) -> None:
-        """Keep ``message`` in the send log (oldest entries dropped past the bound)."""
+        """Keep ``message`` in the send log (oldest entries dropped past the bound); count it either way."""
         self.sent.append(message)
+        self.sent_times[(message.kind, message.touser)].append(message.at)
         if len(self.sent) > MAX_LOG_ENTRIES:
             del self.sent[: len(self.sent) - MAX_LOG_ENTRIES]
 
