@@ -4,8 +4,13 @@ Starts PostgreSQL, a broker, campaign-service and the gateway (one uvicorn
 worker each). Staff create a series and open free periods; distinct members
 register at a fixed concurrency through the gateway (member tokens) and
 directly on campaign-service (internal tokens) — the baseline of the same
-run. Then, several times, 500 members race for 100 places: exactly 100 must
-win every time.
+run; a floor row times campaign's cheapest member endpoint the same way.
+Then, several times, 500 members race for 100 places: exactly 100 must win
+every time.
+
+Beside the rates it prints the CPU time campaign-service and the gateway
+spent per registration (user + system, from the kernel's counters): unlike
+the rates, that figure barely moves when other work shares the machine.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp
+import psutil
 from common import REPO, print_table, spawn, wait_http
 
 from shared.auth import MemberPrincipal, StaffPrincipal, TokenCodec
@@ -50,7 +56,9 @@ async def open_period(session: aiohttp.ClientSession, base: str, staff: dict, se
     return period_id
 
 
-async def register_all(url: str, headers: list[dict], concurrency: int) -> tuple[float, list[float], dict[int, int]]:
+async def register_all(
+    url: str, headers: list[dict], concurrency: int, method: str = "POST"
+) -> tuple[float, list[float], dict[int, int]]:
     """One registration per header set; returns (per second, sorted latencies, status counts)."""
     latencies: list[float] = []
     statuses: dict[int, int] = {}
@@ -60,7 +68,8 @@ async def register_all(url: str, headers: list[dict], concurrency: int) -> tuple
             while pending:
                 h = pending.pop()
                 started = time.perf_counter()
-                async with session.post(url, json={}, headers=h) as response:
+                body = {} if method == "POST" else None
+                async with session.request(method, url, json=body, headers=h) as response:
                     await response.read()
                     statuses[response.status] = statuses.get(response.status, 0) + 1
                 latencies.append(time.perf_counter() - started)
@@ -76,7 +85,27 @@ def pct(values: list[float], q: float) -> float:
     return values[min(int(len(values) * q), len(values) - 1)] * 1000
 
 
-async def scenario(campaign: str, gateway: str, codec: TokenCodec, args) -> tuple[list, list[int]]:
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """User + system CPU seconds of each process so far."""
+    out = {}
+    for name, pid in pids.items():
+        times = psutil.Process(pid).cpu_times()
+        out[name] = times.user + times.system
+    return out
+
+
+async def measured(pids: dict[str, int], run) -> tuple[tuple[float, list[float], dict[int, int]], dict[str, float]]:
+    """Run a load and return its result and the CPU ms each process spent per request."""
+    before = cpu_seconds(pids)
+    result = await run
+    after = cpu_seconds(pids)
+    count = sum(result[2].values()) or 1
+    return result, {name: (after[name] - before[name]) * 1000 / count for name in pids}
+
+
+async def scenario(
+    campaign: str, gateway: str, codec: TokenCodec, args, pids: dict[str, int]
+) -> tuple[list, list[int]]:
     staff = {"Authorization": "Bearer " + codec.issue_internal(
         caller="gateway", audience="campaign", staff=StaffPrincipal(1, "bench", frozenset({"admin"})), ttl=3600)}
     async with aiohttp.ClientSession() as session:
@@ -93,12 +122,20 @@ async def scenario(campaign: str, gateway: str, codec: TokenCodec, args) -> tupl
     def member_token(member: int) -> dict:
         return {"Authorization": "Bearer " + codec.issue_member(member, session_id="bench", ttl=3600)}
 
-    direct = await register_all(f"{campaign}/mp/v1/periods/{direct_period}/registrations",
-                                [internal(100_000 + i) for i in range(args.count)], args.concurrency)
-    through = await register_all(f"{gateway}/mp/v1/periods/{gateway_period}/registrations",
-                                 [member_token(200_000 + i) for i in range(args.count)], args.concurrency)
-    rows = [(label, f"{rate:,.0f}", f"{pct(lat, 0.5):.1f}", f"{pct(lat, 0.99):.1f}", str(st))
-            for label, (rate, lat, st) in (("direct (campaign-service)", direct), ("through the gateway", through))]
+    # The floor: campaign's cheapest member endpoint, same tokens, middleware and concurrency.
+    floor = await measured(pids, register_all(f"{campaign}/mp/v1/server-time",
+                                              [internal(400_000 + i) for i in range(args.count)], args.concurrency,
+                                              method="GET"))
+    direct = await measured(pids, register_all(f"{campaign}/mp/v1/periods/{direct_period}/registrations",
+                                               [internal(100_000 + i) for i in range(args.count)], args.concurrency))
+    through = await measured(pids, register_all(f"{gateway}/mp/v1/periods/{gateway_period}/registrations",
+                                                [member_token(200_000 + i) for i in range(args.count)],
+                                                args.concurrency))
+    rows = [(label, f"{rate:,.0f}", f"{pct(lat, 0.5):.1f}", f"{pct(lat, 0.99):.1f}",
+             f"{cpu['campaign']:.2f}", f"{cpu['gateway']:.2f}", str(st))
+            for label, ((rate, lat, st), cpu) in (("floor: GET /mp/v1/server-time, direct", floor),
+                                                   ("direct (campaign-service)", direct),
+                                                   ("through the gateway", through))]
     winners = []
     for n, period in enumerate(race_periods):
         _, _, statuses = await register_all(f"{gateway}/mp/v1/periods/{period}/registrations",
@@ -131,7 +168,12 @@ def main() -> None:
         campaign, gateway = (f"http://127.0.0.1:{ports[n]}" for n in ("campaign", "gateway"))
         wait_http(f"{campaign}/healthz")
         wait_http(f"{gateway}/healthz")
-        rows, winners = asyncio.run(scenario(campaign, gateway, TokenCodec(QunyunSettings(secret_key=secret)), args))
+        pids = {"campaign": processes[0].pid, "gateway": processes[1].pid}
+        load = os.getloadavg()[0]
+        rows, winners = asyncio.run(
+            scenario(campaign, gateway, TokenCodec(QunyunSettings(secret_key=secret)), args, pids)
+        )
+        load = max(load, os.getloadavg()[0])
     finally:
         for process in processes:
             process.terminate()
@@ -141,7 +183,9 @@ def main() -> None:
             asyncio.run(drop_database(infra.server_uri, name))
         infra.stop()
     print_table(f"POST /mp/v1/periods/{{id}}/registrations, free period, {args.count:,} members, "
-                f"{args.concurrency} concurrent", rows, ("path", "registrations/s", "p50 ms", "p99 ms", "statuses"))
+                f"{args.concurrency} concurrent (load average {load:.1f} on {os.cpu_count()} cores)", rows,
+                ("path", "registrations/s", "p50 ms", "p99 ms", "campaign CPU ms/reg", "gateway CPU ms/reg",
+                 "statuses"))
     print(f"\ncapacity race, 500 members for 100 places, {len(winners)} runs: winners per run {winners} "
           f"({'exactly 100 every run' if set(winners) == {100} else 'NOT 100 every run'})")
 

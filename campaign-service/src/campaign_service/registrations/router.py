@@ -8,7 +8,7 @@ from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Header
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaign_service.deps import RuntimeDep, settings_of
@@ -38,7 +38,7 @@ async def register(
     member: CurrentMember,
     runtime: RuntimeDep,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     """Register for a period; a retry with the same Idempotency-Key replays the first answer.
 
     No request session: a free period without an invite code or an
@@ -57,7 +57,7 @@ async def register(
         if fast is not None:
             if wake is not None:
                 wake()
-            return JSONResponse(fast.model_dump(mode="json"), status_code=201)
+            return Response(fast.model_dump_json(), status_code=201, media_type="application/json")
     async with unit_of_work(runtime.session_factory) as session:
         return await _register_in(session, runtime, period_id, body, member.member_no, now, idempotency_key)
 
