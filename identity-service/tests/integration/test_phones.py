@@ -2,6 +2,7 @@
 
 from identity_service.phones.service import PHONE_CONTEXT
 from identity_service.sessions.service import SESSION_KEY_CONTEXT
+from shared.sealing import Sealer
 from shared.wechat.miniprogram import encrypt_data, watermark
 
 
@@ -21,9 +22,13 @@ async def test_bind_with_code(identity, sim):
     assert len(rows) == 1 and b"13800138001" not in rows[0].phone_enc
     assert identity.ctx.cipher.decrypt(rows[0].phone_enc, context=PHONE_CONTEXT) == "+8613800138001"
     bound = await identity.events("identity.member.phone_bound")
+    sealed = [e["data"].pop("phone_sealed") for e in bound]
     assert [e["data"] for e in bound] == [
         {"member_no": session["member_no"], "phone_masked": "138****8001", "country_code": "86"}
     ]
+    # The full number travels only sealed (tagging shows it to the roles that may see phones).
+    assert "13800138001" not in sealed[0]
+    assert Sealer(identity.ctx.settings.verification_keys()).open(sealed[0], context="phone") == "+8613800138001"
     me = (await identity.client.get("/mp/v1/me", headers=identity.member(session))).json()
     assert me["phone"]["bound"] is True and me["phone"]["masked"] == "138****8001"
 

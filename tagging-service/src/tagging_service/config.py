@@ -19,5 +19,8 @@ class TaggingSettings(ServiceSettings):
     sweep_seconds: float = Field(5.0, gt=0)
     # Local day of activity and check-in facts.
     timezone: str = "Asia/Shanghai"
+    # Staff roles that see members' full phone numbers in segment exports (others see them masked);
+    # the same rule as identity's IDENTITY_STAFF_PHONE_ROLES.
+    staff_phone_roles: list[str] = Field(default_factory=lambda: ["admin"])
     # Largest CSV accepted by the member imports.
     import_max_bytes: int = Field(2 * 1024 * 1024, ge=1024)

@@ -144,3 +144,43 @@ async def test_the_layered_selection_is_counted_ranked_saved_and_exported(taggin
         bulk = await t.client.post(f"/admin/v1/tags/{tag['id']}/members", json={"segment_id": seg["id"]},
                                    headers=t.staff())
         assert bulk.json()["total"] == len(expected) and bulk.json()["already"] == 2
+
+
+async def test_the_export_shows_full_phones_only_to_roles_that_may_see_them(tagging_factory):
+    from shared.contracts.identity import PhoneBound
+    from shared.sealing import Sealer
+
+    async with tagging_factory() as t:
+        sealer = Sealer(t.settings.verification_keys())
+        # Identity seals the E.164 form.
+        phones = {10101: ("+8613800001111", "138****1111", "86"), 10102: ("+85261234567", "612*4567", "852")}
+        for member_no, (number, masked, country) in phones.items():
+            await t.publish(PhoneBound(member_no=member_no, phone_masked=masked, country_code=country,
+                                       phone_sealed=sealer.seal(number, context="phone")),
+                            member_no=member_no, source="identity")
+        # Bound before identity sealed numbers: masked for everyone.
+        await t.publish(PhoneBound(member_no=10103, phone_masked="137****3333", country_code="86"),
+                        member_no=10103, source="identity")
+        await eventually(lambda: t.sql("SELECT count(*) FROM member_facts WHERE has_phone"),
+                         lambda r: r == [(3,)], timeout=60)
+        group = (await t.client.post("/admin/v1/tag-groups", json={"name": "导出"}, headers=t.staff())).json()
+        tag = (await t.client.post("/admin/v1/tags", json={"group_id": group["id"], "name": "待回访"},
+                                   headers=t.staff())).json()
+        await t.client.post(f"/admin/v1/tags/{tag['id']}/members", json={"member_nos": [10101, 10102, 10103]},
+                            headers=t.staff())
+        seg = (await t.client.post("/admin/v1/segments", json={"name": "回访", "definition": {"tag": tag["id"]}},
+                                   headers=t.staff())).json()
+
+        async def export(role: str) -> dict[int, str]:
+            r = await t.client.get(f"/admin/v1/segments/{seg['id']}/export.csv", headers=t.staff(role))
+            assert r.status_code == 200
+            return {int(row[0]): row[1] for row in csv.reader(io.StringIO(r.content.decode("utf-8-sig")))
+                    if row[0].isdigit()}
+
+        shown = await eventually(lambda: export("admin"), lambda rows: len(rows) == 3, timeout=5)
+        assert shown == {10101: "13800001111", 10102: "0085261234567", 10103: "137****3333"}
+        for role in ("sales", "operator", "viewer"):
+            assert await export(role) == {10101: "138****1111", 10102: "612*4567", 10103: "137****3333"}
+        # The sealed number is never stored or published in the clear.
+        stored = await t.sql("SELECT phone_sealed FROM member_facts WHERE member_no = 10101")
+        assert stored[0][0].startswith("s1.") and "13800001111" not in stored[0][0]

@@ -31,6 +31,7 @@ from identity_service.sessions.service import decrypt_session_key
 from identity_service.wechat_calls import phone_code_problem
 from shared.contracts.identity import PhoneBound
 from shared.events.outbox import emit
+from shared.sealing import Sealer
 from shared.wechat.errors import WeChatCryptoError, WeChatError
 from shared.wechat.miniprogram import PhoneInfo, decrypt_encrypted_data, phone_info_from
 
@@ -190,7 +191,9 @@ async def _bind(
         )
         await emit(
             session,
-            PhoneBound(member_no=member.member_no, phone_masked=masked, country_code=country),
+            PhoneBound(member_no=member.member_no, phone_masked=masked, country_code=country,
+                       # The full number travels only sealed (tagging's export shows it to allowed roles).
+                       phone_sealed=Sealer(ctx.settings.verification_keys()).seal(number, context="phone")),
             member_no=member.member_no,
         )
     return PhoneRead(bound=True, masked=masked, country_code=country)

@@ -45,11 +45,17 @@ class MemberMerged(EventData):
 
 @event("identity.member.phone_bound", topic=IDENTITY_EVENTS)
 class PhoneBound(EventData):
-    """A member bound a phone number (only the masked form travels)."""
+    """A member bound a phone number (the masked form, and the full one only sealed).
+
+    ``phone_sealed``: the full number sealed with :class:`shared.sealing.Sealer`
+    (context ``"phone"``), for services that show it to the staff roles allowed
+    to see it; never plain text on the topic.
+    """
 
     member_no: int
     phone_masked: str
     country_code: str
+    phone_sealed: str | None = None
 
 
 @event("identity.member.followed", topic=IDENTITY_EVENTS)

@@ -59,7 +59,8 @@ def fact_handlers(tz: ZoneInfo) -> dict[str, Handler]:
     async def on_phone(session: AsyncSession, envelope: Envelope) -> None:
         data = parse(envelope, PhoneBound)
         await ensure_members(session, [data.member_no])
-        await facts.update_member(session, data.member_no, has_phone=True, phone_masked=data.phone_masked)
+        await facts.update_member(session, data.member_no, has_phone=True, phone_masked=data.phone_masked,
+                                  phone_sealed=data.phone_sealed)
         await member_event(session, data.member_no, envelope, "phone.bound", {"phone": data.phone_masked})
 
     async def on_followed(session: AsyncSession, envelope: Envelope) -> None:

@@ -23,6 +23,8 @@ class MemberFact(Base):
     follows_oa: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     has_phone: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     phone_masked: Mapped[str | None] = mapped_column(Text)
+    # The full number as identity sealed it (shared.sealing); opened only for roles that may see phones.
+    phone_sealed: Mapped[str | None] = mapped_column(Text)
     first_channel: Mapped[str | None] = mapped_column(Text)
     last_active_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Set when identity merged this member into another (the survivor).

@@ -238,6 +238,7 @@ MERGE_SQL = [
          follows_oa = i.follows_oa OR f.follows_oa,
          has_phone = i.has_phone OR f.has_phone,
          phone_masked = COALESCE(i.phone_masked, f.phone_masked),
+         phone_sealed = CASE WHEN i.phone_masked IS NULL THEN f.phone_sealed ELSE i.phone_sealed END,
          first_channel = CASE WHEN f.member_since < i.member_since AND f.first_channel IS NOT NULL
                               THEN f.first_channel ELSE COALESCE(i.first_channel, f.first_channel) END,
          last_active_at = GREATEST(i.last_active_at, f.last_active_at)

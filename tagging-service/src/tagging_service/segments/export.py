@@ -10,6 +10,17 @@ from shared.csv_export import safe_cell
 
 BOM = "\ufeff"
 HEADER = ["学号", "手机号", "标签", "排序值"]
+def dialable(e164: str) -> str:
+    """A full number as sales dial it: national for mainland China (+86), else 00 + country code + number.
+
+    Never with a leading ``+``: a spreadsheet would read it as a formula (and the cell would be neutralised).
+    """
+    number = e164.strip().replace(" ", "")
+    if number.startswith("+86"):
+        return number[3:]
+    return "00" + number[1:] if number.startswith("+") else number
+
+
 def rank_text(value: float | None) -> str:
     """A rank value without a spurious ``.0``."""
     if value is None:

@@ -14,6 +14,7 @@ from shared.auth import CurrentStaff, InternalCallerDep
 from shared.errors import Invalid, PayloadTooLarge
 from shared.fields import IdPath
 from shared.routing import MAX_PAGE_SIZE, Page, PageDep, SessionDep, decode_cursor, encode_cursor
+from shared.sealing import Sealer
 from tagging_service.deps import EDIT, READ, RuntimeDep, cursor_id, settings_of, utcnow
 from tagging_service.facts.members import ensure_members
 from tagging_service.facts.models import MemberFact
@@ -182,20 +183,26 @@ async def segment_members(segment_id: IdPath, session: SessionDep, runtime: Runt
     "/{segment_id}/export.csv", dependencies=[READ], response_class=StreamingResponse,
     responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "UTF-8 CSV with BOM"}},
 )
-async def export_segment(segment_id: IdPath, session: SessionDep, runtime: RuntimeDep) -> StreamingResponse:
-    """The ranked member list as CSV for sales: member number, masked phone, tags, rank value."""
+async def export_segment(segment_id: IdPath, session: SessionDep, runtime: RuntimeDep,
+                         staff: CurrentStaff) -> StreamingResponse:
+    """The ranked member list as CSV: member number, phone (full for roles that may see it), tags, rank value."""
     members, rank = await _members_and_rank(session, runtime, segment_id)
     rows = await _engine(runtime).ranked_all(session, members, rank)
     numbers = [m for m, _ in rows]
+    full = staff.has_any(*settings_of(runtime).staff_phone_roles)
+    sealer = Sealer(settings_of(runtime).verification_keys()) if full else None
     tags: dict[int, list[str]] = {}
     phones: dict[int, str | None] = {}
     for start in range(0, len(numbers), 5000):
         chunk = numbers[start:start + 5000]
         tags.update(await tags_repo.tag_names_of(session, chunk))
         found = await session.execute(
-            select(MemberFact.member_no, MemberFact.phone_masked).where(MemberFact.member_no.in_(chunk))
+            select(MemberFact.member_no, MemberFact.phone_masked, MemberFact.phone_sealed)
+            .where(MemberFact.member_no.in_(chunk))
         )
-        phones.update({m: p for m, p in found})
+        for member_no, masked, sealed in found:
+            opened = sealer.open(sealed, context="phone") if sealer is not None and sealed else None
+            phones[member_no] = export.dialable(opened) if opened else masked
 
     async def body() -> AsyncIterator[bytes]:
         for chunk in export.csv_chunks((m, phones.get(m), tags.get(m, []), v) for m, v in rows):
