@@ -10,7 +10,11 @@ export const router = createRouter({
   scrollBehavior: () => ({ top: 0 }),
 })
 
+// Where a navigation in progress is going: a token refused while its guard runs returns there after login.
+let navigatingTo: string | null = null
+
 router.beforeEach(async (to) => {
+  navigatingTo = to.fullPath
   const auth = useAuthStore()
   if (to.meta.public) return true
   if (!auth.token) return { name: 'login', query: { redirect: to.fullPath } }
@@ -23,6 +27,7 @@ router.beforeEach(async (to) => {
 })
 
 router.afterEach((to) => {
+  navigatingTo = null
   const title = to.meta.title ? i18n.global.t(to.meta.title) : ''
   document.title = title ? `${title} · ${i18n.global.t('app.title')}` : i18n.global.t('app.title')
 })
@@ -32,5 +37,6 @@ setUnauthorizedHandler(() => {
   const auth = useAuthStore()
   auth.logout()
   const current = router.currentRoute.value
-  if (current.name !== 'login') void router.replace({ name: 'login', query: { redirect: current.fullPath } })
+  const redirect = navigatingTo && !navigatingTo.startsWith('/login') ? navigatingTo : current.fullPath
+  if (current.name !== 'login') void router.replace({ name: 'login', query: { redirect } })
 })

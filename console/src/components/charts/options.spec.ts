@@ -160,7 +160,9 @@ describe('funnelOption', () => {
         { name: 'renewed', members: 0, conversion: null, drop_off: 1 },
       ],
       (n) => ({ scanned: '扫码', paid: '付费', renewed: '续报' })[n] ?? n,
-    ) as { yAxis: { inverse: boolean; data: string[] }; series: { data: { value: number; label: { formatter: string } }[] }[] }
+      'x2-poster',
+    ) as { yAxis: { inverse: boolean; data: string[] }; series: { name: string; data: { value: number; label: { formatter: string } }[] }[] }
+    expect(option.series[0].name).toBe('x2-poster')
     expect(option.yAxis).toMatchObject({ inverse: true, data: ['扫码', '付费', '续报'] })
     expect(option.series[0].data.map((d) => d.value)).toEqual([1200, 300, 0])
     expect(option.series[0].data.map((d) => d.label.formatter)).toEqual(['1,200 · 100%', '300 · 25%', '0 · —'])

@@ -247,7 +247,7 @@ export interface FunnelStepRow {
 }
 
 /** One channel's funnel as horizontal bars, first step on top, each labelled with its count and conversion. */
-export function funnelOption(steps: FunnelStepRow[], stepLabel: (name: string) => string): Option {
+export function funnelOption(steps: FunnelStepRow[], stepLabel: (name: string) => string, channel = ''): Option {
   const percent = (r: number | null) => (r === null ? '—' : `${Math.round(r * 1000) / 10}%`)
   return {
     tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
@@ -256,6 +256,7 @@ export function funnelOption(steps: FunnelStepRow[], stepLabel: (name: string) =
     yAxis: { type: 'category', inverse: true, data: steps.map((s) => stepLabel(s.name)) },
     series: [
       {
+        name: channel,
         type: 'bar',
         data: steps.map((s) => ({
           value: s.members,

@@ -10,7 +10,9 @@ export const FIGURES = [
 export type FigureName = (typeof FIGURES)[number]
 
 export interface Readiness {
-  /** ms since the time origin when every figure had settled; null until then */
+  /** ms since the time origin when the dashboard view began (0 when the page was loaded on it) */
+  startedAt: number
+  /** ms from startedAt until every figure had settled; null until then */
   interactiveAt: number | null
   /** when each figure settled, and how */
   figures: Partial<Record<FigureName, { at: number; state: 'drawn' | 'empty' | 'error' }>>
@@ -26,11 +28,16 @@ export const INTERACTIVE_MARK = 'qunyun:dashboard:interactive'
 export const INTERACTIVE_MEASURE = 'qunyun:dashboard'
 
 let current: Readiness | null = null
+let firstView = true
 let unsubscribe: (() => void) | null = null
 
 /** Start waiting for every figure (a new page view of the dashboard). */
 export function trackDashboard(): void {
-  current = { interactiveAt: null, figures: {} }
+  // Loaded on the dashboard: measured from the navigation start; reached from another page: from here.
+  const loaded = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined
+  const loadedHere = firstView && !!loaded && new URL(loaded.name).pathname === location.pathname
+  firstView = false
+  current = { startedAt: loadedHere ? 0 : performance.now(), interactiveAt: null, figures: {} }
   window.__qunyunDashboard = current
   unsubscribe?.()
   unsubscribe = onChartDrawn((name) => settle(name as FigureName, 'drawn'))
@@ -50,6 +57,6 @@ export function settle(name: FigureName, state: 'drawn' | 'empty' | 'error'): vo
   readiness.figures[name] = { at: performance.now(), state }
   if (readiness.interactiveAt === null && FIGURES.every((f) => readiness.figures[f])) {
     performance.mark(INTERACTIVE_MARK)
-    readiness.interactiveAt = performance.measure(INTERACTIVE_MEASURE, { start: 0, end: INTERACTIVE_MARK }).duration
+    readiness.interactiveAt = performance.measure(INTERACTIVE_MEASURE, { start: readiness.startedAt, end: INTERACTIVE_MARK }).duration
   }
 }

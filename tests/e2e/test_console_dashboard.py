@@ -1,0 +1,377 @@
+"""The console's dashboard and token renewal in Debian's Chromium against the whole running system.
+
+One series is seeded through the public API and the simulator (three people register for
+period 1, two of them for period 2, one came through a channel QR code); the journeys read
+what the charts themselves hold (``window.__qunyunCharts``: ECharts' own option, recorded
+when a chart has drawn), the tables beside them, and a CSV download. Token journeys mint
+staff tokens with the system's key: one expiring in a minute, one already expired.
+A failing journey leaves a screenshot and a Playwright trace under ``.data/test/artifacts/``.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from shared.auth import StaffPrincipal, TokenCodec
+from shared.settings import QunyunSettings
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+REPO = Path(__file__).resolve().parents[2]
+DIST = REPO / "console" / "dist" / "index.html"
+ARTIFACTS = REPO / ".data" / "test" / "artifacts"
+# Six engineers' test runs share two cores (load averages above 20 were seen): the dashboard
+# fires nine figure requests at once, so the UI gets more patience than a single API call.
+TIMEOUT_MS = 30_000
+TOKEN_KEY = "qunyun.staff.token"
+
+if not CHROMIUM.exists():
+    pytest.skip("Debian's Chromium (/usr/bin/chromium) is not installed", allow_module_level=True)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+sync_api.expect.set_options(timeout=TIMEOUT_MS)
+
+
+def until(check: Any, timeout: float = 120) -> Any:
+    """Poll ``check`` until it returns something truthy (events cross the broker)."""
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(1)
+    return result
+
+
+class Api:
+    """Staff and member calls through the gateway, and the simulator's control API."""
+
+    def __init__(self, system: Any) -> None:
+        self.system = system
+        self.http = httpx.Client(base_url=system.gateway, timeout=30)
+        session = self.ok(self.http.post("/admin/v1/session", json={
+            "username": system.admin_username, "password": system.admin_password,
+        }))
+        self.headers = {"authorization": f"Bearer {session['token']}"}
+        self.admin = session["staff"]
+
+    @staticmethod
+    def ok(response: httpx.Response, *status: int) -> Any:
+        expected = status or (200, 201)
+        assert response.status_code in expected, (response.request.url, response.status_code, response.text)
+        return response.json() if response.content else None
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.ok(self.http.get(path, params=params, headers=self.headers))
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        return self.ok(self.http.post(path, json=body, headers=self.headers))
+
+    def metrics(self, path: str, **params: Any) -> Any:
+        """A figure, or None while metrics does not know the series yet (404)."""
+        answer = self.http.get(f"/admin/v1/metrics{path}", params=params, headers=self.headers)
+        return answer.json() if answer.status_code == 200 else None
+
+    def person(self, *, scene: str | None = None) -> dict[str, str]:
+        """A person of the simulator (following the service account through channel ``scene`` first,
+        if given) who then logs in to the mini-program: their session headers."""
+        sim = self.system.simulator
+        person = self.ok(self.http.post(f"{sim}/sim/people", json={}))
+        if scene is not None:
+            self.ok(self.http.post(f"{sim}/sim/people/{person['person_id']}/follow", json={"scene": scene}))
+        code = self.ok(self.http.post(f"{sim}/sim/people/{person['person_id']}/login-code"))["code"]
+        session = self.ok(self.http.post("/mp/v1/session", json={"code": code}))
+        return {"authorization": f"Bearer {session['token']}"}
+
+    def register(self, period_id: int, member: dict[str, str]) -> None:
+        headers = member | {"Idempotency-Key": secrets.token_hex(8)}
+        registration = self.ok(self.http.post(f"/mp/v1/periods/{period_id}/registrations", json={}, headers=headers))
+        assert registration["state"] == "confirmed", registration
+
+    def staff_token(self, *, ttl: int) -> str:
+        """A token for the admin as the identity service would sign it, living ``ttl`` seconds (negative: expired)."""
+        codec = TokenCodec(QunyunSettings(secret_key=self.system.env["QUNYUN_SECRET_KEY"]))  # type: ignore[call-arg]
+        principal = StaffPrincipal(
+            staff_id=int(self.admin["id"]), username=self.admin["username"], roles=frozenset({self.admin["role"]}),
+        )
+        return codec.issue_staff(principal, ttl=ttl)
+
+
+@pytest.fixture(scope="module")
+def api(system: Any) -> Iterator[Api]:
+    if not DIST.is_file():
+        pytest.fail("console/dist is missing: build it with `make console` (make test does) before these tests")
+    client = Api(system)
+    yield client
+    client.http.close()
+
+
+@pytest.fixture(scope="module")
+def seeded(api: Api) -> dict[str, Any]:
+    """A series of two open free periods: A, B and C (who came through a channel) register for #1, A and C for #2."""
+    tag = secrets.token_hex(3)
+    series = api.post("/admin/v1/series", {"title": f"看板系列 {tag}", "description": ""})
+    channel = api.post("/admin/v1/channels", {"name": f"看板海报 {tag}", "code": f"dash-{tag}"})
+    now = datetime.now(UTC)
+    today = now.date()
+    periods = []
+    for number in (1, 2):
+        period = api.post(f"/admin/v1/series/{series['id']}/periods", {
+            "title": f"第{number}期", "capacity": 100, "fee_fen": 0,
+            "registration_opens_at": (now - timedelta(hours=1)).isoformat(),
+            "registration_closes_at": (now + timedelta(days=7)).isoformat(),
+            "start_date": (today + timedelta(days=8)).isoformat(), "end_date": (today + timedelta(days=17)).isoformat(),
+        })
+        api.post(f"/admin/v1/periods/{period['id']}/state", {"state": "open"})
+        periods.append(period)
+    a, b = api.person(), api.person()
+    c = api.person(scene=channel["code"])
+    for member in (a, b, c):
+        api.register(periods[0]["id"], member)
+    for member in (a, c):
+        api.register(periods[1]["id"], member)
+
+    first, second = (p["id"] for p in periods)
+    sid = series["id"]
+
+    def renewal_arrived() -> bool:
+        figure = api.metrics(f"/series/{sid}/renewal")
+        steps = figure["steps"] if figure else []
+        return bool(steps) and (steps[0]["members"], steps[0]["renewed"]) == (3, 2)
+
+    def sources_arrived() -> bool:
+        figure = api.metrics(f"/series/{sid}/cohorts", view="source")
+        periods = (figure or {}).get("periods", [])
+        parts = {p["period_id"]: {x["key"]: x["members"] for x in p["parts"]} for p in periods}
+        return parts.get(second) == {f"period-{first}": 1, f"channel-{channel['id']}": 1}
+
+    def funnel_arrived() -> bool:
+        figure = api.metrics("/channels") or {"channels": []}
+        mine = [c for c in figure["channels"] if c["channel_id"] == channel["id"]]
+        return bool(mine) and {s["name"]: s["members"] for s in mine[0]["steps"]}["registered"] == 1
+
+    until(renewal_arrived)
+    until(sources_arrived)
+    until(funnel_arrived)
+    return {"series": series, "channel": channel, "periods": periods}
+
+
+# -- the browser side ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh browser context at 1366 × 768 in Shanghai; screenshot and trace kept when the test fails."""
+    context = browser.new_context(
+        viewport={"width": 1366, "height": 768}, locale="zh-CN", timezone_id="Asia/Shanghai", accept_downloads=True,
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    context.tracing.start(screenshots=True, snapshots=True, sources=False)
+    tab = context.new_page()
+    failed_before = request.session.testsfailed
+    yield tab
+    if request.session.testsfailed > failed_before:
+        target = ARTIFACTS / re.sub(r"[^\w.-]+", "_", request.node.name)
+        target.mkdir(parents=True, exist_ok=True)
+        try:
+            tab.screenshot(path=str(target / "screenshot.png"), full_page=True)
+        finally:
+            context.tracing.stop(path=str(target / "trace.zip"))
+    else:
+        context.tracing.stop()
+    context.close()
+
+
+def console(system: Any, path: str = "") -> str:
+    return f"{system.gateway}/console/{path}"
+
+
+def sign_in(page: Any, system: Any) -> None:
+    page.goto(console(system, "login"))
+    page.locator("[data-test=username]").fill(system.admin_username)
+    page.locator("[data-test=password]").fill(system.admin_password)
+    page.locator("[data-test=login-submit]").click()
+    page.wait_for_url(re.compile(r"/console/dashboard"))
+
+
+def choose(page: Any, select: Any, option: str) -> None:
+    """Pick an option of an Element Plus select (its list is teleported to the body)."""
+    select.click()
+    page.locator(".el-select-dropdown__item:visible", has_text=option).first.click()
+
+
+def drawn(page: Any, name: str) -> dict[str, Any]:
+    """What chart ``name`` holds once it has drawn (ECharts' getOption(), recorded by the console)."""
+    page.wait_for_function(f"() => !!(window.__qunyunCharts && window.__qunyunCharts[{name!r}])")
+    return page.evaluate(f"() => window.__qunyunCharts[{name!r}]")
+
+
+def show_series(page: Any, title: str) -> None:
+    """Choose the series of the series figures; wait until both have drawn it."""
+    page.evaluate("() => { window.__qunyunCharts = {} }")
+    selector = page.locator("[data-test=renewal-series]")
+    selector.scroll_into_view_if_needed()
+    choose(page, selector, title)
+
+
+# -- journeys -----------------------------------------------------------------------------------
+
+
+def test_the_renewal_chart_draws_the_series_figures(page: Any, system: Any, seeded: dict[str, Any]) -> None:
+    sign_in(page, system)
+    show_series(page, seeded["series"]["title"])
+    chart = drawn(page, "renewal")
+    assert chart["xAxis"] == [["#1 → #2"]]
+    bars_members, bars_renewed, rate = chart["series"]
+    assert (bars_members["type"], bars_members["data"]) == ("bar", [3])
+    assert (bars_renewed["type"], bars_renewed["data"]) == ("bar", [2])
+    assert (rate["type"], rate["data"]) == ("line", [66.7])
+    row = page.locator("[data-test=renewal-data] tbody tr").first
+    sync_api.expect(row.locator("td").nth(1)).to_have_text("3")
+    sync_api.expect(row.locator("td").nth(3)).to_have_text("66.7%")
+
+
+def test_the_cohort_charts_show_origin_source_and_no_destination_yet(
+    page: Any, system: Any, seeded: dict[str, Any]
+) -> None:
+    sign_in(page, system)
+    show_series(page, seeded["series"]["title"])
+    origin = drawn(page, "cohorts")
+    assert origin["xAxis"] == [["第1期", "第2期"]]
+    assert [(s["name"], s["type"], s["data"]) for s in origin["series"]] == [("第1期", "bar", [3, 2])]
+
+    page.evaluate("() => { delete window.__qunyunCharts.cohorts }")
+    page.locator("[data-test=cohort-view] label", has_text="首次来源").click()
+    source = drawn(page, "cohorts")
+    by_name = {s["name"]: s["data"] for s in source["series"]}
+    assert by_name == {"第1期": [2, 1], f"渠道 {seeded['channel']['code']}": [1, 1]}
+    assert {s["stack"] for s in source["series"]} == {"cohort"}
+    table = page.locator("[data-test=cohort-data] tbody tr")
+    sync_api.expect(table).to_have_count(4)
+
+    # Neither period has ended: the destination Sankey is the card's empty state, saying why.
+    page.locator("[data-test=cohort-view] label", has_text="去向").click()
+    card = page.locator("[data-figure=cohorts]")
+    sync_api.expect(card.locator("[data-test=figure-empty]")).to_contain_text("期次结束后才有去向")
+
+
+def test_the_channel_funnel_shows_the_channel_steps(page: Any, system: Any, seeded: dict[str, Any]) -> None:
+    sign_in(page, system)
+    code = seeded["channel"]["code"]
+    card = page.locator("[data-figure=funnel][data-state=ready]")
+    sync_api.expect(card).to_be_visible()
+    card.scroll_into_view_if_needed()
+    row = card.locator("[data-test=funnel-data] tbody tr", has_text=code)
+    sync_api.expect(row).to_have_count(1)
+    cells = row.locator("td")
+    # scene, scanned, followed, registered, …
+    sync_api.expect(cells.nth(1)).to_have_text("1")
+    sync_api.expect(cells.nth(3)).to_have_text("1")
+    # The chart draws one channel (the most scanned first); a click on the row draws ours.
+    row.click()
+    page.wait_for_function(
+        f"() => window.__qunyunCharts?.funnel?.series?.[0]?.name === {code!r}"
+    )
+    chart = drawn(page, "funnel")
+    assert chart["yAxis"][0][:3] == ["扫码", "关注", "报名"]
+    assert [d["value"] for d in chart["series"][0]["data"]][:3] == [1, 1, 1]
+
+
+def test_a_figure_csv_downloads_with_the_staff_token(page: Any, system: Any, seeded: dict[str, Any]) -> None:
+    sign_in(page, system)
+    show_series(page, seeded["series"]["title"])
+    drawn(page, "renewal")
+    with page.expect_download() as download:
+        page.locator("[data-test=csv-renewal]").click()
+    assert download.value.suggested_filename == f"renewal-{seeded['series']['id']}.csv"
+    lines = Path(download.value.path()).read_bytes().decode("utf-8-sig").splitlines()
+    header = lines[0].split(",")
+    (row,) = [dict(zip(header, line.split(","), strict=False)) for line in lines[1:] if line]
+    assert (row["from_period_id"], row["members"], row["renewed"]) == (str(seeded["periods"][0]["id"]), "3", "2")
+
+
+def test_every_figure_settles_and_the_dashboard_marks_itself_interactive(page: Any, system: Any, api: Api) -> None:
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    sign_in(page, system)
+    page.wait_for_function("() => window.__qunyunDashboard && window.__qunyunDashboard.interactiveAt !== null")
+    readiness = page.evaluate("() => window.__qunyunDashboard")
+    assert set(readiness["figures"]) == {
+        "trend", "renewal", "cohorts", "funnel", "dwell", "lifecycle", "heatmap", "retention",
+    }
+    assert all(f["state"] in ("drawn", "empty") for f in readiness["figures"].values()), readiness
+    measures = page.evaluate("() => performance.getEntriesByName('qunyun:dashboard', 'measure').map(m => m.duration)")
+    assert measures == [pytest.approx(readiness["interactiveAt"])]
+    # Reached from the login page: measured from when the dashboard view began, not the page load.
+    assert readiness["startedAt"] > 0
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+    assert not errors, errors
+
+
+def test_a_range_the_api_refuses_is_an_error_state_on_every_windowed_card(page: Any, system: Any, api: Api) -> None:
+    sign_in(page, system)
+    # 500 days: metrics answers 422 with its Chinese detail, which every windowed card shows.
+    page.goto(console(system, "dashboard?from=2024-01-01&to=2025-05-14&granularity=week"))
+    for name in ("trend", "funnel", "dwell", "lifecycle", "heatmap", "retention"):
+        card = page.locator(f"[data-figure={name}]")
+        sync_api.expect(card.locator("[data-test=figure-error]")).to_contain_text("时间范围最长")
+    # The picker shows the range from the URL, and the series figures (not windowed) still load.
+    sync_api.expect(page.locator("[data-test=dashboard-range] input").first).to_have_value("2024-01-01")
+    sync_api.expect(page.locator("[data-figure=renewal]")).not_to_have_attribute("data-state", "error")
+
+
+def test_a_token_about_to_expire_is_renewed_in_place(page: Any, system: Any, api: Api) -> None:
+    sign_in(page, system)
+    page.goto(console(system, "members"))
+    sync_api.expect(page.locator("[data-test=menu]")).to_be_visible()
+    soon = api.staff_token(ttl=60)
+    page.evaluate(f"sessionStorage.setItem({TOKEN_KEY!r}, {soon!r})")
+    page.reload()
+    # Two minutes ahead of expiry the console asks for the password, over the page it is on.
+    dialog = page.locator(".session-renewal")
+    sync_api.expect(dialog).to_be_visible()
+    sync_api.expect(dialog).to_contain_text(system.admin_username)
+    dialog.locator("input").fill(system.admin_password)
+    dialog.locator(".el-button--primary").click()
+    sync_api.expect(dialog).to_be_hidden()
+    assert re.search(r"/console/members$", page.url)
+    renewed = page.evaluate(f"sessionStorage.getItem({TOKEN_KEY!r})")
+    assert renewed != soon
+    me = httpx.get(f"{system.gateway}/admin/v1/staff/me", headers={"authorization": f"Bearer {renewed}"})
+    assert me.status_code == 200
+
+
+def test_an_expired_token_not_renewed_returns_to_login_and_back(page: Any, system: Any, api: Api) -> None:
+    sign_in(page, system)
+    expired = api.staff_token(ttl=-60)
+    page.evaluate(f"sessionStorage.setItem({TOKEN_KEY!r}, {expired!r})")
+    page.goto(console(system, "members/tags"))
+    dialog = page.locator(".session-renewal")
+    sync_api.expect(dialog).to_be_visible()
+    dialog.locator(".el-button", has_text="重新登录").click()
+    page.wait_for_url(re.compile(r"/console/login\?redirect=(%2F|/)members(%2F|/)tags$"))
+    assert page.evaluate(f"sessionStorage.getItem({TOKEN_KEY!r})") is None
+    page.locator("[data-test=username]").fill(system.admin_username)
+    page.locator("[data-test=password]").fill(system.admin_password)
+    page.locator("[data-test=login-submit]").click()
+    page.wait_for_url(re.compile(r"/console/members/tags$"))
