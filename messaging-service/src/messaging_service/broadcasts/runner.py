@@ -78,8 +78,9 @@ WITH c AS (
   FROM c ORDER BY c.seq
   RETURNING id, member_no, idempotency_key
 ), r AS (
+  -- The key carries the seq: the update finds each recipient by its primary key.
   UPDATE broadcast_recipients br SET message_id = m.id FROM m
-  WHERE br.broadcast_id = $1 AND m.idempotency_key = 'b' || $1 || ':' || br.seq
+  WHERE br.broadcast_id = $1 AND br.seq = split_part(m.idempotency_key, ':', 2)::int
 )
 SELECT id, member_no FROM m ORDER BY id
 """
