@@ -138,7 +138,7 @@ async def test_500_concurrent_registrations_for_100_places(campaign_factory):
 
 
 async def test_500_concurrent_one_statement_registrations_for_100_places(campaign_factory):
-    """The driver-pool path (no Idempotency-Key): exactly 100 places, events and touches; one per member."""
+    """The driver-pool path: exactly 100 places, events and touches; one per member, one per key."""
     async with campaign_factory(simulator=True, db_pool_size=20, db_max_overflow=30) as c:
         channel = await c.client.post(
             "/admin/v1/channels", json={"name": "抢位海报", "code": "race-poster"}, headers=c.staff()
@@ -189,3 +189,13 @@ async def test_500_concurrent_one_statement_registrations_for_100_places(campaig
         assert [t.status_code for t in taps].count(201) == 1
         assert {t.json()["type"].rsplit("/", 1)[-1] for t in taps if t.status_code != 201} == {"already-registered"}
         assert (await c.client.get(f"/admin/v1/periods/{other['id']}", headers=c.staff())).json()["taken"] == 1
+
+        # The same member retrying with one Idempotency-Key twenty times at once: one place, one answer.
+        keyed = {"Idempotency-Key": "race-key-23998"}
+        retries = await asyncio.gather(
+            *(c.client.post(again, json={}, headers=c.member(23998) | keyed) for _ in range(20))
+        )
+        assert {r.status_code for r in retries} == {201}, {r.status_code: r.text for r in retries}
+        assert len({r.json()["id"] for r in retries}) == 1
+        assert sum(r.headers.get("idempotent-replayed") == "true" for r in retries) == 19
+        assert (await c.client.get(f"/admin/v1/periods/{other['id']}", headers=c.staff())).json()["taken"] == 2

@@ -163,6 +163,9 @@ _REGISTER_FREE = """
     ), existing AS (
         SELECT 1 FROM registrations
         WHERE period_id = $1 AND member_no = $2 AND state IN ('awaiting_payment', 'confirmed')
+    ), replay AS (
+        SELECT 1 FROM idempotency_records WHERE $15::text IS NOT NULL AND member_no = $2 AND scope = 'register'
+          AND key = $15::text
     ), place AS (
         UPDATE periods SET taken = taken + 1
         WHERE id = $1 AND fee_fen = 0
@@ -170,6 +173,7 @@ _REGISTER_FREE = """
           AND registration_opens_at <= $3 AND $3 < registration_closes_at
           AND taken < capacity
           AND NOT EXISTS (SELECT 1 FROM blocked) AND NOT EXISTS (SELECT 1 FROM existing)
+          AND NOT EXISTS (SELECT 1 FROM replay)
         RETURNING id, series_id
     ), ch AS (
         SELECT c.id FROM channels c, place WHERE $4::text IS NOT NULL AND c.code = $4::text
@@ -203,10 +207,17 @@ _REGISTER_FREE = """
         ) rows
         ORDER BY ord
         RETURNING 1
+    ), remember AS (
+        INSERT INTO idempotency_records (member_no, scope, key, request_hash, status_code, response)
+        SELECT $2, 'register', $15::text, $16::text, 201,
+               jsonb_set(jsonb_set($17::jsonb, '{id}', to_jsonb(reg.id)),
+                         '{channel_id}', coalesce(to_jsonb(reg.channel_id), 'null'::jsonb))
+        FROM reg WHERE $15::text IS NOT NULL
     )
     SELECT (SELECT id FROM reg) AS registration_id, (SELECT channel_id FROM reg) AS channel_id,
            p.state, p.late_join, p.registration_opens_at, p.registration_closes_at, p.taken, p.capacity,
-           p.fee_fen, EXISTS (SELECT 1 FROM blocked) AS blocked, EXISTS (SELECT 1 FROM existing) AS existing
+           p.fee_fen, EXISTS (SELECT 1 FROM blocked) AS blocked, EXISTS (SELECT 1 FROM existing) AS existing,
+           EXISTS (SELECT 1 FROM replay) AS replay
     FROM p
 """
 
@@ -222,6 +233,8 @@ class FreeRegistration:
     period: dict[str, Any]
     blocked: bool
     existing: bool
+    # The Idempotency-Key was used before: the unit-of-work path replays (or refuses) it.
+    replay: bool
 
 
 async def register_free(
@@ -235,13 +248,17 @@ async def register_free(
     touched: dict[str, Any] | None,
     created: dict[str, Any],
     notify: bool,
+    idempotency: tuple[str, str, dict[str, Any]] | None = None,
 ) -> FreeRegistration | None:
     """Register ``member_no`` for a free period in one statement (None: no such period).
 
     ``touched`` and ``created`` are the outbox rows of ``campaign.channel.touched``
     and ``campaign.registration.created`` (shared.events.outbox.outbox_row);
-    the statement fills in the ids only it knows. Raises
-    asyncpg.UniqueViolationError when the member registered at the same moment.
+    the statement fills in the ids only it knows. ``idempotency`` is (key,
+    request hash, the answer with the ids to fill in): the answer is remembered
+    with the registration; a key seen before takes no place (``replay``).
+    Raises asyncpg.UniqueViolationError when the member registered (or the same
+    key was used) at the same moment.
     """
     touched = touched or created  # a placeholder: without a channel that row is never written
     async with pool.acquire() as conn:
@@ -250,6 +267,8 @@ async def register_free(
             touched["event_id"], touched["topic"], created["key"], touched["type"],
             orjson.dumps(touched["envelope"]).decode(),
             created["event_id"], created["topic"], created["type"], orjson.dumps(created["envelope"]).decode(),
+            idempotency[0] if idempotency else None, idempotency[1] if idempotency else None,
+            orjson.dumps(idempotency[2]).decode() if idempotency else None,
         )
         if row is not None and row["registration_id"] is not None and notify:
             await conn.execute(notify_sql())
@@ -261,6 +280,7 @@ async def register_free(
         period=dict(row),
         blocked=row["blocked"],
         existing=row["existing"],
+        replay=row["replay"],
     )
 
 

@@ -41,18 +41,19 @@ async def register(
 ) -> Response:
     """Register for a period; a retry with the same Idempotency-Key replays the first answer.
 
-    No request session: a free period without an invite code or an
-    Idempotency-Key is one statement on the driver pool (a launch puts
-    hundreds of members on one period in a minute); everything else opens
-    its own unit of work.
+    No request session: a free period without an invite code is one
+    statement on the driver pool, its Idempotency-Key record included (a
+    launch puts hundreds of members on one period in a minute); a paid
+    period, an invite code or a key seen before opens its own unit of work.
     """
     now = runtime.extras["clock"].now()
     pool = runtime.driver_pool
-    if pool is not None and not idempotency_key and not body.invite_code:
+    if pool is not None and not body.invite_code:
         wake = runtime.session_factory.kw.get("info", {}).get(WAKE_KEY)
         fast = await service.register_free(
             pool, period_id=period_id, member_no=member.member_no, body=body, now=now,
             source=runtime.settings.service_name, notify=wake is None,
+            idempotency=(idempotency_key, _request_hash(period_id, body)) if idempotency_key else None,
         )
         if fast is not None:
             if wake is not None:
@@ -60,6 +61,13 @@ async def register(
             return Response(fast.model_dump_json(), status_code=201, media_type="application/json")
     async with unit_of_work(runtime.session_factory) as session:
         return await _register_in(session, runtime, period_id, body, member.member_no, now, idempotency_key)
+
+
+def _request_hash(period_id: int, body: RegistrationCreate) -> str:
+    """What an Idempotency-Key is bound to: the period and the body."""
+    return hashlib.sha256(
+        orjson.dumps({"period_id": period_id, "body": body.model_dump(mode="json")}, option=orjson.OPT_SORT_KEYS)
+    ).hexdigest()
 
 
 async def _register_in(
@@ -74,11 +82,7 @@ async def _register_in(
     """The registration in a unit of work: idempotency record, paid orders, referrals."""
     scope = "register"
     if idempotency_key:
-        request_hash = hashlib.sha256(
-            orjson.dumps(
-                {"period_id": period_id, "body": body.model_dump(mode="json")}, option=orjson.OPT_SORT_KEYS
-            )
-        ).hexdigest()
+        request_hash = _request_hash(period_id, body)
         earlier = await repository.claim_idempotency(
             session, member_no=member_no, scope=scope, key=idempotency_key, request_hash=request_hash
         )

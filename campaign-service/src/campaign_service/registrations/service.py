@@ -72,13 +72,16 @@ async def register_free(
     now: datetime,
     source: str,
     notify: bool,
+    idempotency: tuple[str, str] | None = None,
 ) -> RegistrationRead | None:
-    """Register a member for a free period in one statement; None when the period charges a fee.
+    """Register a member for a free period in one statement; None: take :func:`register` instead.
 
     The same rules as :func:`register` (window, blocklist, one live
     registration, capacity, channel attribution and its touch) in the same
-    order of refusals; an invite code takes :func:`register` (its referral
-    rules lock and read several rows).
+    order of refusals. ``idempotency`` (key, request hash) remembers the answer
+    in the same statement; a key used before, or used at the same moment, goes
+    to :func:`register`'s unit of work, which replays or refuses it. An invite
+    code takes :func:`register` too (its referral rules lock and read several rows).
     """
     scene = scene_of(body.channel)
     created = outbox_row(
@@ -94,22 +97,26 @@ async def register_free(
             ChannelTouched(member_no=member_no, channel_id=0, scene=scene, first_touch=False),
             source=source, member_no=member_no, occurred_at=now,
         )
+    answer = RegistrationRead(
+        id=1, period_id=period_id, state="confirmed", fee_fen=0, created_at=now, confirmed_at=now
+    )
+    remembered = (*idempotency, answer.model_dump(mode="json")) if idempotency else None
     try:
         done = await repository.register_free(
             pool, period_id=period_id, member_no=member_no, now=now, scene=scene, channel=body.channel,
-            touched=touched, created=created, notify=notify,
+            touched=touched, created=created, notify=notify, idempotency=remembered,
         )
-    except asyncpg.UniqueViolationError as exc:  # the same member registering twice at once
-        raise _already() from exc
+    except asyncpg.UniqueViolationError as exc:
+        if idempotency:  # perhaps a retry with the same key a moment ago: the unit of work tells
+            return None
+        raise _already() from exc  # the same member registering twice at once
     if done is None:
         raise NotFound("活动期不存在。", slug="period-not-found", title="Period not found")
     if done.registration_id is not None:
-        return RegistrationRead(
-            id=done.registration_id, period_id=period_id, state="confirmed", fee_fen=0, created_at=now,
-            confirmed_at=now, channel_id=done.channel_id,
-        )
+        answer.id, answer.channel_id = done.registration_id, done.channel_id
+        return answer
     seen = done.period
-    if seen["fee_fen"] > 0:
+    if seen["fee_fen"] > 0 or done.replay:
         return None
     if not _accepting(
         seen["state"], seen["late_join"], seen["registration_opens_at"], seen["registration_closes_at"], now
