@@ -19,6 +19,7 @@ from shared.runtime import ServiceRuntime
 
 log = structlog.get_logger("messaging.scheduler")
 BATCH = 200
+DISPATCH_CONCURRENCY = 8
 
 
 async def settle_interrupted(runtime: ServiceRuntime) -> int:
@@ -72,8 +73,17 @@ async def tick(runtime: ServiceRuntime) -> None:
     dispatcher: Dispatcher = runtime.extras["dispatcher"]
     await settle_interrupted(runtime)
     await write_reminders(runtime)
-    for message_id in await due_messages(runtime):
-        await dispatcher.dispatch(message_id)
+    gate = asyncio.Semaphore(DISPATCH_CONCURRENCY)
+
+    async def dispatch(message_id: int) -> None:
+        async with gate:
+            await dispatcher.dispatch(message_id)
+
+    # Each dispatch locks its own row; a few at a time (a period's start writes to all its registrants at once).
+    results = await asyncio.gather(*(dispatch(i) for i in await due_messages(runtime)), return_exceptions=True)
+    for result in results:
+        if isinstance(result, Exception):  # that message stays due: the next pass tries again
+            log.warning("scheduled_send_failed", error=repr(result))
     await run_broadcasts(runtime)
 
 
