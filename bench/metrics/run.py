@@ -2,11 +2,13 @@
 
 Figures: ``--members`` members and ``--events`` activity events (default 1,000,000
 and 10,000,000) spread over 90 days, loaded with SQL into a raw table (the
-baseline) and into metrics' daily rollups exactly as the consumers fold them.
-metrics-service then answers every figure for the 90-day range over HTTP
-(an internal token, as the gateway sends; the gateway's own hop is measured by
-bench/gateway), ``--requests`` times each: p50 / p99 beside a raw SQL
-``count(DISTINCT member_no)`` over the same range of the raw table.
+baseline) and into metrics' daily rollups exactly as the consumers fold them,
+then the summaries are built from those facts by the same code the consumers
+run (``metrics_service.summaries.service.rebuild_all``). Every figure for the
+90-day range is then asked through the gateway with a staff token (gateway →
+metrics-service, as the console asks), ``--requests`` times each: p50 / p99
+beside a raw SQL ``count(DISTINCT member_no)`` over the same range of the raw
+table.
 
 Ingest: ``--ingest`` activity envelopes on ``app.activity``; metrics' worker
 claims and folds them (one claim and two upserts per batch); the figure is
@@ -85,6 +87,9 @@ def load_sql(members: int, events: int, first: date) -> list[str]:
         """INSERT INTO community_member_facts (community_id, member_no, first_seen_at, last_seen_at)
             SELECT period_id, member_no, created_at, created_at + ((member_no % 40) * INTERVAL '1 day')
             FROM registration_facts""",
+        """INSERT INTO period_sightings (period_id, community_id, member_no, first_seen_at, last_seen_at)
+            SELECT c.period_id, m.community_id, m.member_no, m.first_seen_at, m.last_seen_at
+            FROM community_member_facts m JOIN community_facts c USING (community_id)""",
         """INSERT INTO channel_touches (member_no, channel_id, scene, touched_at)
             SELECT member_no, 1 + member_no % 5, 'scene-' || (1 + member_no % 5), created_at - INTERVAL '1 hour'
             FROM registration_facts WHERE period_id = 1""",
@@ -112,6 +117,8 @@ def figure_paths(first: date, last: date) -> list[str]:
     """Every figure for the range."""
     r = f"from={first.isoformat()}&to={last.isoformat()}"
     return [
+        # The floor: one figure over a day without data, the same route through the gateway.
+        "/admin/v1/metrics/heatmap?from=2001-01-01&to=2001-01-01",
         f"/admin/v1/metrics/overview?{r}",
         f"/admin/v1/metrics/overview?{r}&granularity=week",
         f"/admin/v1/metrics/lifecycle?{r}&granularity=week",
@@ -131,6 +138,8 @@ def figure_paths(first: date, last: date) -> list[str]:
 def _label(path: str) -> str:
     """The figure and its non-range parameters."""
     name, _, query = path.removeprefix("/admin/v1/metrics").partition("?")
+    if "from=2001-01-01" in query:
+        return "floor: heatmap of one empty day (per-request cost)"
     extra = [p for p in query.split("&") if p and not p.startswith(("from=", "to="))]
     return name + ("?" + "&".join(extra) if extra else "")
 
@@ -140,20 +149,38 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+async def build_summaries(url: str) -> None:
+    """The summaries of the loaded facts, by the consumers' own code."""
+    from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+    from metrics_service.summaries.service import rebuild_all
+
+    engine = create_async_engine(url.replace("postgresql://", "postgresql+asyncpg://", 1))
+    try:
+        async with async_sessionmaker(engine)() as session:
+            await rebuild_all(session)
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+
 async def figures(infra, members: int, events: int, requests: int, logs: Path) -> list[tuple[str, ...]]:
-    """Load, serve, time every figure and the raw SQL baseline."""
+    """Load, serve through the gateway, time every figure and the raw SQL baseline."""
     db = await migrated_database(infra, "metrics")
+    gateway_db = await migrated_database(infra, "gateway")
     url = with_database(infra.server_uri, db)
     last = datetime.now(UTC).date()
     first = last - timedelta(days=DAYS - 1)
     conn = await asyncpg.connect(url)
     rows: list[tuple[str, ...]] = []
-    server = None
+    server = gateway = None
     try:
         started = time.perf_counter()
         for statement in load_sql(members, events, first):
             await conn.execute(statement)
         await load_bitmaps(conn)
+        await build_summaries(url)
+        await conn.execute("ANALYZE")
         load_seconds = time.perf_counter() - started
         member_days = await conn.fetchval("SELECT count(*) FROM member_days")
         rows.append((f"load {events:,} events, {members:,} members (SQL)", f"{load_seconds:,.0f} s",
@@ -168,21 +195,24 @@ async def figures(infra, members: int, events: int, requests: int, logs: Path) -
             raw.append((time.perf_counter() - t) * 1000)
         rows.append(("baseline: raw SQL count(DISTINCT) over 90 days", f"{statistics.median(raw):,.1f}",
                      f"{max(raw):,.1f}", "5"))
-        port = free_port()
-        server = spawn("metrics_service", {
+        port, gateway_port = free_port(), free_port()
+        env = {
             "QUNYUN_ENV": "test", "QUNYUN_ENV_FILE": os.devnull, "QUNYUN_LOG_LEVEL": "WARNING",
             "DATABASE_URL": infra.server_uri, "METRICS_DATABASE_NAME": db, "METRICS_PORT": str(port),
             "METRICS_RUN_WORKER": "false", "KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap,
-            "QUNYUN_SECRET_KEY": SECRET,
-        }, logs / "metrics-figures.log")
-        base = f"http://127.0.0.1:{port}"
+            "QUNYUN_SECRET_KEY": SECRET, "GATEWAY_DATABASE_NAME": gateway_db, "GATEWAY_PORT": str(gateway_port),
+            "QUNYUN_METRICS_URL": f"http://127.0.0.1:{port}", "GATEWAY_RUN_WORKER": "false",
+        }
+        server = spawn("metrics_service", env, logs / "metrics-figures.log")
+        gateway = spawn("gateway", env, logs / "gateway-figures.log")
+        wait_http(f"http://127.0.0.1:{port}/healthz")
+        base = f"http://127.0.0.1:{gateway_port}"
         wait_http(base + "/healthz")
         codec = TokenCodec(QunyunSettings(secret_key=SECRET))  # type: ignore[call-arg]
         staff = StaffPrincipal(staff_id=1, username="bench", roles=frozenset({"viewer"}))
+        headers = {"authorization": "Bearer " + codec.issue_staff(staff)}
         async with httpx.AsyncClient(base_url=base, timeout=60) as http:
             for path in figure_paths(first, last):
-                headers = {"authorization": "Bearer " + codec.issue_internal(
-                    caller="gateway", audience="metrics", staff=staff)}
                 answer = await http.get(path, headers=headers)
                 assert answer.status_code == 200, (path, answer.status_code, answer.text[:300])
                 timings = []
@@ -193,11 +223,13 @@ async def figures(infra, members: int, events: int, requests: int, logs: Path) -
                 rows.append((_label(path), f"{_pct(timings, 0.5):,.1f}", f"{_pct(timings, 0.99):,.1f}",
                              str(requests)))
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait(10)
+        for process in (server, gateway):
+            if process is not None:
+                process.terminate()
+                process.wait(10)
         await conn.close()
         await drop_database(infra.server_uri, db)
+        await drop_database(infra.server_uri, gateway_db)
     return rows
 
 

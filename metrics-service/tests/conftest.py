@@ -32,7 +32,12 @@ class Metrics:
     app: FastAPI
     client: httpx.AsyncClient
     settings: MetricsSettings
-    headers: dict[str, str]
+    issue_headers: Callable[[], dict[str, str]]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """A fresh internal token (a slow run on a loaded machine outlives one)."""
+        return self.issue_headers()
 
     async def publish(self, events: list[tuple[str, str, Envelope]]) -> None:
         """Put events on their topics, keyed like the producers key them."""
@@ -98,7 +103,7 @@ def metrics_factory(migrated_db, service_settings, internal_headers) -> Callable
             async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
                 yield Metrics(
                     app=app, client=client, settings=settings,
-                    headers=internal_headers(settings, staff_roles=("viewer",)),
+                    issue_headers=lambda: internal_headers(settings, staff_roles=("viewer",)),
                 )
 
     return make

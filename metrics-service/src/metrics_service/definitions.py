@@ -1,7 +1,12 @@
 """The definitions behind every figure of the operations index (运营指数).
 
 Every figure in this service is computed from these rules and nothing else;
-change a rule here and every figure changes with it.
+change a rule here and every figure changes with it. The slow figures read
+summaries kept at ingest (``metrics_service.summaries``: period member and
+seen-after bitmaps, cohort key bitmaps, channel funnel rows and day counts,
+group bitmaps, period figures); each is recomputed from the fact tables by
+these same rules for exactly what an event batch touched, so it always equals
+the rule applied to the facts.
 
 Time
     A **day** is an Asia/Shanghai calendar day (``TIMEZONE``). The moment of
@@ -34,15 +39,20 @@ Period calendar
     alone counts.
 
 Groups of a period
-    Groups have no API; metrics knows them from sightings
-    (``campaign.community.member_seen``). A group **belongs to** the period
-    whose registrant opened the first card seen in it while that period had
-    not ended (the member's latest such registration). This mirrors the
-    period campaign-service proposes for a new group.
+    Metrics knows groups from sightings (``campaign.community.member_seen``)
+    and their links from ``campaign.community.linked`` / ``.unlinked``. A
+    sighting **counts for** the periods it names (``period_ids``: the group's
+    links at that moment, as campaign-service knew them); for a sighting that
+    names none, the periods the group was linked to at that moment by the
+    link events metrics saw; failing both, the group's **inferred** period:
+    the period whose registrant opened the first card seen in the group while
+    that period had not ended (the member's latest such registration), which
+    mirrors the period campaign-service proposes for a new group. One link
+    per group and period is kept (first link to last unlink).
 
 In a group after period N
-    A member of period N is **in a group after N** when seen, after N ended,
-    in a group of N or of a later period of the same series (the series'
+    A member of period N is **in a group after N** when a sighting of them
+    after N ended counted for N or a later period of the same series (the series'
     community matrix: group A of X1 keeps its people, group B of X2 receives
     the renewers).
 
@@ -73,7 +83,7 @@ Cohort views of a series
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 TIMEZONE = ZoneInfo("Asia/Shanghai")
@@ -89,6 +99,18 @@ DEFAULT_ACTIVE_WINDOW_DAYS = 7
 def local_day(moment: datetime) -> date:
     """The Asia/Shanghai calendar day of a moment."""
     return moment.astimezone(TIMEZONE).date()
+
+
+# Asia/Shanghai has kept UTC+8 without daylight saving since 1991: the hot path
+# adds the offset instead of asking the zone database (same answer).
+_FIXED_SINCE = datetime(1992, 1, 1, tzinfo=TIMEZONE)
+_OFFSET = timedelta(hours=8)
+
+
+def local_day_hour(moment: datetime) -> tuple[date, int]:
+    """The Asia/Shanghai day and hour of a moment (timezone-aware)."""
+    local = moment.astimezone(UTC) + _OFFSET if moment >= _FIXED_SINCE else moment.astimezone(TIMEZONE)
+    return local.date(), local.hour
 
 
 def local_hour(moment: datetime) -> int:

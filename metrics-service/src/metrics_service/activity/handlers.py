@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
+from uuid import UUID
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from metrics_service import definitions
@@ -22,6 +25,44 @@ MEMBER_PUSHES = ("wechat.inbound.message", "wechat.inbound.menu_clicked", "wecha
 def moment_of_activity(envelope: Envelope, data: ActivityRecorded) -> datetime:
     """When a telemetry item happened (definitions: Time)."""
     return data.at or envelope.occurred_at
+
+
+@dataclass(slots=True, frozen=True)
+class ActivityItem:
+    """The part of an ``app.activity.recorded`` event the fold reads, taken straight from its wire form."""
+
+    id: UUID
+    member_no: int
+    at: datetime
+    duration_ms: int
+    type: str = ACTIVITY
+
+
+def fast_activity(raw: bytes) -> ActivityItem | None:
+    """Read a telemetry event without the pydantic models; None unless it is plainly well-formed.
+
+    Validating the envelope and its payload through pydantic cost about twice
+    the rest of the ingest per event. This accepts only what those models
+    accept too (exact types, ISO timestamps with a zone, the required
+    fields), so anything else — a poison event included — takes the full
+    parse and its dead-letter path, and the fold is the same either way.
+    """
+    try:
+        doc = orjson.loads(raw)
+        if doc.get("type") != ACTIVITY or doc.get("version", 1) != 1 or type(doc.get("source")) is not str:
+            return None
+        data = doc["data"]
+        member_no, kind, duration = data["member_no"], data["kind"], data.get("duration_ms")
+        if type(member_no) is not int or type(kind) is not str or (duration is not None and type(duration) is not int):
+            return None
+        occurred = datetime.fromisoformat(doc["occurred_at"])
+        at_raw = data.get("at")
+        at = datetime.fromisoformat(at_raw) if at_raw is not None else occurred
+        if at.tzinfo is None or occurred.tzinfo is None or doc.get("member_no") not in (None, member_no):
+            return None
+        return ActivityItem(id=UUID(doc["id"]), member_no=member_no, at=at, duration_ms=duration or 0)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
 
 
 class Touches:
@@ -71,16 +112,20 @@ async def flush(session: AsyncSession) -> None:
         await add_counters(session, {(day, "dwell_ms"): ms for day, ms in pending.dwell.items()})
 
 
-async def apply_activity(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
+async def apply_activity(session: AsyncSession, envelopes: Sequence[Envelope | ActivityItem]) -> None:
     """Fold a batch of telemetry into the pending rollups."""
     pending = touches(session)
+    hours = pending.hours
     for envelope in envelopes:
-        data = parse(envelope, ActivityRecorded)
-        at = moment_of_activity(envelope, data)
-        day = definitions.local_day(at)
-        dwell = max(0, min(data.duration_ms or 0, definitions.MAX_DWELL_MS))
-        pending.touch(member_no=data.member_no, day=day, mini_program=True, dwell_ms=dwell)
-        pending.hours[(day, definitions.local_hour(at))] += 1
+        if isinstance(envelope, ActivityItem):
+            member_no, at, duration = envelope.member_no, envelope.at, envelope.duration_ms
+        else:
+            data = parse(envelope, ActivityRecorded)
+            member_no, at, duration = data.member_no, moment_of_activity(envelope, data), data.duration_ms or 0
+        day, hour = definitions.local_day_hour(at)
+        dwell = max(0, min(duration, definitions.MAX_DWELL_MS))
+        pending.touch(member_no=member_no, day=day, mini_program=True, dwell_ms=dwell)
+        hours[(day, hour)] += 1
 
 
 async def touch(session: AsyncSession, *, member_no: int, at: datetime, mini_program: bool = False) -> None:

@@ -26,28 +26,25 @@ from metrics_service.campaigns.schemas import (
 )
 from metrics_service.figures import Window
 from metrics_service.summaries import repository as summaries
-from metrics_service.summaries.service import MEMBERS, SEEN_AFTER
+from metrics_service.summaries.service import MEMBERS, SEEN_AFTER, period_figure_of_facts
 from shared.errors import NotFound
 
 
 async def period_figure(session: AsyncSession, period_id: int) -> PeriodFigureRead:
-    """Registrations, payments, check-in rate deciles, completion and refunds of one period."""
+    """Registrations, payments, check-in rate deciles, completion and refunds of one period (its summary row)."""
     period = await repository.period(session, period_id)
     if period is None:
         raise NotFound("没有这个活动期的数据。", slug="period-not-found", title="Period not found")
-    summary = await repository.period_summary(session, period_id)
-    plan_days, days, completed = await repository.checkin_days(session, period_id)
-    bins = [0] * 10
-    for n in days:
-        percent = 100 * n / plan_days if plan_days else 0
-        bins[min(int(percent // 10), 9)] += 1
+    figure = await summaries.period_summary(session, period_id)
+    if figure is None:  # facts from before the summaries existed: computed now, the same way
+        figure = await period_figure_of_facts(session, period_id)
+    bins, members, completed = figure.pop("deciles"), figure.pop("members"), figure.pop("completed")
     return PeriodFigureRead(
         period_id=period_id, series_id=period["series_id"], number=period["number"],
-        ended=period["closed_at"] is not None, members=len(days),
-        checkin_days=plan_days,
+        ended=period["closed_at"] is not None, members=members,
         checkin_rate_deciles=[DecileBin(low=10 * i, high=10 * (i + 1), members=n) for i, n in enumerate(bins)],
-        completed=completed, completion_rate=definitions.rate(completed, len(days)),
-        **summary,
+        completed=completed, completion_rate=definitions.rate(completed, members),
+        **figure,
     )
 
 

@@ -59,9 +59,144 @@ async def member_seen(
     )
 
 
+async def periods_of_sighting(
+    session: AsyncSession, *, community_id: int, at: datetime, named: list[int]
+) -> list[int]:
+    """The periods a sighting counts for (definitions: groups of a period).
+
+    The periods the sighting event names (the group's links at that moment,
+    as campaign-service knew them); else the links metrics saw from
+    ``campaign.community.linked`` / ``.unlinked`` that were in force at ``at``;
+    else, for a group no link event ever named, the period inferred for it at
+    its first sighting.
+    """
+    if named:
+        return sorted(set(named))
+    links = (
+        await session.execute(
+            text(
+                "SELECT period_id, linked_at <= :at AND (unlinked_at IS NULL OR unlinked_at > :at) "
+                "FROM community_links WHERE community_id = :c ORDER BY period_id"
+            ),
+            {"c": community_id, "at": at},
+        )
+    ).all()
+    if links:  # a group staff linked: its links decide, never the inference
+        return [int(p) for p, in_force in links if in_force]
+    inferred = await session.scalar(
+        text("SELECT period_id FROM community_facts WHERE community_id = :c"), {"c": community_id}
+    )
+    return [int(inferred)] if inferred is not None else []
+
+
+async def period_seen(
+    session: AsyncSession, *, period_ids: list[int], community_id: int, member_no: int, at: datetime
+) -> None:
+    """Record a sighting under each period it counts for."""
+    if not period_ids:
+        return
+    await session.execute(
+        text(
+            """
+            INSERT INTO period_sightings (period_id, community_id, member_no, first_seen_at, last_seen_at)
+            SELECT p, :c, :m, :at, :at FROM unnest(CAST(:ps AS bigint[])) AS p
+            ON CONFLICT (period_id, community_id, member_no) DO UPDATE SET
+              first_seen_at = LEAST(period_sightings.first_seen_at, excluded.first_seen_at),
+              last_seen_at = GREATEST(period_sightings.last_seen_at, excluded.last_seen_at)
+            """
+        ),
+        {"ps": sorted(period_ids), "c": community_id, "m": member_no, "at": at},
+    )
+
+
+async def linked(
+    session: AsyncSession, *, community_id: int, open_gid: str, period_id: int, series_id: int, at: datetime
+) -> None:
+    """A group was linked to a period; the group shows under its latest linked period."""
+    await session.execute(
+        text(
+            """
+            INSERT INTO community_links (community_id, period_id, series_id, linked_at) VALUES (:c, :p, :s, :at)
+            ON CONFLICT (community_id, period_id) DO UPDATE SET series_id = excluded.series_id,
+              linked_at = LEAST(community_links.linked_at, excluded.linked_at),
+              unlinked_at = CASE WHEN community_links.unlinked_at > excluded.linked_at
+                                 THEN community_links.unlinked_at END
+            """
+        ),
+        {"c": community_id, "p": period_id, "s": series_id, "at": at},
+    )
+    await session.execute(
+        text(
+            """
+            INSERT INTO community_facts (community_id, open_gid, period_id, first_seen_at, last_seen_at)
+            VALUES (:c, :g, :p, :at, :at)
+            ON CONFLICT (community_id) DO UPDATE SET period_id = excluded.period_id
+            """
+        ),
+        {"c": community_id, "g": open_gid, "p": period_id, "at": at},
+    )
+
+
+async def backfill_link(session: AsyncSession, *, community_id: int, period_id: int) -> None:
+    """Count for a just-linked period the group's sightings (first or last) made while the link held.
+
+    A sighting naming no periods may be applied before the link event it
+    follows (they travel on different partitions); this recovers it from the
+    group's first and last sighting of each member. Events that name their
+    periods (campaign-service stamps them) never need it.
+    """
+    await session.execute(
+        text(
+            """
+            INSERT INTO period_sightings (period_id, community_id, member_no, first_seen_at, last_seen_at)
+            SELECT l.period_id, m.community_id, m.member_no,
+              CASE WHEN m.first_seen_at >= l.linked_at THEN m.first_seen_at ELSE m.last_seen_at END,
+              CASE WHEN l.unlinked_at IS NULL OR m.last_seen_at < l.unlinked_at THEN m.last_seen_at
+                   ELSE m.first_seen_at END
+            FROM community_links l JOIN community_member_facts m USING (community_id)
+            WHERE l.community_id = :c AND l.period_id = :p
+              AND ((m.first_seen_at >= l.linked_at AND (l.unlinked_at IS NULL OR m.first_seen_at < l.unlinked_at))
+                OR (m.last_seen_at >= l.linked_at AND (l.unlinked_at IS NULL OR m.last_seen_at < l.unlinked_at)))
+            ON CONFLICT (period_id, community_id, member_no) DO UPDATE SET
+              first_seen_at = LEAST(period_sightings.first_seen_at, excluded.first_seen_at),
+              last_seen_at = GREATEST(period_sightings.last_seen_at, excluded.last_seen_at)
+            """
+        ),
+        {"c": community_id, "p": period_id},
+    )
+
+
+async def unlinked(session: AsyncSession, *, community_id: int, period_id: int, at: datetime) -> None:
+    """A group's link to a period ended (sightings made while linked keep counting for it)."""
+    await session.execute(
+        text(
+            """
+            UPDATE community_links SET unlinked_at = :at
+            WHERE community_id = :c AND period_id = :p AND linked_at <= :at
+              AND (unlinked_at IS NULL OR unlinked_at > :at)
+            """
+        ),
+        {"c": community_id, "p": period_id, "at": at},
+    )
+
+
 async def merge_member(session: AsyncSession, *, from_no: int, into_no: int) -> None:
     """Re-key a merged member's sightings."""
     params = {"from": from_no, "into": into_no}
+    await session.execute(
+        text(
+            """
+            INSERT INTO period_sightings (period_id, community_id, member_no, first_seen_at, last_seen_at)
+            SELECT period_id, community_id, :into, first_seen_at, last_seen_at FROM period_sightings
+            WHERE member_no = :from
+            ON CONFLICT (period_id, community_id, member_no) DO UPDATE SET
+              first_seen_at = LEAST(period_sightings.first_seen_at, excluded.first_seen_at),
+              last_seen_at = GREATEST(period_sightings.last_seen_at, excluded.last_seen_at)
+            """
+        ),
+        params,
+    )
+    await session.execute(text("DELETE FROM period_sightings WHERE member_no = :from"), params)
     await session.execute(
         text(
             """

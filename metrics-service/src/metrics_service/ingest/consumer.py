@@ -16,6 +16,7 @@ from typing import Any
 from aiokafka import ConsumerRecord, TopicPartition
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from metrics_service.activity.handlers import ActivityItem, fast_activity
 from metrics_service.ingest import dispatch
 from shared.db import unit_of_work
 from shared.events import Envelope
@@ -80,10 +81,20 @@ class MetricsConsumer(EventConsumer):
                     _log().debug("consumer_stop_failed", error=repr(exc))
 
     async def process_poll(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
-        """Apply one poll: all partitions together, or partition by partition if that fails."""
-        parsed: list[tuple[ConsumerRecord, Envelope]] = []
+        """Apply one poll: all partitions together, or partition by partition if that fails.
+
+        Telemetry is read by :func:`~metrics_service.activity.handlers.fast_activity`
+        (no pydantic); whatever it does not take is parsed in full. Should the
+        batch fail, everything is parsed in full and replayed the shared way.
+        """
+        fast = self.spec.name == "activity"
+        parsed: list[tuple[ConsumerRecord, Envelope | ActivityItem]] = []
         for records in batches.values():
             for record in records:
+                item = fast_activity(record.value) if fast else None
+                if item is not None:
+                    parsed.append((record, item))
+                    continue
                 try:
                     parsed.append((record, Envelope.from_bytes(record.value)))
                 except Exception as exc:  # unreadable: nothing to retry
@@ -92,18 +103,19 @@ class MetricsConsumer(EventConsumer):
             await self._apply_all(parsed)
         except Exception as exc:
             self._log_replay(exc)
+            full = [(r, e if isinstance(e, Envelope) else Envelope.from_bytes(r.value)) for r, e in parsed]
             for tp in batches:
                 await self.apply_envelopes(
-                    [(r, e) for r, e in parsed if r.topic == tp.topic and r.partition == tp.partition]
+                    [(r, e) for r, e in full if r.topic == tp.topic and r.partition == tp.partition]
                 )
 
-    async def _apply_all(self, parsed: list[tuple[ConsumerRecord, Envelope]]) -> None:
+    async def _apply_all(self, parsed: list[tuple[ConsumerRecord, Envelope | ActivityItem]]) -> None:
         relevant = [e for _, e in parsed if e.type in dispatch.HANDLED_TYPES]
         if not relevant:
             return
         async with unit_of_work(self.sessions) as session:
             fresh = await claim(session, consumer=self.consumer_id, event_ids=[e.id for e in relevant])
-            todo: list[Envelope] = []
+            todo: list[Envelope | ActivityItem] = []
             for envelope in relevant:
                 if envelope.id in fresh:
                     fresh.discard(envelope.id)

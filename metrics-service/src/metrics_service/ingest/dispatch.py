@@ -38,9 +38,9 @@ ACTIVITY_TOPICS = [APP_ACTIVITY]
 DOMAIN_TOPICS = [IDENTITY_EVENTS, CAMPAIGN_EVENTS, WECHAT_INBOUND, TAGGING_EVENTS, MESSAGING_EVENTS]
 
 
-async def apply(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
+async def apply(session: AsyncSession, envelopes: Sequence[Envelope | activity.ActivityItem]) -> None:
     """Apply fresh (already claimed) events in their order; telemetry in one fold per run."""
-    pending: list[Envelope] = []
+    pending: list[Envelope | activity.ActivityItem] = []
     for envelope in envelopes:
         if envelope.type in BATCHED:
             pending.append(envelope)
@@ -49,7 +49,7 @@ async def apply(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
             await activity.apply_activity(session, pending)
             pending = []
         handler = HANDLERS.get(envelope.type)
-        if handler is not None:
+        if handler is not None and isinstance(envelope, Envelope):
             await handler(session, envelope)
     if pending:
         await activity.apply_activity(session, pending)

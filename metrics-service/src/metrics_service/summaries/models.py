@@ -8,8 +8,10 @@ give the same summaries as the facts they come from.
 """
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Date, Integer, LargeBinary, Text, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from metrics_service.models import Base
@@ -93,3 +95,12 @@ class CommunityBitmap(Base):
     community_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     members: Mapped[bytes] = mapped_column(LargeBinary)
     cardinality: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+
+
+class PeriodSummary(Base):
+    """One period's figure (counts, check-in deciles, completion), recomputed when its facts change."""
+
+    __tablename__ = "period_summaries"
+
+    period_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    figure: Mapped[dict[str, Any]] = mapped_column(JSONB)

@@ -253,25 +253,26 @@ async def add_channel_days(session: AsyncSession, deltas: dict[tuple[int, Any], 
 # --- periods and groups ------------------------------------------------------------
 
 
-async def closed_periods_before(
-    session: AsyncSession, community_ids: list[int]
+async def closed_periods_up_to(
+    session: AsyncSession, period_ids: list[int]
 ) -> dict[int, list[tuple[int, datetime]]]:
-    """Per group: the ended periods of its series up to and including the group's period, with their end."""
+    """Per period: the ended periods of its series up to and including it (series order), with their end."""
+    if not period_ids:
+        return {}
     rows = await session.execute(
         text(
             """
-            SELECT c.community_id, n.period_id, n.closed_at FROM community_facts c
-            JOIN period_facts p ON p.period_id = c.period_id
+            SELECT p.period_id, n.period_id, n.closed_at FROM period_facts p
             JOIN period_facts n ON n.series_id = p.series_id
-            WHERE c.community_id = ANY(CAST(:cs AS bigint[])) AND n.closed_at IS NOT NULL
+            WHERE p.period_id = ANY(CAST(:ps AS bigint[])) AND n.closed_at IS NOT NULL
               AND (COALESCE(n.number, 2147483647), n.period_id) <= (COALESCE(p.number, 2147483647), p.period_id)
             """
         ),
-        {"cs": community_ids},
+        {"ps": period_ids},
     )
     out: dict[int, list[tuple[int, datetime]]] = {}
-    for community_id, period_id, closed_at in rows:
-        out.setdefault(int(community_id), []).append((int(period_id), closed_at))
+    for counted, period_id, closed_at in rows:
+        out.setdefault(int(counted), []).append((int(period_id), closed_at))
     return out
 
 
@@ -290,8 +291,8 @@ async def seen_after_ended(session: AsyncSession, *, period_ids: list[int], afte
     rows = await session.scalars(
         text(
             """
-            SELECT DISTINCT m.member_no FROM community_member_facts m JOIN community_facts c USING (community_id)
-            WHERE c.period_id = ANY(CAST(:ps AS bigint[])) AND m.last_seen_at > :after
+            SELECT DISTINCT member_no FROM period_sightings
+            WHERE period_id = ANY(CAST(:ps AS bigint[])) AND last_seen_at > :after
             """
         ),
         {"ps": period_ids, "after": after},
@@ -350,3 +351,9 @@ async def community_maps(session: AsyncSession, community_ids: list[int]) -> dic
     """The members seen in each group."""
     stored = await load(session, "community_bitmaps", [(c,) for c in community_ids])
     return {k[0]: b for k, b in stored.items()}
+
+
+async def period_summary(session: AsyncSession, period_id: int) -> dict[str, Any] | None:
+    """A period's stored figure."""
+    figure = await session.scalar(text("SELECT figure FROM period_summaries WHERE period_id = :p"), {"p": period_id})
+    return dict(figure) if figure is not None else None

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 from pyroaring import BitMap
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,7 +49,8 @@ class Dirty:
 
     members: set[int] = field(default_factory=set)
     series: set[int] = field(default_factory=set)
-    sightings: list[tuple[int, int, datetime]] = field(default_factory=list)
+    periods: set[int] = field(default_factory=set)
+    sightings: list[tuple[int, int, datetime, tuple[int, ...]]] = field(default_factory=list)
 
 
 def dirty(session: AsyncSession) -> Dirty:
@@ -64,15 +66,22 @@ def mark_member(session: AsyncSession, member_no: int) -> None:
     dirty(session).members.add(member_no)
 
 
+def mark_period(session: AsyncSession, period_id: int) -> None:
+    """A period's registrations, refunds or check-ins changed (its figure is recomputed)."""
+    dirty(session).periods.add(period_id)
+
+
 def mark_series(session: AsyncSession, series_id: int | None) -> None:
     """A series' calendar changed (a period opened, ended or got its number)."""
     if series_id is not None:
         dirty(session).series.add(series_id)
 
 
-def mark_sighting(session: AsyncSession, *, community_id: int, member_no: int, at: datetime) -> None:
-    """A member was seen in a group."""
-    dirty(session).sightings.append((community_id, member_no, at))
+def mark_sighting(
+    session: AsyncSession, *, community_id: int, member_no: int, at: datetime, period_ids: list[int]
+) -> None:
+    """A member was seen in a group that counted for ``period_ids`` at that moment."""
+    dirty(session).sightings.append((community_id, member_no, at, tuple(period_ids)))
 
 
 async def flush(session: AsyncSession) -> None:
@@ -84,6 +93,8 @@ async def flush(session: AsyncSession) -> None:
         await _apply_sightings(session, marks.sightings)
     for series_id in sorted(marks.series):
         await recompute_series(session, series_id)
+    for period_id in sorted(marks.periods):
+        await recompute_period(session, period_id)
     members = sorted(m for m in marks.members if 0 <= m <= MAX_MEMBER)
     for i in range(0, len(members), CHUNK):
         chunk = members[i : i + CHUNK]
@@ -92,18 +103,20 @@ async def flush(session: AsyncSession) -> None:
         await _channels(session, chunk)
 
 
-async def _apply_sightings(session: AsyncSession, sightings: list[tuple[int, int, datetime]]) -> None:
-    communities = sorted({c for c, _, _ in sightings})
+async def _apply_sightings(
+    session: AsyncSession, sightings: list[tuple[int, int, datetime, tuple[int, ...]]]
+) -> None:
     groups: dict[int, set[int]] = defaultdict(set)
     after: dict[int, set[int]] = defaultdict(set)
-    ended = await repository.closed_periods_before(session, communities)
-    for community_id, member_no, at in sightings:
+    ended = await repository.closed_periods_up_to(session, sorted({p for *_, ps in sightings for p in ps}))
+    for community_id, member_no, at, period_ids in sightings:
         if not 0 <= member_no <= MAX_MEMBER:
             continue
         groups[community_id].add(member_no)
-        for period_id, closed_at in ended.get(community_id, ()):
-            if at > closed_at:
-                after[period_id].add(member_no)
+        for counted in period_ids:
+            for period_id, closed_at in ended.get(counted, ()):
+                if at > closed_at:
+                    after[period_id].add(member_no)
     await _add(session, "community_bitmaps", {(c,): ms for c, ms in groups.items()})
     await _add(session, "period_bitmaps", {(p, SEEN_AFTER): ms for p, ms in after.items()})
 
@@ -137,6 +150,31 @@ async def recompute_series(session: AsyncSession, series_id: int) -> None:
         seen = await repository.seen_after_ended(session, period_ids=ids[i:], after=period["closed_at"])
         maps[(period["period_id"], SEEN_AFTER)] = BitMap(m for m in seen if 0 <= m <= MAX_MEMBER)
     await repository.store(session, "period_bitmaps", maps)
+
+
+async def recompute_period(session: AsyncSession, period_id: int) -> None:
+    """Store a period's figure, computed from its facts."""
+    figure = await period_figure_of_facts(session, period_id)
+    await session.execute(
+        text(
+            "INSERT INTO period_summaries (period_id, figure) VALUES (:p, CAST(:f AS jsonb)) "
+            "ON CONFLICT (period_id) DO UPDATE SET figure = excluded.figure"
+        ),
+        {"p": period_id, "f": orjson.dumps(figure).decode()},
+    )
+
+
+async def period_figure_of_facts(session: AsyncSession, period_id: int) -> dict[str, Any]:
+    """A period's figure from its facts (definitions: members of a period, completion)."""
+    from metrics_service.campaigns import repository as campaigns
+
+    summary = await campaigns.period_summary(session, period_id)
+    plan_days, days, completed = await campaigns.checkin_days(session, period_id)
+    bins = [0] * 10
+    for n in days:
+        percent = 100 * n / plan_days if plan_days else 0
+        bins[min(int(percent // 10), 9)] += 1
+    return {**summary, "checkin_days": plan_days, "deciles": bins, "members": len(days), "completed": completed}
 
 
 async def _memberships(session: AsyncSession, members: list[int]) -> None:
@@ -223,7 +261,8 @@ async def _channels(session: AsyncSession, members: list[int]) -> None:
     if sorted(map(norm, rows)) == sorted(map(norm, stored)):
         return
     deltas: dict[tuple[int, Any], list[Any]] = {}
-    for sign, group in ((-1, stored), (1, rows)):
+    signed: tuple[tuple[int, list[dict[str, Any]]], ...] = ((-1, stored), (1, rows))
+    for sign, group in signed:
         for r in group:
             entry = deltas.setdefault((int(r["channel_id"]), r["day"]), [r["scene"], 0, 0, 0, 0, 0, 0])
             entry[0] = min(entry[0], r["scene"])
@@ -254,12 +293,16 @@ async def rekey_member(session: AsyncSession, *, from_no: int, into_no: int) -> 
         await repository.store(session, table, changed)
     mark_member(session, from_no)
     mark_member(session, into_no)
+    periods = await session.scalars(
+        text("SELECT DISTINCT period_id FROM registration_facts WHERE member_no = :m"), {"m": into_no}
+    )
+    dirty(session).periods.update(int(p) for p in periods)
 
 
 async def rebuild_all(session: AsyncSession) -> None:
     """Recompute every summary from the facts (the bench's loader; a consistency check in tests)."""
     for table in ("period_bitmaps", "cohort_bitmaps", "member_cohorts", "channel_members", "channel_days",
-                  "community_bitmaps"):
+                  "community_bitmaps", "period_summaries"):
         await session.execute(text(f"DELETE FROM {table}"))  # noqa: S608
     series = await session.scalars(text("SELECT DISTINCT series_id FROM period_facts WHERE series_id IS NOT NULL"))
     marks = dirty(session)
@@ -268,6 +311,7 @@ async def rebuild_all(session: AsyncSession) -> None:
         text("SELECT member_no FROM registration_facts UNION SELECT member_no FROM channel_touches")
     )
     marks.members.update(int(m) for m in members)
+    marks.periods.update(int(p) for p in await session.scalars(text("SELECT period_id FROM period_facts")))
     groups = await session.scalars(text("SELECT DISTINCT community_id FROM community_member_facts"))
     ids = [int(c) for c in groups]
     for community_id, members_seen in (await repository.community_members(session, ids)).items():
