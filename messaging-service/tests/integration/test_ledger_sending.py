@@ -168,6 +168,12 @@ async def test_idempotent_sends(messaging_factory):
         missing = await m.client.post("/internal/messages", json={"member_no": 1, "purpose": "service.reply"},
                                       headers=m.headers(m.settings, caller="campaign"))
         assert missing.status_code == 422
+        # An integer beyond 64 bits in the data (the digest's JSON refuses it) is never a 500.
+        huge = await m.client.post(
+            "/internal/messages", json={"member_no": person["member_no"], "purpose": "service.reply",
+                                        "data": {"text": 2**70}},
+            headers=m.headers(m.settings, caller="campaign") | {"Idempotency-Key": "huge"})
+        assert huge.status_code in (201, 422), huge.text
 
 
 async def test_daily_cap_quiet_hours_and_blocklist(messaging_factory):

@@ -7,14 +7,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.fields import Text
+from shared.fields import BIGINT_MAX, Text
 
 ChannelKind = Literal["subscribe", "template", "custom"]
 MessageClass = Literal["transactional", "marketing"]
 PurposeName = Annotated[Text, Field(min_length=1, max_length=80, pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")]
 FieldKey = Annotated[Text, Field(min_length=1, max_length=40)]
 Mapping = Annotated[Text, Field(min_length=1, max_length=200)]
-DataValue = Annotated[Text, Field(max_length=600)] | int | float
+# Integers within 64 bits: the request's digest and the stored JSON refuse larger ones (a 422, never a 500).
+DataValue = Annotated[Text, Field(max_length=600)] | Annotated[int, Field(ge=-BIGINT_MAX - 1, le=BIGINT_MAX)] | float
 # What a send carries: named values the channel mappings use as ``{name}``.
 PurposeData = Annotated[dict[Annotated[Text, Field(min_length=1, max_length=64)], DataValue], Field(max_length=40)]
 
