@@ -126,6 +126,9 @@ async def scenario(
     floor = await measured(pids, register_all(f"{campaign}/mp/v1/server-time",
                                               [internal(400_000 + i) for i in range(args.count)], args.concurrency,
                                               method="GET"))
+    floor_through = await measured(pids, register_all(f"{gateway}/mp/v1/server-time",
+                                                      [member_token(500_000 + i) for i in range(args.count)],
+                                                      args.concurrency, method="GET"))
     direct = await measured(pids, register_all(f"{campaign}/mp/v1/periods/{direct_period}/registrations",
                                                [internal(100_000 + i) for i in range(args.count)], args.concurrency))
     through = await measured(pids, register_all(f"{gateway}/mp/v1/periods/{gateway_period}/registrations",
@@ -134,6 +137,8 @@ async def scenario(
     rows = [(label, f"{rate:,.0f}", f"{pct(lat, 0.5):.1f}", f"{pct(lat, 0.99):.1f}",
              f"{cpu['campaign']:.2f}", f"{cpu['gateway']:.2f}", str(st))
             for label, ((rate, lat, st), cpu) in (("floor: GET /mp/v1/server-time, direct", floor),
+                                                   ("floor: GET /mp/v1/server-time, through the gateway",
+                                                    floor_through),
                                                    ("direct (campaign-service)", direct),
                                                    ("through the gateway", through))]
     winners = []
