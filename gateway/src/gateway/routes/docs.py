@@ -15,6 +15,7 @@ from gateway.routing_table import match
 
 docs_router = APIRouter(include_in_schema=False)
 PUBLIC_PREFIXES = ("/mp/v1/", "/admin/v1/")
+DOCUMENT_TIMEOUT = 20.0
 
 
 def _routed_to(path: str, service: str) -> bool:
@@ -61,8 +62,10 @@ async def combined_openapi(request: Request) -> JSONResponse:
     client = runtime.http
 
     async def fetch(name: str) -> tuple[str, dict[str, Any] | None]:
+        # A service builds its document on the first ask (seconds on a busy machine, then cached):
+        # a short timeout would silently publish the API without it.
         try:
-            response = await client.get(runtime.settings.url_of(name) + "/openapi.json", timeout=3)
+            response = await client.get(runtime.settings.url_of(name) + "/openapi.json", timeout=DOCUMENT_TIMEOUT)
             return name, response.json() if response.status_code == 200 else None
         except Exception:
             return name, None
