@@ -1,0 +1,263 @@
+"""The console's weight and the dashboard's time to interactive over the bench data set.
+
+Size: the initial JS + CSS (gzip) of the login and dashboard routes, read from the Vite
+manifest of ``console/dist`` (the entry chunk, the route's chunks and everything they import
+statically, with their CSS), beside the whole build's JS + CSS (what one bundle would weigh).
+Budget: ≤ 600 KB per route.
+
+Time: the whole system runs (gateway serving the build, every service, broker, simulator);
+metrics' database is filled with bench/metrics' data set (``--members`` members, default
+1,000,000, and ``--events`` activity events over 90 days, plus its series of three periods,
+channels and groups: loaded by bench/metrics' own ``load_sql``/``load_bitmaps``). Chromium
+then opens ``/console/dashboard`` for that 90-day range with a staff token, cold, ``--runs``
+times; the figure is the ``qunyun:dashboard`` measure the dashboard records itself (Performance
+API: from the navigation start until every figure has drawn its data, or shows its empty or
+error state). Baselines of the same run: the bare login page (navigation → the form is there)
+and the dashboard's own API calls replayed in parallel by ``fetch`` from the same page (the floor
+the dashboard cannot beat). Target: ≤ 1,500 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import importlib.util
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import asyncpg
+import httpx
+from common import REPO, print_table
+
+from shared.testing.infra import start_infra, with_database
+from shared.testing.system import start_system
+
+DIST = REPO / "console" / "dist"
+BUDGET_KB = 600
+TARGET_MS = 1500
+ROUTES = {
+    "login": ["src/views/login/index.vue"],
+    "dashboard": ["src/layout/BasicLayout.vue", "src/views/dashboard/index.vue"],
+}
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+TOKEN_KEY = "qunyun.staff.token"  # noqa: S105 (the sessionStorage key, not a secret)
+
+
+def _bench_metrics() -> Any:
+    """bench/metrics/run.py as a module (its data loader is the data set)."""
+    spec = importlib.util.spec_from_file_location("bench_metrics_run", REPO / "bench" / "metrics" / "run.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# -- size -----------------------------------------------------------------------------------------
+
+
+def _gzip_size(path: Path) -> int:
+    return len(gzip.compress(path.read_bytes(), compresslevel=9))
+
+
+def route_files(manifest: dict[str, Any], keys: list[str]) -> set[str]:
+    """The entry chunk, the route's chunks and their static imports, with their CSS."""
+    files: set[str] = set()
+
+    def collect(key: str) -> None:
+        chunk = manifest.get(key)
+        if not chunk or chunk["file"] in files:
+            return
+        files.add(chunk["file"])
+        files.update(chunk.get("css", []))
+        for imported in chunk.get("imports", []):
+            collect(imported)
+
+    entry = next(k for k, c in manifest.items() if c.get("isEntry"))
+    collect(entry)
+    for key in keys:
+        if key not in manifest:
+            raise KeyError(f"{key} is not in the manifest: is console/dist from this tree?")
+        collect(key)
+    return files
+
+
+def sizes() -> tuple[list[tuple[str, ...]], bool]:
+    """Rows of the size table and whether every route is within the budget."""
+    manifest = json.loads((DIST / ".vite" / "manifest.json").read_text())
+    rows: list[tuple[str, ...]] = []
+    within = True
+    for route, keys in ROUTES.items():
+        files = route_files(manifest, keys)
+        js = sum(_gzip_size(DIST / f) for f in files if f.endswith(".js"))
+        css = sum(_gzip_size(DIST / f) for f in files if f.endswith(".css"))
+        total = (js + css) / 1024
+        within &= total <= BUDGET_KB
+        rows.append((f"{route}: initial JS + CSS ({len(files)} files)", f"{js / 1024:,.1f}", f"{css / 1024:,.1f}",
+                     f"{total:,.1f}", "✔" if total <= BUDGET_KB else "✘"))
+    every = [p for p in (DIST / "assets").iterdir() if p.suffix in (".js", ".css")]
+    js = sum(_gzip_size(p) for p in every if p.suffix == ".js")
+    css = sum(_gzip_size(p) for p in every if p.suffix == ".css")
+    rows.append((f"baseline: the whole build ({len(every)} files)", f"{js / 1024:,.1f}", f"{css / 1024:,.1f}",
+                 f"{(js + css) / 1024:,.1f}", ""))
+    return rows, within
+
+
+# -- time -----------------------------------------------------------------------------------------
+
+
+async def load_data(server_uri: str, database: str, members: int, events: int) -> tuple[float, datetime]:
+    """bench/metrics' data set into the system's metrics database; seconds it took and its first day."""
+    bench_metrics = _bench_metrics()
+    last = datetime.now(UTC).date()
+    first = last - timedelta(days=bench_metrics.DAYS - 1)
+    conn = await asyncpg.connect(with_database(server_uri, database))
+    started = time.perf_counter()
+    try:
+        for statement in bench_metrics.load_sql(members, events, first):
+            await conn.execute(statement)
+        await bench_metrics.load_bitmaps(conn)
+    finally:
+        await conn.close()
+    return time.perf_counter() - started, datetime.combine(first, datetime.min.time(), UTC)
+
+
+def browse(gateway: str, token: str, first: str, last: str, runs: int) -> dict[str, Any]:
+    """Dashboard (its own measure), bare login page and the raw API calls, ``runs`` times each, cold."""
+    from playwright.sync_api import sync_playwright
+
+    out: dict[str, Any] = {"dashboard": [], "login": [], "api": [], "figures": {}, "states": set()}
+    dashboard = f"{gateway}/console/dashboard?from={first}&to={last}&granularity=day"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            for _ in range(runs):
+                context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN",
+                                              timezone_id="Asia/Shanghai")
+                context.add_init_script(f"sessionStorage.setItem({TOKEN_KEY!r}, {token!r})")
+                page = context.new_page()
+                page.goto(dashboard)
+                page.wait_for_function(
+                    "() => window.__qunyunDashboard && window.__qunyunDashboard.interactiveAt !== null",
+                    timeout=120_000,
+                )
+                readiness = page.evaluate("() => window.__qunyunDashboard")
+                assert readiness["startedAt"] == 0, readiness  # measured from the navigation start
+                out["dashboard"].append(readiness["interactiveAt"])
+                for name, figure in readiness["figures"].items():
+                    out["figures"].setdefault(name, []).append(figure["at"])
+                    out["states"].add(f"{name}: {figure['state']}")
+                calls = page.evaluate(
+                    "() => performance.getEntriesByType('resource').map(e => e.name)"
+                    ".filter(u => new URL(u).pathname.startsWith('/admin/v1/'))"
+                )
+                context.close()
+
+                # The bare login page, then from it the same calls all at once (a page doing nothing else).
+                context = browser.new_context(viewport={"width": 1366, "height": 768})
+                page = context.new_page()
+                page.goto(f"{gateway}/console/login")
+                page.wait_for_selector("[data-test=login-submit]")
+                out["login"].append(page.evaluate("() => performance.now()"))
+                out["api"].append(page.evaluate(
+                    """async ([urls, token]) => {
+                        const t0 = performance.now()
+                        await Promise.all(urls.map(u =>
+                          fetch(u, { headers: { Authorization: `Bearer ${token}` } }).then(r => r.text())))
+                        return performance.now() - t0
+                    }""",
+                    [calls, token],
+                ))
+                out["calls"] = len(calls)
+                context.close()
+        finally:
+            browser.close()
+    return out
+
+
+def _load_average() -> str:
+    return ", ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def main() -> None:
+    """Run the benchmark and print the tables."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--members", type=int, default=1_000_000)
+    parser.add_argument("--events", type=int, default=2_000_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--build", action="store_true", help="npm run build first (make console does it too)")
+    parser.add_argument("--size-only", action="store_true")
+    args = parser.parse_args()
+
+    if args.build or not (DIST / ".vite" / "manifest.json").is_file():
+        npm = shutil.which("npm")
+        assert npm, "npm is not on PATH (the README's prerequisites: Node 20+)"
+        subprocess.run([npm, "--prefix", str(REPO / "console"), "run", "build"], check=True)
+    rows, within = sizes()
+    print_table(f"console: initial JS + CSS per route (gzip, budget {BUDGET_KB} KB)", rows,
+                ("route", "JS KB", "CSS KB", "total KB", "budget"))
+    if args.size_only:
+        sys.exit(0 if within else 1)
+
+    infra = start_infra(REPO)
+    system = None
+    try:
+        system = start_system(infra, {"QUNYUN_LOG_LEVEL": "WARNING"})
+        with httpx.Client(base_url=system.gateway, timeout=60) as http:
+            token = http.post("/admin/v1/session", json={
+                "username": system.admin_username, "password": system.admin_password,
+            }).json()["token"]
+            # The data set's periods belong to series 1: the first series of a fresh campaign database.
+            created = http.post("/admin/v1/series", json={"title": "基准系列", "description": ""},
+                                headers={"authorization": f"Bearer {token}"}).json()
+            assert created["id"] == 1, created
+        seconds, first = asyncio.run(
+            load_data(infra.server_uri, system.env["METRICS_DATABASE_NAME"], args.members, args.events)
+        )
+        last = (first + timedelta(days=89)).date().isoformat()
+        print(f"\nloaded {args.members:,} members, {args.events:,} activity events in {seconds:,.0f} s")
+        load_before = _load_average()
+        timings = browse(system.gateway, token, first.date().isoformat(), last, args.runs)
+        load_after = _load_average()
+    finally:
+        if system is not None:
+            system.stop()
+        infra.stop()
+
+    def row(label: str, values: list[float], mark: str = "") -> tuple[str, ...]:
+        return (label, f"{statistics.median(values):,.0f}", f"{min(values):,.0f}", f"{max(values):,.0f}", mark)
+
+    dashboard_ok = statistics.median(timings["dashboard"]) <= TARGET_MS
+    figures = sorted(timings["figures"].items(), key=lambda kv: statistics.median(kv[1]))
+    print_table(
+        f"dashboard interactive, 90 days of {args.members:,} members, {args.runs} cold runs in Chromium "
+        f"(load average {load_before} before, {load_after} after)",
+        [
+            row("dashboard: every figure drawn (qunyun:dashboard measure)", timings["dashboard"],
+                "✔" if dashboard_ok else "✘"),
+            *[row(f"  {name} drawn", values) for name, values in figures],
+            row("baseline: bare login page, navigation → form", timings["login"]),
+            row(f"baseline: the dashboard's {timings['calls']} API calls in parallel (fetch)", timings["api"]),
+        ],
+        ("path", "median ms", "min ms", "max ms", f"≤ {TARGET_MS} ms"),
+    )
+    print("figure states:", ", ".join(sorted(timings["states"])))
+    sys.exit(0 if within and dashboard_ok else 1)
+
+
+if __name__ == "__main__":
+    main()
