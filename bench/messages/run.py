@@ -171,10 +171,13 @@ async def scenario(system, infra, args) -> dict:  # type: ignore[no-untyped-def]
 
         async def send(i: int, purpose: str = "bench.reply", member_list: list[dict] = members) -> bool:
             body = {"member_no": member_list[i % len(member_list)]["member_no"], "purpose": purpose, "data": DATA}
-            async with session.post(f"{messaging}/internal/messages", json=body,
-                                    headers=internal | {"Idempotency-Key": uuid.uuid4().hex}) as response:
-                answer = await response.json(content_type=None)
-                return response.status == 201 and answer.get("status") in ("sent", "delivered")
+            try:
+                async with session.post(f"{messaging}/internal/messages", json=body,
+                                        headers=internal | {"Idempotency-Key": uuid.uuid4().hex}) as response:
+                    answer = await response.json(content_type=None)
+                    return response.status == 201 and answer.get("status") in ("sent", "delivered")
+            except aiohttp.ClientError:
+                return False
 
         meter.start()
         e2e_result = await run_load(send, args.sends, args.concurrency)
@@ -189,10 +192,13 @@ async def scenario(system, infra, args) -> dict:  # type: ignore[no-untyped-def]
             async def send_orm(i: int) -> bool:
                 body = {"member_no": orm_members[i % len(orm_members)]["member_no"], "purpose": "bench.reply",
                         "data": DATA, "send_at": (datetime.now(UTC) - timedelta(seconds=5)).isoformat()}
-                async with session.post(f"{messaging}/internal/messages", json=body,
-                                        headers=internal | {"Idempotency-Key": uuid.uuid4().hex}) as response:
-                    answer = await response.json(content_type=None)
-                    return response.status == 201 and answer.get("status") in ("sent", "delivered")
+                try:
+                    async with session.post(f"{messaging}/internal/messages", json=body,
+                                            headers=internal | {"Idempotency-Key": uuid.uuid4().hex}) as response:
+                        answer = await response.json(content_type=None)
+                        return response.status == 201 and answer.get("status") in ("sent", "delivered")
+                except aiohttp.ClientError:  # a 500 closed the connection (the ORM pool timed out): a failure
+                    return False
 
             meter.start()
             orm_result = await run_load(send_orm, args.orm_sends, args.concurrency)
