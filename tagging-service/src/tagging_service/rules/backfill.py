@@ -13,6 +13,7 @@ incrementally afterwards, so they end up right either way.
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 from datetime import datetime
 
@@ -26,6 +27,8 @@ from tagging_service.segments.service import SegmentEngine
 from tagging_service.tags import repository as tags_repo
 
 CHUNK = 20_000
+# Chunks applied at once (each in its own transaction).
+PARALLEL = 2
 log = structlog.get_logger("tagging.rules.backfill")
 
 
@@ -74,21 +77,38 @@ async def _run(sessions: async_sessionmaker[AsyncSession], engine: SegmentEngine
         add_map, remove_map = apply.difference(rule, matched, carriers, owned, universe)
         to_add, to_remove = list(add_map), list(remove_map)
     explainer = apply.Explainer(rule, cache)
-    changed = 0
     total = len(universe)
-    for start in range(0, total, CHUNK):
-        end = min(start + CHUNK, total)
-        lo, hi = universe[start], universe[end - 1]
-        adds, removes = _within(to_add, lo, hi), _within(to_remove, lo, hi)
-        async with unit_of_work(sessions) as session:
-            current = await repository.get(session, rule_id)
-            job = await repository.backfill(session, rule_id)
-            if current is None or current.version != version or job is None or job.rule_version != version:
-                return  # edited or retired meanwhile
-            if tag is not None and (adds or removes):
-                changed += await apply.apply_difference(session, current, tag, explainer, to_add=adds,
-                                                        to_remove=removes, now=now, mark_dirty=mark_dirty)
-            job.done, job.changed = end, changed
+    starts = iter(range(0, total, CHUNK))
+    changed = 0
+    stopped = False
+
+    async def worker() -> None:
+        # Chunks cover disjoint members, so two transactions at once never touch the same rows
+        # (PostgreSQL is the bottleneck: a second backend uses the second core).
+        nonlocal changed, stopped
+        for start in starts:
+            if stopped:
+                return
+            end = min(start + CHUNK, total)
+            lo, hi = universe[start], universe[end - 1]
+            adds, removes = _within(to_add, lo, hi), _within(to_remove, lo, hi)
+            async with unit_of_work(sessions) as session:
+                current = await repository.get(session, rule_id)
+                if current is None or current.version != version:
+                    stopped = True  # edited or retired meanwhile
+                    return
+                n = 0
+                if tag is not None and (adds or removes):
+                    n = await apply.apply_difference(session, current, tag, explainer, to_add=adds,
+                                                     to_remove=removes, now=now, mark_dirty=mark_dirty)
+                if not await repository.advance_backfill(session, rule_id, version, done=end - start, changed=n):
+                    stopped = True
+                    return
+            changed += n
+
+    await asyncio.gather(*(worker() for _ in range(PARALLEL)))
+    if stopped:
+        return
     async with unit_of_work(sessions) as session:
         job = await repository.backfill(session, rule_id)
         if job is not None and job.rule_version == version:

@@ -73,3 +73,13 @@ async def take_dirty(session: AsyncSession, limit: int) -> list[int]:
 async def clear_dirty(session: AsyncSession) -> None:
     """Forget the queue (a full back-fill covers everyone)."""
     await session.execute(delete(DirtyMember))
+
+
+async def advance_backfill(session: AsyncSession, rule_id: int, version: int, *, done: int, changed: int) -> bool:
+    """Add a chunk's members and changes to the back-fill's progress; False when a new version replaced it."""
+    result = await session.execute(
+        text("UPDATE rule_backfills SET done = done + :d, changed = changed + :c "
+             "WHERE rule_id = :r AND rule_version = :v AND state = 'running'"),
+        {"d": done, "c": changed, "r": rule_id, "v": version},
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -67,8 +67,8 @@ async def _members_and_rank(session: SessionDep, runtime: Any, segment_id: int) 
 @admin_router.post("/preview", dependencies=[READ])
 async def preview(body: SegmentPreview, session: SessionDep, runtime: RuntimeDep) -> SegmentMembers:
     """Count a definition and show its first page, ranked if asked (nothing is saved)."""
-    node, rank = await service.validate(session, body.definition, body.rank)
     engine = _engine(runtime)
+    node, rank = await service.validate(session, body.definition, body.rank, live_tags=engine.live_tags)
     members = await engine.members(session, node)
     page = await engine.ranked_page(session, members, rank, offset=0, limit=body.limit)
     more = len(members) > body.limit

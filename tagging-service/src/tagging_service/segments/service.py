@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +30,9 @@ from tagging_service.segments.models import Segment
 from tagging_service.segments.schemas import RankedMember, SegmentCreate, SegmentRead
 from tagging_service.tags import repository as tags_repo
 
+# How long a preview trusts the list of live tags it read (a deleted tag counts as empty meanwhile).
+TAGS_TTL = 1.0
+
 
 class SegmentEngine:
     """Evaluates definitions and saved segments over the process's bitmap index."""
@@ -34,6 +40,18 @@ class SegmentEngine:
     def __init__(self, index: BitmapIndex, tz: str, sessions: async_sessionmaker[AsyncSession] | None = None) -> None:
         self.index = index
         self.cache = FactCache(tz=tz, sessions=sessions)
+        self._live_tags: set[int] = set()
+        self._live_tags_at = -TAGS_TTL
+
+    async def live_tags(self, session: AsyncSession, tag_ids: list[int]) -> set[int]:
+        """Which of ``tag_ids`` are live tags: from a list of at most ``TAGS_TTL`` seconds while it knows them
+        all (previews then need no query), else read again (a tag created a moment ago is never refused)."""
+        wanted = set(tag_ids)
+        if wanted <= self._live_tags and time.monotonic() - self._live_tags_at < TAGS_TTL:
+            return wanted
+        self._live_tags = await tags_repo.live_tag_ids(session)
+        self._live_tags_at = time.monotonic()
+        return wanted & self._live_tags
 
     async def members(self, session: AsyncSession, node: Node, stack: tuple[int, ...] = (), *,
                       fresh: bool = False) -> BitMap64:
@@ -75,11 +93,13 @@ class SegmentEngine:
     ) -> list[RankedMember]:
         """One page of members in rank order."""
         if rank is None:
-            # Unranked: by member number, straight from the bitmap.
-            chosen = [members[i] for i in range(offset, min(offset + limit, len(members)))]
-            return [RankedMember(member_no=m, rank_value=None) for m in chosen]
+            # Unranked: by member number, straight from the bitmap (one select, then an ordered walk).
+            if offset >= len(members):
+                return []
+            chosen = itertools.islice(members.iter_equal_or_larger(members[offset]), limit)
+            return [RankedMember.model_construct(member_no=m, rank_value=None) for m in chosen]
         rows = await ranked(session, self.cache, members, rank)
-        return [RankedMember(member_no=m, rank_value=v) for m, v in rows[offset:offset + limit]]
+        return [RankedMember.model_construct(member_no=m, rank_value=v) for m, v in rows[offset:offset + limit]]
 
     async def ranked_all(self, session: AsyncSession, members: BitMap64, rank: Rank | None
                          ) -> list[tuple[int, float | None]]:
@@ -88,7 +108,8 @@ class SegmentEngine:
 
 
 async def validate(
-    session: AsyncSession, definition: Any, rank: Any, *, self_id: int | None = None, path: str = "definition"
+    session: AsyncSession, definition: Any, rank: Any, *, self_id: int | None = None, path: str = "definition",
+    live_tags: Callable[[AsyncSession, list[int]], Awaitable[set[int]]] | None = None,
 ) -> tuple[Node, Rank | None]:
     """Parse a definition and rank, and check every tag and segment they name (422 with field errors)."""
     problems: list[dict[str, str]] = []
@@ -105,7 +126,9 @@ async def validate(
     if node is not None:
         found = leaves(node)
         tag_leaves = [leaf for leaf in found if isinstance(leaf.clause, TagClause)]
-        known_tags = await tags_repo.tags_by_ids(session, [leaf.clause.tag for leaf in tag_leaves])  # type: ignore[union-attr]
+        named = [leaf.clause.tag for leaf in tag_leaves]  # type: ignore[union-attr]
+        known_tags = (await live_tags(session, named) if live_tags is not None
+                      else set(await tags_repo.tags_by_ids(session, named)))
         for leaf in tag_leaves:
             assert isinstance(leaf.clause, TagClause)
             if leaf.clause.tag not in known_tags:

@@ -39,6 +39,11 @@ async def tags_by_ids(session: AsyncSession, tag_ids: Sequence[int]) -> dict[int
     return {t.id: t for t in rows}
 
 
+async def live_tag_ids(session: AsyncSession) -> set[int]:
+    """Ids of every live tag."""
+    return set(await session.scalars(select(Tag.id).where(Tag.deleted_at.is_(None))))
+
+
 async def system_tag(session: AsyncSession, key: str) -> Tag:
     """The system tag of ``key`` (created by the migrations)."""
     tag = await session.scalar(select(Tag).where(Tag.system_key == key))
