@@ -142,6 +142,11 @@ def console(system: Any, path: str = "") -> str:
     return f"{system.gateway}/console/{path}"
 
 
+def visit(page: Any, system: Any, path: str) -> None:
+    """Open a console page; the assertions wait for what they need (two shared cores make "load" slow)."""
+    page.goto(console(system, path), wait_until="domcontentloaded")
+
+
 def sign_in(page: Any, system: Any, username: str, password: str) -> None:
     # The DOM is enough: the fills wait for the form (with six engineers on two cores, "load" can take 15 s).
     page.goto(console(system, "login"), wait_until="domcontentloaded")
@@ -182,7 +187,7 @@ def test_console_is_served_with_spa_fallback_and_caching(system: Any, api: Api) 
 
 def test_login_shows_the_lockout_and_the_role_aware_menu(page: Any, system: Any, api: Api) -> None:
     username, _ = api.staff("operator")
-    page.goto(console(system, "login"))
+    visit(page, system, "login")
     page.locator("[data-test=username]").fill(username)
     for _ in range(5):
         page.locator("[data-test=password]").fill("wrong-password")
@@ -202,7 +207,7 @@ def test_login_shows_the_lockout_and_the_role_aware_menu(page: Any, system: Any,
     sync_api.expect(menu).to_contain_text("数据看板")
 
     # Staff management: the operator created above is listed, and the locked account shows as locked.
-    page.goto(console(system, "system/staff"))
+    visit(page, system, "system/staff")
     row = page.locator("[data-test=staff-table] tr", has_text=username)
     sync_api.expect(row).to_contain_text("已锁定")
 
@@ -210,7 +215,7 @@ def test_login_shows_the_lockout_and_the_role_aware_menu(page: Any, system: Any,
 def test_create_a_series_and_a_period_and_open_it(page: Any, system: Any, api: Api) -> None:
     sign_in(page, system, system.admin_username, system.admin_password)
     title = f"控制台系列 {secrets.token_hex(2)}"
-    page.goto(console(system, "campaigns/series"))
+    visit(page, system, "campaigns/series")
     page.locator("[data-test=series-create]").click()
     page.locator("[data-test=series-title]").fill(title)
     page.locator("[data-test=series-description]").fill("在浏览器里创建")
@@ -244,15 +249,15 @@ def test_a_viewer_sees_no_edit_controls_and_a_forbidden_action_shows_the_problem
     sync_api.expect(menu).to_contain_text("活动管理")
     sync_api.expect(menu).not_to_contain_text("员工管理")
 
-    page.goto(console(system, "campaigns/series"))
+    visit(page, system, "campaigns/series")
     sync_api.expect(page.locator("[data-test=series-table]")).to_contain_text(series["title"])
     sync_api.expect(page.locator("[data-test=series-create]")).to_have_count(0)
-    page.goto(console(system, f"campaigns/series/{series['id']}"))
+    visit(page, system, f"campaigns/series/{series['id']}")
     sync_api.expect(page.locator("[data-test=series-heading]")).to_have_text(series["title"])
     sync_api.expect(page.locator("[data-test=period-create]")).to_have_count(0)
 
     # Typed by hand, the staff page loads, and the API's refusal is shown in Chinese.
-    page.goto(console(system, "system/staff"))
+    visit(page, system, "system/staff")
     sync_api.expect(page.locator(".el-message--error")).to_contain_text("无权")
     sync_api.expect(page.locator("[data-test=staff-create]")).to_have_count(0)
     sync_api.expect(page.locator("[data-test=list-error]")).to_be_visible()
@@ -264,7 +269,7 @@ def test_find_a_member_by_number_and_add_a_note_and_a_tag(page: Any, system: Any
     tag = api.post("/admin/v1/tags", {"group_id": group["id"], "name": f"高意向{secrets.token_hex(2)}"})
     sign_in(page, system, system.admin_username, system.admin_password)
 
-    page.goto(console(system, "members"))
+    visit(page, system, "members")
     page.locator("[data-test=member-q]").fill(str(member_no))
     page.locator("[data-test=member-search]").click()
     link = page.locator("[data-test=member-table] [data-test=member-link]")
@@ -293,7 +298,7 @@ def test_find_a_member_by_number_and_add_a_note_and_a_tag(page: Any, system: Any
 def test_a_refused_token_returns_to_the_login_page(page: Any, system: Any, api: Api) -> None:
     sign_in(page, system, system.admin_username, system.admin_password)
     page.evaluate("sessionStorage.setItem('qunyun.staff.token', 'not-a-token')")
-    page.goto(console(system, "members"))
+    visit(page, system, "members")
     page.wait_for_url(re.compile(r"/console/login\?redirect="))
     page.locator("[data-test=username]").fill(system.admin_username)
     page.locator("[data-test=password]").fill(system.admin_password)
@@ -309,7 +314,7 @@ def test_build_a_segment_see_its_count_and_export_the_csv(page: Any, system: Any
         api.post(f"/admin/v1/members/{member_no}/tags", {"tag_id": tag["id"]})
     sign_in(page, system, system.admin_username, system.admin_password)
 
-    page.goto(console(system, "members/segments"))
+    visit(page, system, "members/segments")
     page.locator("[data-test=segment-add]").first.click()
     page.locator("[data-test=segment-add-tag]:visible").click()
     choose(page, page.locator("[data-test=segment-tag]"), tag["name"])
@@ -383,7 +388,7 @@ def test_every_page_loads_without_a_problem_at_1366x768(page: Any, system: Any, 
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     sign_in(page, system, system.admin_username, system.admin_password)
-    page.goto(console(system, path))
+    visit(page, system, path)
     page.wait_for_load_state("networkidle")
     sync_api.expect(page.locator("[data-test=menu]")).to_be_visible()
     assert page.locator(".el-message--error").count() == 0, page.locator(".el-message--error").all_inner_texts()
@@ -444,7 +449,7 @@ def test_watch_a_broadcast_reach_100_percent(page: Any, quiet_free_system: Any) 
     until(lambda: api.post("/admin/v1/broadcasts/preview", forecast)["total"] == 3)
 
     sign_in(page, system, system.admin_username, system.admin_password)
-    page.goto(console(system, "messaging/broadcasts"))
+    visit(page, system, "messaging/broadcasts")
     choose(page, page.locator("[data-test=broadcast-segment]"), segment["name"])
     choose(page, page.locator("[data-test=broadcast-purpose]"), "console.notice")
     page.locator("[data-test=broadcast-data]").fill('{"title": "单词打卡"}')
@@ -458,11 +463,6 @@ def test_watch_a_broadcast_reach_100_percent(page: Any, quiet_free_system: Any) 
 
 
 # -- registrations, sends, purposes, imports (console-b) ----------------------------------------
-
-
-def visit(page: Any, system: Any, path: str) -> None:
-    """Open a console page; the assertions wait for what they need (two shared cores make "load" slow)."""
-    page.goto(console(system, path), wait_until="domcontentloaded")
 
 
 def open_free_period(api: Api, title: str) -> dict[str, Any]:
