@@ -10,6 +10,8 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 
+from shared.contracts.tagging import MemberTagged, MemberUntagged
+from shared.events.envelope import Envelope
 from tagging_service.rules import service as rules
 
 MEMBERS = range(10001, 10601)
@@ -106,6 +108,14 @@ async def test_bulk_backfill_matches_the_incremental_path_and_is_idempotent(tagg
                              k=str(one))
         assert events[-1][0]["member_no"] == one and events[-1][0]["data"]["tag_id"] == bulk_tag
         assert len({r[0] for r in await t.sql("SELECT event_id FROM outbox")}) == len(await t.outbox_types())
+        # The envelopes built in SQL are the contract's: parse every one, version 7 ids, keyed by member.
+        for event_id, key, raw in await t.sql("SELECT event_id, key, envelope FROM outbox WHERE type IN "
+                                              "('tagging.member.tagged', 'tagging.member.untagged')"):
+            envelope = Envelope.model_validate(raw)
+            model = MemberTagged if envelope.type == "tagging.member.tagged" else MemberUntagged
+            data = model.model_validate(envelope.data)
+            assert envelope.id == event_id and envelope.id.version == 7 and envelope.source == "tagging"
+            assert key == str(envelope.member_no) == str(data.member_no)
 
         # Idempotent: the same rule back-filled again (a new version) changes nothing.
         outbox_after = len(await t.outbox_types())
