@@ -55,6 +55,7 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
+WAIT_MS = 180_000
 TOKEN_KEY = "qunyun.staff.token"  # noqa: S105 (the sessionStorage key, not a secret)
 
 
@@ -138,9 +139,12 @@ async def load_data(server_uri: str, database: str, members: int, events: int) -
 
 def browse(gateway: str, token: str, first: str, last: str, runs: int) -> dict[str, Any]:
     """Dashboard (its own measure), bare login page and the raw API calls, ``runs`` times each, cold."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
-    out: dict[str, Any] = {"dashboard": [], "login": [], "api": [], "figures": {}, "states": set()}
+    out: dict[str, Any] = {
+        "dashboard": [], "login": [], "api": [], "figures": {}, "states": set(), "unsettled": [], "calls": 0,
+    }
     dashboard = f"{gateway}/console/dashboard?from={first}&to={last}&granularity=day"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
@@ -150,22 +154,33 @@ def browse(gateway: str, token: str, first: str, last: str, runs: int) -> dict[s
                                               timezone_id="Asia/Shanghai")
                 context.add_init_script(f"sessionStorage.setItem({TOKEN_KEY!r}, {token!r})")
                 page = context.new_page()
-                page.goto(dashboard)
-                page.wait_for_function(
-                    "() => window.__qunyunDashboard && window.__qunyunDashboard.interactiveAt !== null",
-                    timeout=120_000,
-                )
-                readiness = page.evaluate("() => window.__qunyunDashboard")
-                assert readiness["startedAt"] == 0, readiness  # measured from the navigation start
-                out["dashboard"].append(readiness["interactiveAt"])
-                for name, figure in readiness["figures"].items():
-                    out["figures"].setdefault(name, []).append(figure["at"])
-                    out["states"].add(f"{name}: {figure['state']}")
+                page.goto(dashboard, wait_until="commit", timeout=120_000)
+                try:
+                    page.wait_for_function(
+                        "() => window.__qunyunDashboard && window.__qunyunDashboard.interactiveAt !== null",
+                        timeout=WAIT_MS,
+                    )
+                except PlaywrightTimeout:
+                    # Say which figures never settled and which calls were slowest, then go on.
+                    readiness = page.evaluate("() => window.__qunyunDashboard ?? null")
+                    slow = page.evaluate(
+                        "() => performance.getEntriesByType('resource').filter(e => e.name.includes('/admin/v1/'))"
+                        ".map(e => [new URL(e.name).pathname, Math.round(e.duration)]).sort((a, b) => b[1] - a[1])"
+                    )
+                    out["unsettled"].append({"settled": readiness, "calls": slow})
+                else:
+                    readiness = page.evaluate("() => window.__qunyunDashboard")
+                    assert readiness["startedAt"] == 0, readiness  # measured from the navigation start
+                    out["dashboard"].append(readiness["interactiveAt"])
+                    for name, figure in readiness["figures"].items():
+                        out["figures"].setdefault(name, []).append(figure["at"])
+                        out["states"].add(f"{name}: {figure['state']}")
                 calls = page.evaluate(
                     "() => performance.getEntriesByType('resource').map(e => e.name)"
                     ".filter(u => new URL(u).pathname.startsWith('/admin/v1/'))"
                 )
                 context.close()
+                out["calls"] = len(calls)
 
                 # The bare login page, then from it the same calls all at once (a page doing nothing else).
                 context = browser.new_context(viewport={"width": 1366, "height": 768})
@@ -182,7 +197,6 @@ def browse(gateway: str, token: str, first: str, last: str, runs: int) -> dict[s
                     }""",
                     [calls, token],
                 ))
-                out["calls"] = len(calls)
                 context.close()
         finally:
             browser.close()
@@ -241,6 +255,10 @@ def main() -> None:
     def row(label: str, values: list[float], mark: str = "") -> tuple[str, ...]:
         return (label, f"{statistics.median(values):,.0f}", f"{min(values):,.0f}", f"{max(values):,.0f}", mark)
 
+    for failed in timings["unsettled"]:
+        print(f"\na run that did not settle within {WAIT_MS / 1000:.0f} s: {json.dumps(failed)}")
+    if not timings["dashboard"]:
+        timings["dashboard"] = [float("inf")]
     dashboard_ok = statistics.median(timings["dashboard"]) <= TARGET_MS
     figures = sorted(timings["figures"].items(), key=lambda kv: statistics.median(kv[1]))
     print_table(
