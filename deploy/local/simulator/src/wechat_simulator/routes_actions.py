@@ -140,7 +140,7 @@ async def create_people(body: PeopleBulk, sim: SimDep) -> list[dict[str, Any]]:
     now = sim.state.now()
     created = []
     for _ in range(body.count):
-        person = sim.state.add_person("", False)
+        person = sim.state.add_person("", False, fast_ids=True)
         if body.follow:
             person.following, person.subscribe_time = True, int(now)
             person.subscribe_scene = "ADD_SCENE_SEARCH"
