@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.observability import current_request_id
@@ -22,6 +23,11 @@ PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://qunyun.dev/problems/"
 
 log = structlog.get_logger("shared.errors")
+
+# SQLSTATEs of a database that is overloaded or starting, not of bad input:
+# too many connections (53300) and the rest of class 53, cannot connect now (57P03).
+OVERLOAD_SQLSTATE_PREFIXES = ("53", "57P03")
+OVERLOAD_RETRY_AFTER_SECONDS = "1"
 
 
 class ServiceError(Exception):
@@ -205,6 +211,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        if is_overload(exc):
+            # Every connection busy under a burst: the client may retry; nothing was done.
+            log.warning("database_overloaded", error_type=type(exc).__name__)
+            return problem_response(
+                503, slug="unavailable", title="Service temporarily unavailable",
+                detail="服务繁忙，请稍后重试。The service is busy; retry shortly.",
+                headers={"Retry-After": OVERLOAD_RETRY_AFTER_SECONDS},
+            )
         if isinstance(exc, DBAPIError):
             # Input that reached PostgreSQL and was refused is a validation gap:
             # log the SQLSTATE (never the parameters, which may hold personal data).
@@ -220,3 +234,14 @@ def install_error_handlers(app: FastAPI) -> None:
             500, detail="An unexpected error occurred; quote the request id when reporting it.",
             headers={"x-request-id": request_id} if request_id else None,
         )
+
+
+def is_overload(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database is saturated (pool exhausted, too many connections)."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    if isinstance(exc, DBAPIError):
+        orig = getattr(exc, "orig", None)
+        sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+        return isinstance(sqlstate, str) and sqlstate.startswith(OVERLOAD_SQLSTATE_PREFIXES)
+    return False

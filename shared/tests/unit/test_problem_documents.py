@@ -5,6 +5,8 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from shared.errors import Conflict, install_error_handlers
 from shared.middleware import BodySizeLimitMiddleware
@@ -16,6 +18,10 @@ class Item(BaseModel):
     count: int
 
 
+class _TooManyConnections(Exception):
+    sqlstate = "53300"
+
+
 def _app() -> FastAPI:
     app = FastAPI()
     install_error_handlers(app)
@@ -25,6 +31,14 @@ def _app() -> FastAPI:
     @app.get("/boom")
     async def boom() -> None:
         raise RuntimeError("database password is hunter2")
+
+    @app.get("/pool-exhausted")
+    async def pool_exhausted() -> None:
+        raise PoolTimeout("QueuePool limit of size 5 overflow 10 reached")
+
+    @app.get("/too-many-connections")
+    async def too_many_connections() -> None:
+        raise OperationalError("SELECT 1", {}, _TooManyConnections())
 
     @app.post("/items")
     async def create(item: Item) -> Item:
@@ -64,3 +78,14 @@ async def test_typed_errors_validation_and_size():
     assert {"body.name", "body.count"} <= fields
     assert malformed.status_code == 400 and malformed.json()["type"].endswith("/malformed-json")
     assert too_big.status_code == 413
+
+
+async def test_a_saturated_database_is_a_503_to_retry_not_a_500():
+    async with await _client() as client:
+        for path in ("/pool-exhausted", "/too-many-connections"):
+            response = await client.get(path)
+            assert response.status_code == 503, path
+            assert response.headers["content-type"].startswith("application/problem+json")
+            assert response.headers["retry-after"] == "1"
+            assert "请稍后重试" in response.json()["detail"]
+            assert "QueuePool" not in response.text
