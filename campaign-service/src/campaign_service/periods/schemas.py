@@ -14,7 +14,9 @@ from shared.fields import Id, PatchModel, Text
 PeriodState = str
 # A check-in reminder's local time in Asia/Shanghai, "HH:MM" (00:00–23:59).
 REMINDER_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
-REMINDER_TIME_DOC = 'check-in reminder time "HH:MM" in Asia/Shanghai; null: no reminder'
+REMINDER_TIME_DOC = (
+    'check-in reminder time "HH:MM" in Asia/Shanghai; null: the messaging default (MESSAGING_CHECKIN_REMINDER_TIME)'
+)
 
 
 class SeriesCreate(BaseModel):

@@ -68,7 +68,7 @@ class PeriodOpened(EventData):
     number: int
     capacity: int
     fee_fen: int
-    # When members are reminded to check in: "HH:MM" in Asia/Shanghai; None: no reminder.
+    # When members are reminded to check in: "HH:MM" in Asia/Shanghai; None: messaging's default time.
     reminder_time: str | None = None
 
 
@@ -100,7 +100,7 @@ class PeriodStarted(EventData):
     period_id: int
     number: int
     late_join: bool = False
-    # When members are reminded to check in: "HH:MM" in Asia/Shanghai; None: no reminder.
+    # When members are reminded to check in: "HH:MM" in Asia/Shanghai; None: messaging's default time.
     reminder_time: str | None = None
 
 
