@@ -47,8 +47,13 @@ Groups of a period
     link events metrics saw; failing both, the group's **inferred** period:
     the period whose registrant opened the first card seen in the group while
     that period had not ended (the member's latest such registration), which
-    mirrors the period campaign-service proposes for a new group. One link
-    per group and period is kept (first link to last unlink).
+    mirrors the period campaign-service proposes for a new group. A sighting
+    made **before the group's first link** counts for that first link's
+    periods: a group is usually linked after its first cards (staff accept
+    the period those cards proposed), and its people were that period's from
+    the start. Whether such a sighting is applied before or after the link
+    event, it counts the same. One link per group and period is kept (first
+    link to last unlink).
 
 In a group after period N
     A member of period N is **in a group after N** when a sighting of them

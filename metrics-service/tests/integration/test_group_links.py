@@ -79,3 +79,42 @@ async def test_sightings_count_for_linked_named_and_inferred_periods(metrics_fac
         await m.drained()
         (again,) = (await m.get(f"/admin/v1/metrics/series/{SERIES}/renewal"))["steps"]
         assert again == step
+
+
+LATE = 9104
+
+
+async def test_a_sighting_before_the_groups_first_link_counts_for_it_whichever_arrives_first(metrics_factory):
+    """Staff accept a group's proposed period after its first cards: those cards count for that period.
+
+    Both orders of the sighting and the link event (different partitions in
+    production) give the same figure.
+    """
+    start = datetime(2026, 7, 6, 10, 0, tzinfo=SHANGHAI)
+    ended = start + timedelta(days=10)
+    member = 20011
+    setup = Scenario(start=start)
+    setup.add(PeriodOpened(series_id=SERIES + 1, period_id=P1 + 10, number=1, capacity=10, fee_fen=0), at=start,
+              member_no=None, key=f"period-{P1 + 10}")
+    setup.add(RegistrationCreated(member_no=member, registration_id=82000, series_id=SERIES + 1,
+                                  period_id=P1 + 10, fee_fen=0), at=start + timedelta(hours=1), member_no=member)
+    setup.add(PeriodClosed(series_id=SERIES + 1, period_id=P1 + 10, registrants=1, refunds_due=0,
+                           refund_total_fen=0), at=ended, member_no=None, key=f"period-{P1 + 10}")
+    setup.add(PeriodOpened(series_id=SERIES + 1, period_id=P2 + 10, number=2, capacity=10, fee_fen=0),
+              at=ended + timedelta(days=20), member_no=None, key=f"period-{P2 + 10}")
+    seen = Scenario(start=start)
+    seen.add(CommunityMemberSeen(member_no=member, open_gid="G-late", community_id=LATE),
+             at=ended + timedelta(days=21), member_no=member, key=f"community-{LATE}")
+    linked = Scenario(start=start)
+    linked.add(CommunityLinked(community_id=LATE, open_gid="G-late", period_id=P2 + 10, series_id=SERIES + 1,
+                               occurred_at=ended + timedelta(days=22)), at=ended + timedelta(days=22),
+               member_no=None, key=f"community-{LATE}")
+    async with metrics_factory() as m:
+        await m.publish(setup.events)
+        await m.drained()
+        await m.publish(linked.events)  # the link event is applied first ...
+        await m.drained()
+        await m.publish(seen.events)  # ... then the earlier sighting
+        await m.drained()
+        (step,) = (await m.get(f"/admin/v1/metrics/series/{SERIES + 1}/renewal"))["steps"]
+        assert (step["members"], step["still_in_groups"], step["churned"]) == (1, 1, 0)

@@ -75,14 +75,17 @@ async def periods_of_sighting(
     links = (
         await session.execute(
             text(
-                "SELECT period_id, linked_at <= :at AND (unlinked_at IS NULL OR unlinked_at > :at) "
+                "SELECT period_id, linked_at <= :at AND (unlinked_at IS NULL OR unlinked_at > :at), "
+                "linked_at = min(linked_at) OVER () AND :at < linked_at "
                 "FROM community_links WHERE community_id = :c ORDER BY period_id"
             ),
             {"c": community_id, "at": at},
         )
     ).all()
     if links:  # a group staff linked: its links decide, never the inference
-        return [int(p) for p, in_force in links if in_force]
+        in_force = [int(p) for p, now_linked, _ in links if now_linked]
+        # Before the group's first link, its first link's periods (definitions: groups of a period).
+        return in_force or [int(p) for p, _, first_link_later in links if first_link_later]
     inferred = await session.scalar(
         text("SELECT period_id FROM community_facts WHERE community_id = :c"), {"c": community_id}
     )
@@ -140,6 +143,9 @@ async def linked(
 async def backfill_link(session: AsyncSession, *, community_id: int, period_id: int) -> None:
     """Count for a just-linked period the group's sightings (first or last) made while the link held.
 
+    For the group's first link, its sightings before the link count too
+    (definitions: groups of a period).
+
     A sighting naming no periods may be applied before the link event it
     follows (they travel on different partitions); this recovers it from the
     group's first and last sighting of each member. Events that name their
@@ -150,13 +156,18 @@ async def backfill_link(session: AsyncSession, *, community_id: int, period_id: 
             """
             INSERT INTO period_sightings (period_id, community_id, member_no, first_seen_at, last_seen_at)
             SELECT l.period_id, m.community_id, m.member_no,
-              CASE WHEN m.first_seen_at >= l.linked_at THEN m.first_seen_at ELSE m.last_seen_at END,
+              CASE WHEN m.first_seen_at >= l.linked_at OR f.first_link THEN m.first_seen_at ELSE m.last_seen_at END,
               CASE WHEN l.unlinked_at IS NULL OR m.last_seen_at < l.unlinked_at THEN m.last_seen_at
                    ELSE m.first_seen_at END
             FROM community_links l JOIN community_member_facts m USING (community_id)
+            CROSS JOIN LATERAL (
+              SELECT NOT EXISTS (SELECT 1 FROM community_links e
+                                 WHERE e.community_id = l.community_id AND e.linked_at < l.linked_at) AS first_link
+            ) f
             WHERE l.community_id = :c AND l.period_id = :p
               AND ((m.first_seen_at >= l.linked_at AND (l.unlinked_at IS NULL OR m.first_seen_at < l.unlinked_at))
-                OR (m.last_seen_at >= l.linked_at AND (l.unlinked_at IS NULL OR m.last_seen_at < l.unlinked_at)))
+                OR (m.last_seen_at >= l.linked_at AND (l.unlinked_at IS NULL OR m.last_seen_at < l.unlinked_at))
+                OR (f.first_link AND m.first_seen_at < l.linked_at))
             ON CONFLICT (period_id, community_id, member_no) DO UPDATE SET
               first_seen_at = LEAST(period_sightings.first_seen_at, excluded.first_seen_at),
               last_seen_at = GREATEST(period_sightings.last_seen_at, excluded.last_seen_at)
