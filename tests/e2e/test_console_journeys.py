@@ -24,22 +24,10 @@ from shared.testing.system import start_system
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
 REPO = Path(__file__).resolve().parents[2]
 DIST = REPO / "console" / "dist" / "index.html"
-ARTIFACTS = REPO / ".data" / "test" / "artifacts"
-TIMEOUT_MS = 30_000
-
-if not CHROMIUM.exists():
-    pytest.skip("Debian's Chromium (/usr/bin/chromium) is not installed", allow_module_level=True)
 
 sync_api = pytest.importorskip("playwright.sync_api")
-# Six engineers share two cores: give the UI the same patience as the API calls.
-sync_api.expect.set_options(timeout=TIMEOUT_MS)
 
 
 # -- the API side: accounts and data the journeys start from ------------------------------------
@@ -105,37 +93,6 @@ def api(system: Any) -> Iterator[Api]:
 
 
 # -- the browser side ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A fresh browser context at 1366 × 768 in Shanghai; screenshot and trace kept when the test fails."""
-    context = browser.new_context(
-        viewport={"width": 1366, "height": 768}, locale="zh-CN", timezone_id="Asia/Shanghai", accept_downloads=True,
-    )
-    context.set_default_timeout(TIMEOUT_MS)
-    context.tracing.start(screenshots=True, snapshots=True, sources=False)
-    tab = context.new_page()
-    failed_before = request.session.testsfailed
-    yield tab
-    if request.session.testsfailed > failed_before:
-        target = ARTIFACTS / re.sub(r"[^\w.-]+", "_", request.node.name)
-        target.mkdir(parents=True, exist_ok=True)
-        try:
-            tab.screenshot(path=str(target / "screenshot.png"), full_page=True)
-        finally:
-            context.tracing.stop(path=str(target / "trace.zip"))
-    else:
-        context.tracing.stop()
-    context.close()
 
 
 def console(system: Any, path: str = "") -> str:
