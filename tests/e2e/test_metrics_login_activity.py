@@ -9,9 +9,7 @@ telemetry: the dwell figure has no member-days).
 
 from __future__ import annotations
 
-import importlib.util
 import random
-import sys
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,24 +17,13 @@ from typing import Any
 import httpx
 import pytest
 
+from shared.testing.modules import load_test_module
 from shared.testing.waiting import eventually
 
 pytestmark = [pytest.mark.e2e]
 
 
-def _story_module() -> Any:
-    """The seed 002 story's actors (tests/e2e/test_seed_002_story.py), loaded once under one name."""
-    name = "qunyun_e2e_seed_002_story"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("test_seed_002_story.py"))
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-story_module = _story_module()
+story_module = load_test_module(Path(__file__).with_name("test_seed_002_story.py"), "qunyun_e2e_seed_002_story")
 SHANGHAI = story_module.SHANGHAI
 
 

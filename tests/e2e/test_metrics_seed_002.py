@@ -24,8 +24,6 @@ topic).
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -38,6 +36,7 @@ from aiokafka import AIOKafkaProducer
 from shared.contracts.gateway import ActivityRecorded
 from shared.events.envelope import Envelope
 from shared.kafka.topics import APP_ACTIVITY
+from shared.testing.modules import load_test_module
 from shared.testing.waiting import eventually
 
 # Groups of this test only: the system is shared with the other end-to-end tests (seed 002's story
@@ -48,19 +47,7 @@ GROUP_A, GROUP_B = f"G-X1-A-{_RUN}", f"G-X2-B-{_RUN}"
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
-def _story_module() -> Any:
-    """The seed 002 story's actors (tests/e2e/test_seed_002_story.py), reused rather than copied."""
-    name = "qunyun_e2e_seed_002_story"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("test_seed_002_story.py"))
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-story_module = _story_module()
+story_module = load_test_module(Path(__file__).with_name("test_seed_002_story.py"), "qunyun_e2e_seed_002_story")
 SHANGHAI = story_module.SHANGHAI
 PERIOD1, RETURNING, STILL_IN_A, ACTIVE_OTHERS, NEWCOMERS = 177, 60, 87, 10, 12
 DWELL_PEOPLE, DWELL_DAYS = 20, 17
