@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -22,9 +22,12 @@ async def test_a_periods_registrations_for_staff(campaign_factory):
         assert first.status_code == 201, first.text
         for no in (61002, 61003):
             assert (await c.client.post(url, json={}, headers=c.member(no))).status_code == 201
+        # Tomorrow morning, inside the day's check-in window whatever the time of this run.
+        c.set_now(datetime.combine(datetime.now(SHANGHAI).date() + timedelta(days=1), time(10, 0), SHANGHAI))
         checked = await c.client.post(
-            f"/mp/v1/periods/{free['id']}/checkins", json={"text": "第一天"}, headers=c.member(61001)
+            f"/mp/v1/periods/{free['id']}/checkins", json={"text": "第二天"}, headers=c.member(61001)
         )
+        c.set_now(datetime.now(UTC))
         assert checked.status_code == 201, checked.text
         cancelled = await c.client.post(
             f"/admin/v1/periods/{free['id']}/registrations/{await _id_of(c, free['id'], 61003)}/cancel",
