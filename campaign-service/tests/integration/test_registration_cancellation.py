@@ -16,8 +16,12 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def later_start(**overrides):
-    """Registration open now until in two days; the period starts in three."""
-    start = datetime.now(SHANGHAI).date() + timedelta(days=3)
+    """Registration open now until in two days; the period starts in four (Shanghai days).
+
+    Four, not three: two days and an hour after a run late in a Shanghai
+    evening is already the third day, and the period must not have begun then.
+    """
+    start = datetime.now(SHANGHAI).date() + timedelta(days=4)
     return {
         "start_date": start.isoformat(),
         "end_date": (start + timedelta(days=9)).isoformat(),
