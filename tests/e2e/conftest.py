@@ -32,7 +32,9 @@ else:
     sync_api.expect.set_options(timeout=TIMEOUT_MS)
 
 
-@pytest.fixture(scope="session")
+# Per module, never per session: Playwright's sync API keeps an event loop running in this
+# thread while it is open, and the asyncio tests of later modules could not start their own.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if sync_api is None or not CHROMIUM.exists():
         pytest.skip("Debian's Chromium (/usr/bin/chromium) and playwright are needed for the console journeys")
