@@ -72,7 +72,11 @@ class WeChatPayClient:
     platform_keys: PlatformKeyring = field(default_factory=PlatformKeyring)
     apiv3_key: str | None = field(default=None, repr=False)
     _refresh_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
+    # When any download last ran (throttles scheduled downloads), and when one an
+    # unknown serial asked for last ran (throttles those). Kept apart: a scheduled
+    # download just before a rotation must not hold back learning the new serial.
     _refresh_tried_at: float | None = field(default=None, init=False, repr=False)
+    _serial_refresh_tried_at: float | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def from_settings(cls, settings: QunyunSettings, http: httpx.AsyncClient) -> WeChatPayClient | None:
@@ -175,9 +179,10 @@ class WeChatPayClient:
             if serial is not None:
                 if serial in self.platform_keys:
                     return True  # another call refreshed meanwhile
-                tried = self._refresh_tried_at
+                tried = self._serial_refresh_tried_at
                 if tried is not None and time.monotonic() - tried < CERTIFICATE_REFRESH_MIN_SECONDS:
                     return False
+                self._serial_refresh_tried_at = time.monotonic()
             self._refresh_tried_at = time.monotonic()
             try:
                 response = await self._send("GET", CERTIFICATES_PATH, "")
