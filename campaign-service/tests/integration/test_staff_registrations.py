@@ -107,6 +107,20 @@ async def test_a_periods_registrations_for_staff(campaign_factory):
         own = (await c.client.get("/mp/v1/me/registrations", headers=c.member(61001))).json()
         assert theirs.json() == own
         assert theirs.json()[0]["checked_days"] == 1 and theirs.json()[0]["calendar"]
+        # Each calendar date carries its check-in's id, so the member page can void it.
+        with_checkin = [d for d in theirs.json()[0]["calendar"] if d["checkin_id"] is not None]
+        assert [(d["status"], d["checkin_id"]) for d in with_checkin] == [("done", checked.json()["id"])]
+        assert all(d["checkin_id"] is None for d in theirs.json()[0]["calendar"] if d["status"] != "done")
+        voided = await c.client.post(
+            f"/admin/v1/periods/{free['id']}/checkins/{with_checkin[0]['checkin_id']}/void",
+            json={"reason": "图片与活动无关"}, headers=c.staff(),
+        )
+        assert voided.status_code == 200, voided.text
+        after = (await c.client.get("/admin/v1/members/61001/registrations", headers=c.staff())).json()
+        assert [(d["status"], d["checkin_id"]) for d in after[0]["calendar"] if d["checkin_id"]] == [
+            ("voided", checked.json()["id"])
+        ]
+        assert after[0]["checked_days"] == 0
         refunded = (await c.client.get("/admin/v1/members/61101/registrations", headers=c.staff())).json()
         assert (refunded[0]["refund_state"], refunded[0]["refund_amount_fen"]) == ("pending", 9900)
         assert (await c.client.get("/admin/v1/members/0/registrations", headers=c.staff())).status_code == 422

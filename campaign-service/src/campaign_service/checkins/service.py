@@ -124,7 +124,7 @@ def calendar(period: Period, checkins: list[Checkin], now: datetime) -> list[Cal
             status = "today"
         else:
             status = "upcoming"
-        days.append(CalendarDay(date=day, status=status))
+        days.append(CalendarDay(date=day, status=status, checkin_id=c.id if c is not None else None))
     return days
 
 

@@ -78,10 +78,15 @@ class CancellationRead(BaseModel):
 
 
 class CalendarDay(BaseModel):
-    """One plan date of a period: done, late, voided, missed, today or upcoming."""
+    """One plan date of a period: done, late, voided, missed, today or upcoming.
+
+    ``checkin_id`` is the date's check-in (done, late or voided), so staff can
+    void it from the member's page; null when the date has none.
+    """
 
     date: date
     status: Text
+    checkin_id: Id | None = None
 
 
 class MyRegistration(BaseModel):
