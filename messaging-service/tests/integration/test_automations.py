@@ -198,3 +198,84 @@ async def test_an_event_without_reminder_time_keeps_the_known_one(messaging_fact
         await m.tick()
         await m.tick()
         assert ("checkin.reminder", "sent") in await statuses(m, a["member_no"])
+
+
+async def test_period_start_fan_out_is_one_statement_per_chunk_and_idempotent(messaging_factory, monkeypatch):
+    # 300 registrants: the start writes their notices in ceil(300 / chunk) statements, not 300; a redelivered
+    # event and two replicas handling the same event at once still write each member's notice once.
+    import asyncio
+
+    from sqlalchemy import event, text
+
+    from messaging_service.automations import service as automations
+    from messaging_service.handlers import consumers
+    from shared.contracts import spec_of
+    from shared.db import unit_of_work
+    from shared.events.envelope import Envelope
+
+    monkeypatch.setattr(automations, "FAN_OUT_CHUNK", 128)
+    async with messaging_factory() as m:
+        start = at_shanghai(7, 30)
+        m.set_now(start)
+        await _period_purposes(m)
+        members = list(range(9_100_001, 9_100_301))
+        for period_id in (81, 82):
+            await m.apply(PeriodOpened(series_id=1, period_id=period_id, number=1, capacity=1000, fee_fen=0))
+            for member_no in members:
+                await m.apply(RegistrationCreated(member_no=member_no, registration_id=member_no * 10 + period_id,
+                                                  series_id=1, period_id=period_id, fee_fen=0))
+
+        statements: list[str] = []
+
+        def seen(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+            if "INSERT INTO messages" in statement:
+                statements.append(statement)
+
+        engine = m.runtime.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            await m.apply(PeriodStarted(series_id=1, period_id=81, number=1), occurred_at=start)
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+        assert len(statements) == 3  # 128 + 128 + 44
+
+        async def written(period_id: int) -> tuple[int, int, int]:
+            async with m.runtime.session_factory() as session:
+                messages = await session.scalar(text(
+                    "SELECT count(*) FROM messages WHERE purpose = 'period.starting' AND idempotency_key LIKE :k"),
+                    {"k": f"period-start:{period_id}:%"})
+                distinct = await session.scalar(text(
+                    "SELECT count(DISTINCT member_no) FROM messages WHERE idempotency_key LIKE :k"),
+                    {"k": f"period-start:{period_id}:%"})
+                events = await session.scalar(text(
+                    """SELECT count(*) FROM outbox o JOIN messages m
+                         ON m.id = (o.envelope->'data'->>'message_id')::bigint
+                       WHERE o.type = 'messaging.message.requested' AND m.idempotency_key LIKE :k"""),
+                    {"k": f"period-start:{period_id}:%"})
+            return int(messages or 0), int(distinct or 0), int(events or 0)
+
+        assert await written(81) == (300, 300, 300)
+        # Published again (another event id): nothing new, no second event.
+        await m.apply(PeriodStarted(series_id=1, period_id=81, number=1), occurred_at=start)
+        assert await written(81) == (300, 300, 300)
+
+        # Two replicas consume the same start at the same moment (each in its own transaction).
+        started = PeriodStarted(series_id=1, period_id=82, number=1)
+        spec = spec_of(started)
+        envelope = Envelope(type=spec.type, version=spec.version, source="test",
+                            data=started.model_dump(mode="json")).model_copy(update={"occurred_at": start})
+        handler = next(c.handlers[spec.type] for c in consumers(m.runtime) if spec.type in c.handlers)
+
+        async def replica() -> None:
+            async with unit_of_work(m.runtime.session_factory) as session:
+                await handler(session, envelope)
+
+        await asyncio.gather(replica(), replica())
+        assert await written(82) == (300, 300, 300)
+        # Held until now: the scheduler routes them (nobody follows here: undeliverable, each once).
+        for _ in range(4):
+            await m.tick()
+        async with m.runtime.session_factory() as session:
+            left = await session.scalar(text(
+                "SELECT count(*) FROM messages WHERE purpose = 'period.starting' AND status = 'held'"))
+        assert left == 0

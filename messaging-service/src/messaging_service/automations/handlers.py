@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from messaging_service.audience import repository as audience
 from messaging_service.automations.service import (
     period_start_key,
-    purpose_exists,
     reminder_time_of,
     welcome_purpose,
     write,
+    write_many,
     yuan,
 )
 from messaging_service.clock.service import Clock
@@ -60,14 +60,9 @@ async def _write_period_starting(
     session: AsyncSession, *, period_id: int, members: list[int], data: dict[str, object], now: datetime
 ) -> int:
     """``period.starting`` to each member, once per member and period whatever the redeliveries."""
-    if not members or not await purpose_exists(session, "period.starting"):
-        return 0
-    written = 0
-    for member_no in members:
-        message_id = await write(session, member_no=member_no, purpose="period.starting", now=now,
-                                 key=period_start_key(period_id, member_no), data=data)
-        written += message_id is not None
-    return written
+    # Set-based: one statement per chunk of members (a period's start fans out to all its registrants at once).
+    return await write_many(session, purpose="period.starting", now=now,
+                            rows=[(member_no, period_start_key(period_id, member_no), data) for member_no in members])
 
 
 def handlers(clock_of: Clock | None, zone: str = "Asia/Shanghai") -> dict[str, Handler]:
