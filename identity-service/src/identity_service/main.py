@@ -6,6 +6,7 @@ from identity_service.config import IdentitySettings
 from identity_service.followers.handlers import consumers
 from identity_service.members import router as members
 from identity_service.phones import router as phones
+from identity_service.phones.republish import republish_in_worker
 from identity_service.sessions import router as sessions
 from identity_service.staff import router as staff
 from identity_service.startup import build_context, close_context, create_first_admin
@@ -30,6 +31,8 @@ DEFINITION = ServiceDefinition(
     consumers=consumers,
     on_startup=[build_context, create_first_admin],
     on_shutdown=[close_context],
+    # Phones bound before phone_bound carried the sealed number (phones.republish).
+    background=[republish_in_worker],
     # Returning members' logins (sessions.repository.record_returning_login).
     driver_pool_size=10,
 )

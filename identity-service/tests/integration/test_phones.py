@@ -24,7 +24,8 @@ async def test_bind_with_code(identity, sim):
     bound = await identity.events("identity.member.phone_bound")
     sealed = [e["data"].pop("phone_sealed") for e in bound]
     assert [e["data"] for e in bound] == [
-        {"member_no": session["member_no"], "phone_masked": "138****8001", "country_code": "86"}
+        {"member_no": session["member_no"], "phone_masked": "138****8001", "country_code": "86",
+         "republished": False}
     ]
     # The full number travels only sealed (tagging shows it to the roles that may see phones).
     assert "13800138001" not in sealed[0]

@@ -33,8 +33,16 @@ class MemberPhone(Base):
     masked: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(Text)
     bound_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # When phone_bound with the sealed number was published for this row; NULL on rows bound
+    # before phones were sealed, until phones.republish has republished them.
+    sealed_published_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=True
+    )
 
-    __table_args__ = (CheckConstraint("source IN ('code', 'encrypted_data')", name="source"),)
+    __table_args__ = (
+        CheckConstraint("source IN ('code', 'encrypted_data')", name="source"),
+        Index("ix_member_phones_sealed_unpublished", "id", postgresql_where=text("sealed_published_at IS NULL")),
+    )
 
 
 class PhoneConflict(Base):

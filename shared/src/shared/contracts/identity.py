@@ -49,13 +49,16 @@ class PhoneBound(EventData):
 
     ``phone_sealed``: the full number sealed with :class:`shared.sealing.Sealer`
     (context ``"phone"``), for services that show it to the staff roles allowed
-    to see it; never plain text on the topic.
+    to see it; never plain text on the topic. ``republished``: identity sent
+    the member's current phone again (phones bound before sealing get their
+    sealed number this way); not a new binding.
     """
 
     member_no: int
     phone_masked: str
     country_code: str
     phone_sealed: str | None = None
+    republished: bool = False
 
 
 @event("identity.member.followed", topic=IDENTITY_EVENTS)

@@ -59,9 +59,13 @@ def fact_handlers(tz: ZoneInfo) -> dict[str, Handler]:
     async def on_phone(session: AsyncSession, envelope: Envelope) -> None:
         data = parse(envelope, PhoneBound)
         await ensure_members(session, [data.member_no])
+        known = await facts.phone_of(session, data.member_no) if data.republished else None
         await facts.update_member(session, data.member_no, has_phone=True, phone_masked=data.phone_masked,
                                   phone_sealed=data.phone_sealed)
-        await member_event(session, data.member_no, envelope, "phone.bound", {"phone": data.phone_masked})
+        # A republished binding (identity sending the sealed number of a phone bound before sealing)
+        # is not a new fact: no second timeline entry when the member's phone is already known.
+        if known != data.phone_masked:
+            await member_event(session, data.member_no, envelope, "phone.bound", {"phone": data.phone_masked})
 
     async def on_followed(session: AsyncSession, envelope: Envelope) -> None:
         data = parse(envelope, MemberFollowed)

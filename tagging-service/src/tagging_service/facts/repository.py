@@ -24,6 +24,11 @@ async def update_member(session: AsyncSession, member_no: int, **values: Any) ->
     )
 
 
+async def phone_of(session: AsyncSession, member_no: int) -> str | None:
+    """The masked phone a member's facts hold."""
+    return await session.scalar(text("SELECT phone_masked FROM member_facts WHERE member_no = :m"), {"m": member_no})
+
+
 async def member(session: AsyncSession, member_no: int) -> MemberFact | None:
     """A member's facts row."""
     return await session.get(MemberFact, member_no)
