@@ -199,3 +199,29 @@ async def test_url_check_and_subscription_change(h) -> None:
     token = await h.token("mp")
     body = {"touser": person["mp_openid"], "template_id": "T1", "data": DATA}
     assert await _errcode(h.api.send_subscribe(token, body)) == 43101
+
+
+async def test_custom_send_fast_path_answers_as_the_route(h) -> None:
+    # The ASGI fast path serves POST /cgi-bin/message/custom/send: token, body and window errors as WeChat's,
+    # injected faults still apply, and a success is in the send log; the route stays in the OpenAPI.
+    person = await h.person()
+    pid, openid = person["person_id"], person["oa_openid"]
+    await h.sim(f"/sim/people/{pid}/follow")
+    token = await h.token("oa")
+    path = "/cgi-bin/message/custom/send"
+    assert (await h.client.post(path, json=_custom(openid))).json()["errcode"] == 41001
+    assert (await h.client.post(path, params={"access_token": "nope"}, json=_custom(openid))).json()[
+        "errcode"] == 40001
+    assert (await h.client.post(path, params={"access_token": await h.token("mp")},
+                                json=_custom(person["oa_openid"]))).json()["errcode"] == 40003
+    assert (await h.client.post(path, params={"access_token": token}, content=b"")).json()["errcode"] == 44002
+    assert (await h.client.post(path, params={"access_token": token}, content=b"{not json")).json()[
+        "errcode"] == 47001
+    assert (await h.client.post(path, params={"access_token": token},
+                                json={"touser": openid, "msgtype": "nope"})).json()["errcode"] == 40008
+    await h.sim("/sim/faults", {"path": path, "errcode": 45009, "times": 1})
+    assert await _errcode(h.api.send_custom(token, _custom(openid))) == 45009
+    await h.api.send_custom(token, _custom(openid))
+    sent = (await h.client.get("/sim/sent", params={"kind": "custom", "touser": openid})).json()
+    assert [s["body"]["text"]["content"] for s in sent] == ["你好"]
+    assert path in (await h.client.get("/openapi.json")).json()["paths"]

@@ -36,6 +36,8 @@ def create_app(
 
     app = FastAPI(title="WeChat simulator", version="0.1.0", lifespan=lifespan)
     app.state.sim = sim
+    # Added first, so it runs inside the fault middleware (faults apply to the fast path too).
+    app.add_middleware(routes_messages.SendFastPath, sim=sim)
     app.add_middleware(FaultMiddleware, state=state)
     for module in (routes_wechat, routes_messages, routes_pay, routes_actions, routes_control):
         app.include_router(module.router)

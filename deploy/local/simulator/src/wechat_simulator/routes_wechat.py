@@ -27,7 +27,11 @@ MAX_TEMPORARY_SECONDS = 2_592_000
 
 async def json_body(request: Request) -> dict[str, Any] | JSONResponse:
     """The JSON object posted to a WeChat API, or the errcode WeChat answers for a bad body."""
-    raw = await request.body()
+    return parse_body(await request.body())
+
+
+def parse_body(raw: bytes) -> dict[str, Any] | JSONResponse:
+    """:func:`json_body` on the raw bytes."""
     if not raw.strip():
         return wx_error(44002)
     try:

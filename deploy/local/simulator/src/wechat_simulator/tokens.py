@@ -89,7 +89,13 @@ def authorize(
     state: SimState, settings: SimulatorSettings, request: Request, apps: tuple[App, ...]
 ) -> tuple[Token, App] | JSONResponse:
     """Validate ``?access_token=`` for an API of one of ``apps``; an errcode answer otherwise."""
-    value = request.query_params.get("access_token")
+    return authorize_value(state, settings, request.query_params.get("access_token"), apps)
+
+
+def authorize_value(
+    state: SimState, settings: SimulatorSettings, value: str | None, apps: tuple[App, ...]
+) -> tuple[Token, App] | JSONResponse:
+    """:func:`authorize` on the token's value (the send fast path has no Request)."""
     if not value:
         return wx_error(41001)
     token = state.tokens.get(value)
