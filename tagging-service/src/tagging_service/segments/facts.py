@@ -348,13 +348,39 @@ class FactCache:
         return matched & universe
 
     async def attr(self, session: AsyncSession, clause: AttrClause) -> BitMap64:
-        """Members whose attribute satisfies the clause."""
+        """Members whose attribute satisfies the clause.
+
+        The process-wide cache (``sessions`` set) serves the last bitmap while a background task reads it
+        again after ``TTL`` (stale-while-revalidate), like fact clauses: a request never waits for the scan.
+        """
         value = clause.value
         key = (clause.attr, clause.op, tuple(value) if isinstance(value, list) else value)
         cached = self.attrs.get(key)
         now = time.monotonic()
         if cached is not None and (self.only is not None or now - cached[0] < TTL):
             return cached[1]
+        if cached is not None and self.sessions is not None and self.only is None:
+            if key not in self._refreshing:
+                self._refreshing.add(key)
+                task = asyncio.create_task(self._refresh_attr(clause, key))
+                _BACKGROUND.add(task)
+                task.add_done_callback(_BACKGROUND.discard)
+            return cached[1]
+        return await self._read_attr(session, clause, key)
+
+    async def _refresh_attr(self, clause: AttrClause, key: tuple[Any, ...]) -> None:
+        assert self.sessions is not None
+        try:
+            async with self.sessions() as session:
+                await self._read_attr(session, clause, key)
+        except Exception as exc:  # the stale bitmap stays; the next request tries again
+            log.warning("attr_refresh_failed", error=repr(exc))
+        finally:
+            self._refreshing.discard(key)
+
+    async def _read_attr(self, session: AsyncSession, clause: AttrClause, key: tuple[Any, ...]) -> BitMap64:
+        value = clause.value
+        now = time.monotonic()
         params: dict[str, Any] = {"v": value, "tz": self.tz}
         if clause.attr in ("follows_oa", "has_phone"):
             where = f"{clause.attr} = :v"
@@ -366,10 +392,11 @@ class FactCache:
         if self.only is not None:
             where += " AND member_no = ANY(CAST(:only AS bigint[]))"
             params["only"] = self.only
-        rows = await session.execute(
-            text(f"SELECT member_no FROM member_facts WHERE merged_into IS NULL AND {where}"), params  # noqa: S608
-        )
-        bitmap = BitMap64(m for (m,) in rows)
+        # One bytea of member numbers (no Python int per row).
+        data = await session.scalar(text(
+            f"SELECT string_agg(int8send(member_no), '') FROM member_facts "  # noqa: S608
+            f"WHERE merged_into IS NULL AND {where}"), params)
+        bitmap = bitmap_of(data)
         if len(self.attrs) > 256:
             self.attrs.clear()
         self.attrs[key] = (now, bitmap)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pyroaring import BitMap64
@@ -22,6 +23,7 @@ from tagging_service.segments import export, repository, service
 from tagging_service.segments.language import parse_rank
 from tagging_service.segments.schemas import (
     InternalMembers,
+    RankedMember,
     SegmentCreate,
     SegmentMembers,
     SegmentPreview,
@@ -64,16 +66,23 @@ async def _members_and_rank(session: SessionDep, runtime: Any, segment_id: int) 
     return members, rank
 
 
-@admin_router.post("/preview", dependencies=[READ])
-async def preview(body: SegmentPreview, session: SessionDep, runtime: RuntimeDep) -> SegmentMembers:
+def _members_json(count: int, page: list[RankedMember], next_cursor: str | None) -> Response:
+    """A ``SegmentMembers`` answer serialised by orjson straight from the page (no response-model pass)."""
+    return Response(orjson.dumps({
+        "count": count, "members": [{"member_no": m.member_no, "rank_value": m.rank_value} for m in page],
+        "next_cursor": next_cursor,
+    }), media_type="application/json")
+
+
+@admin_router.post("/preview", dependencies=[READ], response_model=SegmentMembers)
+async def preview(body: SegmentPreview, session: SessionDep, runtime: RuntimeDep) -> Response:
     """Count a definition and show its first page, ranked if asked (nothing is saved)."""
     engine = _engine(runtime)
     node, rank = await service.validate(session, body.definition, body.rank, live_tags=engine.live_tags)
     members = await engine.members(session, node)
     page = await engine.ranked_page(session, members, rank, offset=0, limit=body.limit)
     more = len(members) > body.limit
-    return SegmentMembers(count=len(members), members=page,
-                          next_cursor=encode_cursor({"o": body.limit}) if more else None)
+    return _members_json(len(members), page, encode_cursor({"o": body.limit}) if more else None)
 
 
 @admin_router.get("", dependencies=[READ])
@@ -167,16 +176,15 @@ async def import_segment(
     )
 
 
-@admin_router.get("/{segment_id}/members", dependencies=[READ])
+@admin_router.get("/{segment_id}/members", dependencies=[READ], response_model=SegmentMembers)
 async def segment_members(segment_id: IdPath, session: SessionDep, runtime: RuntimeDep,
-                          cursor: CursorQuery = None, limit: LimitQuery = 50) -> SegmentMembers:
+                          cursor: CursorQuery = None, limit: LimitQuery = 50) -> Response:
     """A page of a segment's members in rank order."""
     offset = _offset(cursor)
     members, rank = await _members_and_rank(session, runtime, segment_id)
     page = await _engine(runtime).ranked_page(session, members, rank, offset=offset, limit=limit)
     more = offset + limit < len(members)
-    return SegmentMembers(count=len(members), members=page,
-                          next_cursor=encode_cursor({"o": offset + limit}) if more else None)
+    return _members_json(len(members), page, encode_cursor({"o": offset + limit}) if more else None)
 
 
 @admin_router.get(
