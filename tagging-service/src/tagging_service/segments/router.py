@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -78,11 +79,21 @@ def _members_json(count: int, page: list[RankedMember], next_cursor: str | None)
 async def preview(body: SegmentPreview, session: SessionDep, runtime: RuntimeDep) -> Response:
     """Count a definition and show its first page, ranked if asked (nothing is saved)."""
     engine = _engine(runtime)
+    t0 = time.perf_counter()
     node, rank = await service.validate(session, body.definition, body.rank, live_tags=engine.live_tags)
+    t1 = time.perf_counter()
     members = await engine.members(session, node)
+    t2 = time.perf_counter()
     page = await engine.ranked_page(session, members, rank, offset=0, limit=body.limit)
+    t3 = time.perf_counter()
     more = len(members) > body.limit
-    return _members_json(len(members), page, encode_cursor({"o": body.limit}) if more else None)
+    response = _members_json(len(members), page, encode_cursor({"o": body.limit}) if more else None)
+    # Where a preview's time goes inside the service (bench/segments reads it; browsers show it).
+    response.headers["server-timing"] = (
+        f"validate;dur={(t1 - t0) * 1000:.2f}, evaluate;dur={(t2 - t1) * 1000:.2f}, "
+        f"page;dur={(t3 - t2) * 1000:.2f}, json;dur={(time.perf_counter() - t3) * 1000:.2f}"
+    )
+    return response
 
 
 @admin_router.get("", dependencies=[READ])
