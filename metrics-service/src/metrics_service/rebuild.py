@@ -38,8 +38,8 @@ LOG_PAGE = 2000
 PROJECTIONS = (
     "member_facts", "daily_counters", "member_days", "activity_hours", "member_openids", "period_facts",
     "registration_facts", "refund_facts", "checkin_facts", "channel_touches", "follow_facts", "community_facts",
-    "community_member_facts", "day_bitmaps", "period_bitmaps", "cohort_bitmaps", "member_cohorts", "channel_members",
-    "channel_days", "community_bitmaps", "community_links", "period_sightings",
+    "community_member_facts", "day_bitmaps", "span_bitmaps", "period_bitmaps", "cohort_bitmaps", "member_cohorts",
+    "channel_members", "channel_days", "community_bitmaps", "community_links", "period_sightings",
     "period_summaries",
 )
 

@@ -52,3 +52,15 @@ class DayBitmap(Base):
     kind: Mapped[str] = mapped_column(Text, primary_key=True)
     members: Mapped[bytes] = mapped_column(LargeBinary)
     cardinality: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+
+
+class SpanBitmap(Base):
+    """The members of one kind in one ISO week or calendar month: the union of its days' bitmaps."""
+
+    __tablename__ = "span_bitmaps"
+
+    unit: Mapped[str] = mapped_column(Text, primary_key=True)  # "week" (Monday start) or "month"
+    start: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(Text, primary_key=True)
+    members: Mapped[bytes] = mapped_column(LargeBinary)
+    cardinality: Mapped[int] = mapped_column(Integer, server_default=text("0"))

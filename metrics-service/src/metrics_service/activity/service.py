@@ -19,19 +19,15 @@ from metrics_service.activity.schemas import (
     LifecycleRead,
     RetentionRead,
 )
-from metrics_service.figures import Window, bucket_of, next_bucket, previous_bucket
+from metrics_service.figures import Window, next_bucket, previous_bucket
 from metrics_service.overview.repository import counters_per_bucket
 
 
 async def _buckets_of(
     session: AsyncSession, *, kind: str, first: date, last: date, unit: str
 ) -> dict[date, BitMap]:
-    """Per bucket of ``unit``: the union of the day bitmaps of ``kind``."""
-    days = await bitmaps.per_day(session, kind=kind, first=first, last=last)
-    grouped: dict[date, list[BitMap]] = {}
-    for day, members in days.items():
-        grouped.setdefault(bucket_of(day, unit), []).append(members)
-    return {b: BitMap.union(*maps) for b, maps in grouped.items()}
+    """Per bucket of ``unit``: the members of ``kind`` on its days within the range (one row per whole bucket)."""
+    return await bitmaps.per_bucket(session, kind=kind, first=first, last=last, unit=unit)
 
 
 async def lifecycle(session: AsyncSession, window: Window) -> LifecycleRead:

@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, DateTime, Text, func
+from sqlalchemy import BigInteger, Date, DateTime, Index, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from metrics_service.models import Base
@@ -19,6 +19,9 @@ class MemberFact(Base):
     first_app: Mapped[str] = mapped_column(Text)
     channel_scene: Mapped[str | None] = mapped_column(Text)
     merged_into: Mapped[int | None] = mapped_column(BigInteger)
+
+    # The few merged members, so the member total never counts the whole table.
+    __table_args__ = (Index("ix_member_facts_merged", "member_no", postgresql_where=text("merged_into IS NOT NULL")),)
 
 
 class DailyCounter(Base):

@@ -90,8 +90,9 @@ async def counters_per_bucket(
 
 
 async def member_count(session: AsyncSession) -> int:
-    """Members known, merged ones excluded."""
-    return int(
-        await session.scalar(select(func.count()).select_from(MemberFact).where(MemberFact.merged_into.is_(None)))
-        or 0
+    """Members known, merged ones excluded: every fact counted once in ``new_members``, less the merged ones."""
+    total = await session.scalar(text("SELECT coalesce(sum(value), 0) FROM daily_counters WHERE kind = 'new_members'"))
+    merged = await session.scalar(
+        select(func.count()).select_from(MemberFact).where(MemberFact.merged_into.isnot(None))
     )
+    return int(total or 0) - int(merged or 0)

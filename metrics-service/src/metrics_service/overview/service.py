@@ -62,16 +62,13 @@ async def overview(session: AsyncSession, window: Window) -> OverviewRead:
     dau = round(sum(daily.values()) / window.days, 1)
     dau_before = round(sum(daily_before.values()) / window.days, 1)
     metrics.insert(1, _metric("dau", dau, dau_before, dau_series))
-    for name, length, position in (("wau", 7, 2), ("mau", 30, 3)):
-        now_value = len(
-            await bitmaps.union(session, kind=bitmaps.ANY, first=window.last - timedelta(days=length - 1),
-                                last=window.last)
-        )
-        then_value = len(
-            await bitmaps.union(session, kind=bitmaps.ANY, first=prev_last - timedelta(days=length - 1),
-                                last=prev_last)
-        )
-        metrics.insert(position, _metric(name, now_value, then_value, []))
+    # WAU / MAU: the 7 and 30 days ending with the range (and with the previous range), read in one go.
+    ranges = [
+        (end - timedelta(days=length - 1), end) for length in (7, 30) for end in (window.last, prev_last)
+    ]
+    wau, wau_before, mau, mau_before = await bitmaps.unions(session, kind=bitmaps.ANY, ranges=ranges)
+    metrics.insert(2, _metric("wau", len(wau), len(wau_before), []))
+    metrics.insert(3, _metric("mau", len(mau), len(mau_before), []))
 
     new_daily = await repository.counters(session, kind="new_members", since=window.first, until=window.last)
     follows_daily = await repository.counters(session, kind="follows", since=window.first, until=window.last)
