@@ -25,7 +25,7 @@ def test_fast_path_matches_the_models():
         item = fast_activity(raw)
         assert item is not None
         assert (item.id, item.member_no, item.at, item.duration_ms) == (
-            envelope.id, data.member_no, moment_of_activity(envelope, data), data.duration_ms or 0
+            str(envelope.id), data.member_no, moment_of_activity(envelope, data), data.duration_ms or 0
         )
 
 
@@ -36,6 +36,9 @@ def test_anything_unusual_takes_the_full_parse():
     assert fast_activity(_wire(duration_ms=1.5)) is None
     doc = orjson.loads(_wire())
     del doc["data"]["kind"]
+    assert fast_activity(orjson.dumps(doc)) is None
+    doc = orjson.loads(_wire())
+    doc["id"] = doc["id"].upper()  # a uuid the models read, spelled otherwise: the claim compares canonical text
     assert fast_activity(orjson.dumps(doc)) is None
     doc = orjson.loads(_wire())
     doc["type"] = "campaign.checkin.recorded"
