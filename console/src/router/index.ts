@@ -18,6 +18,8 @@ router.beforeEach(async (to) => {
   const auth = useAuthStore()
   if (to.meta.public) return true
   if (!auth.token) return { name: 'login', query: { redirect: to.fullPath } }
+  // Not after the profile below: the page's chunks and requests go out with it (the API checks the token anyway).
+  if (to.name !== router.currentRoute.value.name) to.meta.firstWave?.(to.query)
   try {
     await auth.loadMe()
   } catch {

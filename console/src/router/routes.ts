@@ -1,5 +1,6 @@
-import type { RouteRecordRaw } from 'vue-router'
+import type { LocationQuery, RouteRecordRaw } from 'vue-router'
 import type { Role } from '@/api/staff'
+import { chunks as dashboard, startFirstWave as dashboardFirstWave } from '@/views/dashboard/firstWave'
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -11,12 +12,17 @@ declare module 'vue-router' {
     /** not in the menu (details pages) */
     hidden?: boolean
     public?: boolean
+    /** started as a navigation to the page begins (signed in): its chunks and first requests at once */
+    firstWave?: (query: LocationQuery) => void
   }
 }
 
 // Every page is its own chunk: the login and dashboard routes load only what they use.
 export const appRoutes: RouteRecordRaw[] = [
-  { path: 'dashboard', name: 'dashboard', component: () => import('@/views/dashboard/index.vue'), meta: { title: 'menu.dashboard', icon: 'DataLine' } },
+  {
+    path: 'dashboard', name: 'dashboard', component: dashboard.view,
+    meta: { title: 'menu.dashboard', icon: 'DataLine', firstWave: dashboardFirstWave },
+  },
   {
     path: 'campaigns',
     meta: { title: 'menu.campaigns', icon: 'Calendar' },
