@@ -12,6 +12,7 @@ from campaign_service.config import CampaignSettings
 from campaign_service.members import IdentityDirectory, MemberDirectory
 from campaign_service.payments.wechatpay import WeChatPayClient
 from campaign_service.referrals.codes import invite_keys
+from campaign_service.registrations.repository import FreeRegistrationBatches
 from shared.runtime import ServiceRuntime
 from shared.wechat.api import WeChatApi
 
@@ -24,6 +25,9 @@ async def startup(runtime: ServiceRuntime) -> None:
         "members", IdentityDirectory(runtime.client_for("identity"), runtime.settings.mp_appid)
     )
     runtime.extras.setdefault("invite_keys", invite_keys(runtime.settings.verification_keys()))
+    if runtime.driver_pool is not None:
+        # A launch's free registrations for one period, committed together (one WAL flush per batch).
+        runtime.extras.setdefault("free_registrations", FreeRegistrationBatches(runtime.driver_pool))
     runtime.extras.setdefault(
         "codes",
         ChannelCodes(

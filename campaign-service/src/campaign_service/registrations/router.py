@@ -54,6 +54,7 @@ async def register(
             pool, period_id=period_id, member_no=member.member_no, body=body, now=now,
             source=runtime.settings.service_name, notify=wake is None,
             idempotency=(idempotency_key, _request_hash(period_id, body)) if idempotency_key else None,
+            batches=runtime.extras.get("free_registrations"),
         )
         if fast is not None:
             if wake is not None:

@@ -73,6 +73,7 @@ async def register_free(
     source: str,
     notify: bool,
     idempotency: tuple[str, str] | None = None,
+    batches: repository.FreeRegistrationBatches | None = None,
 ) -> RegistrationRead | None:
     """Register a member for a free period in one statement; None: take :func:`register` instead.
 
@@ -104,7 +105,7 @@ async def register_free(
     try:
         done = await repository.register_free(
             pool, period_id=period_id, member_no=member_no, now=now, scene=scene, channel=body.channel,
-            touched=touched, created=created, notify=notify, idempotency=remembered,
+            touched=touched, created=created, notify=notify, idempotency=remembered, batches=batches,
         )
     except asyncpg.UniqueViolationError as exc:
         if idempotency:  # perhaps a retry with the same key a moment ago: the unit of work tells
