@@ -38,6 +38,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# A data directory of its own (PostgreSQL, broker logs): other benchmarks running at the same time use theirs.
+os.environ.setdefault("QUNYUN_TEST_DATA_DIR", str(Path(__file__).resolve().parents[2] / ".data" / "bench-messages"))
 
 import aiohttp
 import asyncpg
@@ -388,6 +390,7 @@ def main() -> None:
     args = parser.parse_args()
     # A SIGTERM (timeout, Ctrl-C in another shell) still stops every process this run started.
     signal.signal(signal.SIGTERM, _interrupt)
+    load_at_start = os.getloadavg()
     infra = start_infra(REPO)
     system = start_system(infra, {"MESSAGING_WORKERS": str(args.messaging_workers),
                                   "MESSAGING_QUIET_START": "00:00", "MESSAGING_QUIET_END": "00:00",
@@ -398,7 +401,8 @@ def main() -> None:
     finally:
         system.stop()
         infra.stop()
-    print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print(f"load average at the start: {' '.join(f'{x:.1f}' for x in load_at_start)}; "
+          f"at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     if result is not None:
         report(args, result)
     if big is not None:
@@ -417,6 +421,13 @@ def report_big(args, big: dict) -> None:  # type: ignore[no-untyped-def]
                 "at the simulator", rows, ("seconds", "sent", "per s", "vs target"))
     within = sum(1 for _, seconds, sent in steady if abs(sent / seconds / args.big_rate - 1) <= 0.05)
     summary, state = big["summary"], big["state"]
+    per_second = summary["per_second"]
+    if per_second:
+        # The whole run: every send between the first and the last simulated second.
+        seconds = per_second[-1][0] - per_second[0][0] + 1
+        rate = summary["total"] / seconds
+        print(f"whole run: {summary['total']:,} sends in {seconds:,} s = {rate:,.1f}/s "
+              f"({(rate / args.big_rate - 1) * 100:+.1f} % of {args.big_rate:,.0f}/s)")
     print(f"sent {summary['total']:,} to {summary['recipients']:,} people, {summary['twice']} twice; "
           f"{within} of {len(steady)} inner windows within ±5 %; messaging says {state.get('state')}, "
           f"sent {state.get('sent')}, undeliverable {state.get('undeliverable')}, remaining {state.get('remaining')}")
