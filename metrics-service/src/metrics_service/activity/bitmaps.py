@@ -184,47 +184,86 @@ async def _add_spans(session: AsyncSession, spans: dict[tuple[str, date, str], s
         )
 
 
-async def read_pieces(session: AsyncSession, *, kind: str, wanted: Iterable[Piece]) -> dict[Piece, BitMap]:
-    """The stored bitmaps of ``kind`` of these pieces (missing ones are empty and left out); two statements."""
-    days = sorted({start for unit, start in wanted if unit == DAY})
-    spans = sorted({(unit, start) for unit, start in wanted if unit != DAY})
-    out: dict[Piece, BitMap] = {}
+async def read_pieces(
+    session: AsyncSession, wanted: Iterable[tuple[str, Piece]]
+) -> dict[tuple[str, Piece], BitMap]:
+    """The stored bitmaps of these ``(kind, piece)`` (missing ones are empty and left out); two statements."""
+    days = sorted({(kind, start) for kind, (unit, start) in wanted if unit == DAY})
+    spans = sorted({(kind, unit, start) for kind, (unit, start) in wanted if unit != DAY})
+    out: dict[tuple[str, Piece], BitMap] = {}
     if days:
         rows = await session.execute(
-            text("SELECT day, members FROM day_bitmaps WHERE kind = :k AND day = ANY(CAST(:days AS date[]))"),
-            {"k": kind, "days": days},
+            text(
+                """
+                SELECT b.kind, b.day, b.members FROM day_bitmaps b
+                JOIN unnest(CAST(:kinds AS text[]), CAST(:days AS date[])) AS t(k, d) ON b.kind = t.k AND b.day = t.d
+                """
+            ),
+            {"kinds": [d[0] for d in days], "days": [d[1] for d in days]},
         )
-        out.update({(DAY, day): BitMap.deserialize(bytes(stored)) for day, stored in rows if stored})
+        out.update({(kind, (DAY, day)): BitMap.deserialize(bytes(stored)) for kind, day, stored in rows if stored})
     if spans:
         rows = await session.execute(
             text(
                 """
-                SELECT b.unit, b.start, b.members FROM span_bitmaps b
-                JOIN unnest(CAST(:units AS text[]), CAST(:starts AS date[])) AS t(u, s)
-                  ON b.unit = t.u AND b.start = t.s
-                WHERE b.kind = :k
+                SELECT b.kind, b.unit, b.start, b.members FROM span_bitmaps b
+                JOIN unnest(CAST(:kinds AS text[]), CAST(:units AS text[]), CAST(:starts AS date[])) AS t(k, u, s)
+                  ON b.unit = t.u AND b.start = t.s AND b.kind = t.k
                 """
             ),
-            {"k": kind, "units": [s[0] for s in spans], "starts": [s[1] for s in spans]},
+            {"kinds": [s[0] for s in spans], "units": [s[1] for s in spans], "starts": [s[2] for s in spans]},
         )
-        out.update({(unit, start): BitMap.deserialize(bytes(stored)) for unit, start, stored in rows if stored})
+        out.update(
+            {(kind, (unit, start)): BitMap.deserialize(bytes(stored)) for kind, unit, start, stored in rows if stored}
+        )
+    return out
+
+
+async def unions_of(session: AsyncSession, ranges: list[tuple[str, date, date]]) -> list[BitMap]:
+    """Members of each ``(kind, first, last)`` on any day of its range: each its fewest pieces, one read for all."""
+    planned = [(kind, pieces(first, last)) for kind, first, last in ranges]
+    stored = await read_pieces(session, [(kind, p) for kind, plan in planned for p in plan])
+    out = []
+    for kind, plan in planned:
+        maps = [stored[(kind, p)] for p in plan if (kind, p) in stored]
+        out.append(BitMap.union(*maps) if maps else BitMap())
     return out
 
 
 async def unions(session: AsyncSession, *, kind: str, ranges: list[tuple[date, date]]) -> list[BitMap]:
-    """Members of ``kind`` on any day of each range (each range as its fewest pieces; one read for all)."""
-    planned = [pieces(first, last) for first, last in ranges]
-    stored = await read_pieces(session, kind=kind, wanted=[p for plan in planned for p in plan])
-    out = []
-    for plan in planned:
-        maps = [stored[p] for p in plan if p in stored]
-        out.append(BitMap.union(*maps) if maps else BitMap())
-    return out
+    """Members of ``kind`` on any day of each range (one read for all)."""
+    return await unions_of(session, [(kind, first, last) for first, last in ranges])
 
 
 async def union(session: AsyncSession, *, kind: str, first: date, last: date) -> BitMap:
     """Members in the bitmaps of ``kind`` on any day of the range."""
     return (await unions(session, kind=kind, ranges=[(first, last)]))[0]
+
+
+def _bucket_ranges(first: date, last: date, unit: str) -> list[tuple[date, date, date]]:
+    """``(bucket start, first day in range, last day in range)`` of each week or month overlapping the range."""
+    out = []
+    start = span_start(first, unit)
+    while start <= last:
+        after = start + timedelta(days=7) if unit == WEEK else next_month(start)
+        out.append((start, max(start, first), min(after - timedelta(days=1), last)))
+        start = after
+    return out
+
+
+async def per_buckets(
+    session: AsyncSession, wanted: list[tuple[str, date, date]], *, unit: str
+) -> list[dict[date, BitMap]]:
+    """:func:`per_bucket` of several ``(kind, first, last)`` at once (one read for all)."""
+    if unit == DAY:
+        return [await per_bucket(session, kind=kind, first=first, last=last, unit=unit) for kind, first, last in wanted]
+    plans = [(kind, _bucket_ranges(first, last, unit)) for kind, first, last in wanted]
+    maps = await unions_of(session, [(kind, a, b) for kind, plan in plans for _, a, b in plan])
+    out, at = [], 0
+    for _, plan in plans:
+        out.append({s: m for (s, _, _), m in zip(plan, maps[at:at + len(plan)], strict=True) if m})
+        at += len(plan)
+    return out
 
 
 async def per_bucket(
@@ -238,17 +277,7 @@ async def per_bucket(
     if unit == DAY:
         return {day: members for day, members in (await per_day(session, kind=kind, first=first, last=last)).items()
                 if members}
-    starts = []
-    start = span_start(first, unit)
-    while start <= last:
-        starts.append(start)
-        start = start + timedelta(days=7) if unit == WEEK else next_month(start)
-    ranges = [
-        (max(s, first), min((s + timedelta(days=7) if unit == WEEK else next_month(s)) - timedelta(days=1), last))
-        for s in starts
-    ]
-    maps = await unions(session, kind=kind, ranges=ranges)
-    return {s: m for s, m in zip(starts, maps, strict=True) if m}
+    return (await per_buckets(session, [(kind, first, last)], unit=unit))[0]
 
 
 async def per_day(session: AsyncSession, *, kind: str, first: date, last: date) -> dict[date, BitMap]:

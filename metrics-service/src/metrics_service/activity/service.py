@@ -23,29 +23,33 @@ from metrics_service.figures import Window, next_bucket, previous_bucket
 from metrics_service.overview.repository import counters_per_bucket
 
 
-async def _buckets_of(
-    session: AsyncSession, *, kind: str, first: date, last: date, unit: str
-) -> dict[date, BitMap]:
-    """Per bucket of ``unit``: the members of ``kind`` on its days within the range (one row per whole bucket)."""
-    return await bitmaps.per_bucket(session, kind=kind, first=first, last=last, unit=unit)
+async def _two(
+    session: AsyncSession, a: tuple[str, date, date], b: tuple[str, date, date], *, unit: str
+) -> tuple[dict[date, BitMap], dict[date, BitMap]]:
+    """Per bucket of ``unit``, for two ``(kind, first, last)``: the members of the kind on its days within the range
+    (one row per whole bucket, one read for both)."""
+    first, second = await bitmaps.per_buckets(session, [a, b], unit=unit)
+    return first, second
 
 
 async def lifecycle(session: AsyncSession, window: Window) -> LifecycleRead:
     """New / returning / resurrecting / dormant per bucket (set operations on the day bitmaps)."""
     starts = window.buckets()
     before = previous_bucket(starts[0], window.unit)
-    active = await _buckets_of(session, kind=bitmaps.ANY, first=before, last=window.last, unit=window.unit)
-    new = await _buckets_of(session, kind=bitmaps.NEW, first=window.first, last=window.last, unit=window.unit)
+    active, new = await _two(
+        session, (bitmaps.ANY, before, window.last), (bitmaps.NEW, window.first, window.last), unit=window.unit
+    )
     empty = BitMap()
     rows = []
     previous = active.get(before, empty)
     for start in starts:
         now, fresh = active.get(start, empty), new.get(start, empty)
         old = now - fresh
+        returning = old.intersection_cardinality(previous)  # counts without building the sets
         rows.append(
             LifecycleBucket(
-                start=start, new=len(fresh), returning=len(old & previous), resurrecting=len(old - previous),
-                dormant=len(previous - now),
+                start=start, new=len(fresh), returning=returning, resurrecting=len(old) - returning,
+                dormant=len(previous) - previous.intersection_cardinality(now),
             )
         )
         previous = now
@@ -54,8 +58,9 @@ async def lifecycle(session: AsyncSession, window: Window) -> LifecycleRead:
 
 async def retention(session: AsyncSession, window: Window, intervals: int) -> RetentionRead:
     """Cohorts by first-seen bucket, active at intervals 0…N (within the range)."""
-    new = await _buckets_of(session, kind=bitmaps.NEW, first=window.first, last=window.last, unit=window.unit)
-    active = await _buckets_of(session, kind=bitmaps.ANY, first=window.first, last=window.last, unit=window.unit)
+    new, active = await _two(
+        session, (bitmaps.NEW, window.first, window.last), (bitmaps.ANY, window.first, window.last), unit=window.unit
+    )
     starts = window.buckets()
     cohorts = []
     for i, start in enumerate(starts):
@@ -63,7 +68,8 @@ async def retention(session: AsyncSession, window: Window, intervals: int) -> Re
         if not cohort:
             continue
         counts = [
-            len(cohort & active[starts[i + k]]) if i + k < len(starts) and starts[i + k] in active else 0
+            cohort.intersection_cardinality(active[starts[i + k]])
+            if i + k < len(starts) and starts[i + k] in active else 0
             for k in range(intervals + 1)
         ]
         cohorts.append(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -89,10 +89,29 @@ async def counters_per_bucket(
     return out
 
 
+async def counters_by_day(
+    session: AsyncSession, *, kinds: list[str], first: date, last: date
+) -> dict[str, dict[date, int]]:
+    """Each counter's value per day of the range (days without a row are left out); one statement."""
+    rows = await session.execute(
+        text(
+            "SELECT kind, day, value FROM daily_counters"
+            " WHERE kind = ANY(CAST(:kinds AS text[])) AND day BETWEEN :first AND :last"
+        ),
+        {"kinds": kinds, "first": first, "last": last},
+    )
+    out: dict[str, dict[date, int]] = {k: {} for k in kinds}
+    for kind, day, value in rows:
+        out[kind][day] = int(value)
+    return out
+
+
 async def member_count(session: AsyncSession) -> int:
     """Members known, merged ones excluded: every fact counted once in ``new_members``, less the merged ones."""
-    total = await session.scalar(text("SELECT coalesce(sum(value), 0) FROM daily_counters WHERE kind = 'new_members'"))
-    merged = await session.scalar(
-        select(func.count()).select_from(MemberFact).where(MemberFact.merged_into.isnot(None))
+    total = await session.scalar(
+        text(
+            "SELECT (SELECT coalesce(sum(value), 0) FROM daily_counters WHERE kind = 'new_members')"
+            " - (SELECT count(*) FROM member_facts WHERE merged_into IS NOT NULL)"
+        )
     )
-    return int(total or 0) - int(merged or 0)
+    return int(total or 0)

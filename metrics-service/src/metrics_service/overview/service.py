@@ -31,16 +31,24 @@ def _metric(name: str, total: float, previous: float, series: list[Point]) -> Me
 
 
 async def overview(session: AsyncSession, window: Window) -> OverviewRead:
-    """New members, DAU/WAU/MAU, follows, registrations, payments and money, each with 环比."""
+    """New members, DAU/WAU/MAU, follows, registrations, payments and money, each with 环比.
+
+    Five statements whatever the range: the counters of both ranges, the
+    day cardinalities of both ranges, the member total, and the WAU/MAU
+    bitmaps (days and spans).
+    """
     prev_first, prev_last = window.previous
-    current = await repository.counters_per_bucket(
-        session, kinds=COUNTERS, first=window.first, last=window.last, unit=window.unit
-    )
-    before = await repository.counters_per_bucket(
-        session, kinds=COUNTERS, first=prev_first, last=prev_last, unit="month"
-    )
-    totals = {k: sum(current[k].values()) for k in COUNTERS}
-    previous = {k: sum(before[k].values()) for k in COUNTERS}
+    per_day = await repository.counters_by_day(session, kinds=COUNTERS, first=prev_first, last=window.last)
+    current: dict[str, dict[date, int]] = {k: defaultdict(int) for k in COUNTERS}
+    totals = dict.fromkeys(COUNTERS, 0)
+    previous = dict.fromkeys(COUNTERS, 0)
+    for kind, days in per_day.items():
+        for day, value in days.items():
+            if day >= window.first:
+                current[kind][bucket_of(day, window.unit)] += value
+                totals[kind] += value
+            elif day <= prev_last:
+                previous[kind] += value
     metrics = [_metric(k, totals[k], previous[k], _series(current[k], window)) for k in COUNTERS]
     net = {b: current["follows"].get(b, 0) - current["unfollows"].get(b, 0) for b in window.buckets()}
     metrics.insert(
@@ -51,8 +59,9 @@ async def overview(session: AsyncSession, window: Window) -> OverviewRead:
         ),
     )
 
-    daily = await _daily_active(session, window.first, window.last)
-    daily_before = await _daily_active(session, prev_first, prev_last)
+    both = await _daily_active(session, prev_first, window.last)
+    daily = {d: n for d, n in both.items() if d >= window.first}
+    daily_before = {d: n for d, n in both.items() if d <= prev_last}
     per_bucket: dict[date, list[int]] = defaultdict(list)
     day = window.first
     while day <= window.last:
@@ -70,12 +79,13 @@ async def overview(session: AsyncSession, window: Window) -> OverviewRead:
     metrics.insert(2, _metric("wau", len(wau), len(wau_before), []))
     metrics.insert(3, _metric("mau", len(mau), len(mau_before), []))
 
-    new_daily = await repository.counters(session, kind="new_members", since=window.first, until=window.last)
-    follows_daily = await repository.counters(session, kind="follows", since=window.first, until=window.last)
+    in_range = {
+        k: sorted((d, v) for d, v in per_day[k].items() if d >= window.first) for k in ("new_members", "follows")
+    }
     return OverviewRead(
         members_total=await repository.member_count(session),
-        new_members=[DailyValue(day=c.day, value=c.value) for c in new_daily],
-        follows=[DailyValue(day=c.day, value=c.value) for c in follows_daily],
+        new_members=[DailyValue(day=d, value=v) for d, v in in_range["new_members"]],
+        follows=[DailyValue(day=d, value=v) for d, v in in_range["follows"]],
         date_from=window.first, date_to=window.last, granularity=window.unit,
         previous_from=prev_first, previous_to=prev_last, metrics=metrics,
     )
