@@ -148,7 +148,10 @@ async def active_ids_of_period(session: AsyncSession, period_id: int) -> list[in
 
 # asyncpg placeholders: this statement runs on the driver pool (shared.db).
 # One autocommit statement registers a member for a free period: the checks,
-# the place, the registration, the channel touch and the outbox rows. The
+# the place, the registration, the channel touch and the outbox rows; for a
+# paid period ($18 our out_trade_no, $19 its expiry) the registration awaits
+# payment and its order is written too (the WeChat Pay call comes after the
+# commit, outside any transaction, and a retry reuses this out_trade_no). The
 # period's row lock is held only while PostgreSQL runs it (the ORM path holds
 # it across several round trips and the event loop's turns between them).
 # Every sub-statement sees the same snapshot; the UPDATE re-checks the place
@@ -169,13 +172,13 @@ _REGISTER_FREE = """
           AND key = $15::text
     ), place AS (
         UPDATE periods SET taken = taken + 1
-        WHERE id = $1 AND fee_fen = 0
+        WHERE id = $1 AND (fee_fen = 0) = ($18::text IS NULL)
           AND (state = 'open' OR (state = 'running' AND late_join))
           AND registration_opens_at <= $3 AND $3 < registration_closes_at
           AND taken < capacity
           AND NOT EXISTS (SELECT 1 FROM blocked) AND NOT EXISTS (SELECT 1 FROM existing)
           AND NOT EXISTS (SELECT 1 FROM replay)
-        RETURNING id, series_id
+        RETURNING id, series_id, fee_fen, title
     ), ch AS (
         SELECT c.id FROM channels c, place WHERE $4::text IS NOT NULL AND c.code = $4::text
     ), claim AS (
@@ -188,11 +191,16 @@ _REGISTER_FREE = """
         SELECT id, 'launch', $2, $3 FROM ch
     ), reg AS (
         INSERT INTO registrations (period_id, member_no, state, fee_fen, channel, channel_id, created_at, confirmed_at)
-        SELECT place.id, $2, 'confirmed', 0, $5::text,
+        SELECT place.id, $2, CASE WHEN place.fee_fen = 0 THEN 'confirmed' ELSE 'awaiting_payment' END,
+               place.fee_fen, $5::text,
                coalesce((SELECT id FROM ch), (SELECT channel_id FROM member_channels WHERE member_no = $2)),
-               $3, $3
+               $3, CASE WHEN place.fee_fen = 0 THEN $3 END
         FROM place
         RETURNING id, channel_id
+    ), paid_order AS (
+        INSERT INTO orders (registration_id, period_id, member_no, out_trade_no, amount_fen, state, expires_at)
+        SELECT reg.id, $1, $2, $18::text, place.fee_fen, 'created', $19::timestamptz
+        FROM reg, place WHERE $18::text IS NOT NULL
     ), events AS (
         INSERT INTO outbox (event_id, topic, key, type, envelope)
         SELECT event_id, topic, key, type, envelope FROM (
@@ -202,8 +210,9 @@ _REGISTER_FREE = """
             FROM ch
             UNION ALL
             SELECT 2, $11::uuid, $12::text, $8::text, $13::text,
-                   jsonb_set(jsonb_set($14::jsonb, '{data,registration_id}', to_jsonb(reg.id)),
-                             '{data,series_id}', to_jsonb(place.series_id))
+                   jsonb_set(jsonb_set(jsonb_set($14::jsonb, '{data,registration_id}', to_jsonb(reg.id)),
+                                       '{data,series_id}', to_jsonb(place.series_id)),
+                             '{data,fee_fen}', to_jsonb(place.fee_fen))
             FROM reg, place
         ) rows
         ORDER BY ord
@@ -216,10 +225,22 @@ _REGISTER_FREE = """
         FROM reg WHERE $15::text IS NOT NULL
     )
     SELECT (SELECT id FROM reg) AS registration_id, (SELECT channel_id FROM reg) AS channel_id,
+           (SELECT title FROM place) AS title,
            p.state, p.late_join, p.registration_opens_at, p.registration_closes_at, p.taken, p.capacity,
            p.fee_fen, EXISTS (SELECT 1 FROM blocked) AS blocked, EXISTS (SELECT 1 FROM existing) AS existing,
            EXISTS (SELECT 1 FROM replay) AS replay
     FROM p
+"""
+
+_SET_PREPAY = "UPDATE orders SET prepay_id = $2 WHERE out_trade_no = $1 AND state = 'created'"
+_AWAITING_ORDER = """
+    SELECT r.id AS registration_id, r.channel_id, r.created_at, r.fee_fen, o.out_trade_no, o.amount_fen,
+           o.state AS order_state, o.expires_at, o.prepay_id, p.title
+    FROM registrations r
+    JOIN orders o ON o.registration_id = r.id AND o.state = 'created'
+    JOIN periods p ON p.id = r.period_id
+    WHERE r.period_id = $1 AND r.member_no = $2 AND r.state = 'awaiting_payment' AND o.expires_at > $3
+    ORDER BY o.id DESC LIMIT 1
 """
 
 _PERIOD_STATE = "SELECT state, late_join, registration_opens_at, registration_closes_at FROM periods WHERE id = $1"
@@ -231,6 +252,8 @@ class FreeRegistration:
 
     registration_id: int | None
     channel_id: int | None
+    # The period's title, when a place was taken (a paid order's description).
+    title: str | None
     period: dict[str, Any]
     blocked: bool
     existing: bool
@@ -244,6 +267,7 @@ def _free_registration(row: asyncpg.Record | None) -> FreeRegistration | None:
     return FreeRegistration(
         registration_id=row["registration_id"],
         channel_id=row["channel_id"],
+        title=row["title"],
         period=dict(row),
         blocked=row["blocked"],
         existing=row["existing"],
@@ -375,6 +399,7 @@ async def register_free(
     notify: bool,
     idempotency: tuple[str, str, dict[str, Any]] | None = None,
     batches: FreeRegistrationBatches | None = None,
+    order: tuple[str, datetime] | None = None,
 ) -> FreeRegistration | None:
     """Register ``member_no`` for a free period in one statement (None: no such period).
 
@@ -385,6 +410,9 @@ async def register_free(
     with the registration; a key seen before takes no place (``replay``).
     With ``batches`` the statement is committed with the period's other
     registrations of the moment (:class:`FreeRegistrationBatches`).
+    ``order`` (out_trade_no, expiry): the period is paid; the registration
+    awaits payment and the order is written with it (a free period then takes
+    no place, nor does a paid one without ``order``).
     Raises asyncpg.UniqueViolationError when the member registered (or the same
     key was used) at the same moment.
     """
@@ -396,6 +424,7 @@ async def register_free(
         created["event_id"], created["topic"], created["type"], orjson.dumps(created["envelope"]).decode(),
         idempotency[0] if idempotency else None, idempotency[1] if idempotency else None,
         orjson.dumps(idempotency[2]).decode() if idempotency else None,
+        order[0] if order else None, order[1] if order else None,
     )
     if batches is not None:
         return _free_registration(await batches.run(period_id, member_no, args, notify=notify))
@@ -410,4 +439,19 @@ async def period_state(pool: asyncpg.Pool, period_id: int) -> dict[str, Any] | N
     """A period's state and registration window, read again after a lost race."""
     async with pool.acquire() as conn:
         row = await conn.fetchrow(_PERIOD_STATE, period_id)
+    return dict(row) if row is not None else None
+
+
+async def set_prepay(pool: asyncpg.Pool, out_trade_no: str, prepay_id: str) -> None:
+    """Remember the prepay_id WeChat Pay gave an order (the same on every retry)."""
+    async with pool.acquire() as conn:
+        await conn.execute(_SET_PREPAY, out_trade_no, prepay_id)
+
+
+async def awaiting_order(
+    pool: asyncpg.Pool, period_id: int, member_no: int, now: datetime
+) -> dict[str, Any] | None:
+    """The member's registration for a period that awaits payment, with its live order."""
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(_AWAITING_ORDER, period_id, member_no, now)
     return dict(row) if row is not None else None

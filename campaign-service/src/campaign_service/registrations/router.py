@@ -41,10 +41,11 @@ async def register(
 ) -> Response:
     """Register for a period; a retry with the same Idempotency-Key replays the first answer.
 
-    No request session: a free period without an invite code is one
-    statement on the driver pool, its Idempotency-Key record included (a
-    launch puts hundreds of members on one period in a minute); a paid
-    period, an invite code or a key seen before opens its own unit of work.
+    No request session: a period without an invite code is one statement on
+    the driver pool (a launch puts hundreds of members on one period in a
+    minute): a free one with its Idempotency-Key record, a paid one with its
+    order, placed at WeChat Pay after the commit. An invite code, a key seen
+    before or a paid period with a key opens its own unit of work.
     """
     now = runtime.extras["clock"].now()
     pool = runtime.driver_pool
@@ -56,6 +57,14 @@ async def register(
             idempotency=(idempotency_key, _request_hash(period_id, body)) if idempotency_key else None,
             batches=runtime.extras.get("free_registrations"),
         )
+        if fast is None and not idempotency_key:  # a paid period
+            fast = await service.register_paid(
+                pool, period_id=period_id, member_no=member.member_no, body=body, now=now,
+                source=runtime.settings.service_name, notify=wake is None, pay=runtime.extras.get("pay"),
+                members=runtime.extras["members"],
+                order_ttl=timedelta(seconds=settings_of(runtime).order_ttl_seconds),
+                batches=runtime.extras.get("free_registrations"),
+            )
         if fast is not None:
             if wake is not None:
                 wake()

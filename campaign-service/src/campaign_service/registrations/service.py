@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any, NoReturn
 
 import asyncpg
 import structlog
@@ -116,9 +117,30 @@ async def register_free(
     if done.registration_id is not None:
         answer.id, answer.channel_id = done.registration_id, done.channel_id
         return answer
-    seen = done.period
-    if seen["fee_fen"] > 0 or done.replay:
+    if done.replay:
         return None
+    seen = done.period
+    if seen["fee_fen"] > 0:
+        # A paid period: what the statement saw already refuses most members of a
+        # launch before anyone asks identity for an openid (the same refusals, in
+        # the same order, as :func:`register`); the rest take :func:`register_paid`.
+        if not _accepting(
+            seen["state"], seen["late_join"], seen["registration_opens_at"], seen["registration_closes_at"], now
+        ):
+            raise _closed()
+        if done.blocked:
+            raise _blocked()
+        if not done.existing and seen["taken"] >= seen["capacity"]:
+            raise _full()
+        return None
+    await _refusal(pool, period_id, done, now)
+
+
+async def _refusal(
+    pool: asyncpg.Pool, period_id: int, done: repository.FreeRegistration, now: datetime
+) -> NoReturn:
+    """Raise why the one-statement registration took no place (same order of refusals as :func:`register`)."""
+    seen = done.period
     if not _accepting(
         seen["state"], seen["late_join"], seen["registration_opens_at"], seen["registration_closes_at"], now
     ):
@@ -136,6 +158,100 @@ async def register_free(
         ):
             raise _closed()
     raise _full()
+
+
+async def register_paid(
+    pool: asyncpg.Pool,
+    *,
+    period_id: int,
+    member_no: int,
+    body: RegistrationCreate,
+    now: datetime,
+    source: str,
+    notify: bool,
+    pay: WeChatPayClient | None,
+    members: MemberDirectory,
+    order_ttl: timedelta,
+    batches: repository.FreeRegistrationBatches | None = None,
+) -> RegistrationRead:
+    """Register a member for a paid period: place, registration, order and events in one statement, then prepay.
+
+    The out_trade_no is fixed when the place is reserved; the WeChat Pay call
+    comes after the commit, outside any transaction. If it fails the member
+    gets a 5xx and keeps the place until the order expires; registering again
+    meanwhile places the same order again (same out_trade_no, same prepay_id).
+    """
+    if pay is None:
+        raise Unavailable("支付暂不可用，请稍后再试。", slug="payment-unavailable")
+    waiting = await repository.awaiting_order(pool, period_id, member_no, now)
+    if waiting is not None:
+        return await _prepay(pool, pay, members, period_id=period_id, member_no=member_no, order=waiting)
+    openid = await members.mp_openid(member_no)  # refused before a place is taken
+    out_trade_no, expires_at = new_out_trade_no(now), now + order_ttl
+    scene = scene_of(body.channel)
+    created = outbox_row(
+        RegistrationCreated(
+            member_no=member_no, registration_id=0, series_id=0, period_id=period_id, fee_fen=0,
+            channel=body.channel,
+        ),
+        source=source, member_no=member_no, occurred_at=now,
+    )
+    touched = None
+    if scene is not None:
+        touched = outbox_row(
+            ChannelTouched(member_no=member_no, channel_id=0, scene=scene, first_touch=False),
+            source=source, member_no=member_no, occurred_at=now,
+        )
+    try:
+        done = await repository.register_free(
+            pool, period_id=period_id, member_no=member_no, now=now, scene=scene, channel=body.channel,
+            touched=touched, created=created, notify=notify, batches=batches, order=(out_trade_no, expires_at),
+        )
+    except asyncpg.UniqueViolationError as exc:
+        raise _already() from exc
+    if done is None:
+        raise NotFound("活动期不存在。", slug="period-not-found", title="Period not found")
+    if done.registration_id is None:
+        if done.period["fee_fen"] == 0:
+            raise Conflict("本期活动免费，无需支付。", slug="period-is-free", title="Period is free")
+        await _refusal(pool, period_id, done, now)
+    order = {
+        "registration_id": done.registration_id, "channel_id": done.channel_id, "created_at": now,
+        "fee_fen": done.period["fee_fen"], "out_trade_no": out_trade_no, "amount_fen": done.period["fee_fen"],
+        "order_state": "created", "expires_at": expires_at, "prepay_id": None, "title": done.title,
+    }
+    return await _prepay(pool, pay, members, period_id=period_id, member_no=member_no, order=order, openid=openid)
+
+
+async def _prepay(
+    pool: asyncpg.Pool,
+    pay: WeChatPayClient,
+    members: MemberDirectory,
+    *,
+    period_id: int,
+    member_no: int,
+    order: dict[str, Any],
+    openid: str | None = None,
+) -> RegistrationRead:
+    """Place the reserved order at WeChat Pay (idempotent by out_trade_no) and answer with its pay params."""
+    prepay_id = order["prepay_id"]
+    if prepay_id is None:
+        prepay_id = await pay.create_jsapi(
+            out_trade_no=order["out_trade_no"],
+            description=f"{order['title']} 报名费",
+            amount_fen=order["amount_fen"],
+            openid=openid or await members.mp_openid(member_no),
+            expires_at=order["expires_at"],
+        )
+        await repository.set_prepay(pool, order["out_trade_no"], prepay_id)
+    return RegistrationRead(
+        id=order["registration_id"], period_id=period_id, state="awaiting_payment", fee_fen=order["fee_fen"],
+        created_at=order["created_at"], channel_id=order["channel_id"],
+        order=OrderRead(
+            out_trade_no=order["out_trade_no"], amount_fen=order["amount_fen"], state=order["order_state"],
+            expires_at=order["expires_at"], pay_params=PayParams(**pay.pay_params(prepay_id)),
+        ),
+    )
 
 
 async def register(
