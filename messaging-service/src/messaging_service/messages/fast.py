@@ -224,6 +224,7 @@ class FastPath:
         self.db = str(runtime.engine.url.database)
         # How sends went: routed here, recorded in a batch, or handed to the ORM path (tests read it).
         self.counts: Counter[str] = Counter()
+        self._refreshing: dict[tuple[str, ...], asyncio.Lock] = {}
 
     @property
     def pool(self) -> asyncpg.Pool | None:
@@ -234,15 +235,24 @@ class FastPath:
         hit, found = catalog.peek_purpose(self.db, name)
         if hit:
             return found
-        async with self.runtime.session_factory() as session:
-            return await catalog.purpose(session, name)
+        # One refresh per name at a time: when the entry expires, every send under way would miss at once.
+        async with self._refreshing.setdefault(("purpose", name), asyncio.Lock()):
+            hit, found = catalog.peek_purpose(self.db, name)
+            if hit:
+                return found
+            async with self.runtime.session_factory() as session:
+                return await catalog.purpose(session, name)
 
     async def _template(self, app: str, template_id: str) -> Any:
         hit, found = catalog.peek_template(self.db, app, template_id)
         if hit:
             return found
-        async with self.runtime.session_factory() as session:
-            return await catalog.template(session, app, template_id)
+        async with self._refreshing.setdefault(("template", app, template_id), asyncio.Lock()):
+            hit, found = catalog.peek_template(self.db, app, template_id)
+            if hit:
+                return found
+            async with self.runtime.session_factory() as session:
+                return await catalog.template(session, app, template_id)
 
     async def channels(self, purpose: PurposeSnapshot, data: dict[str, Any]) -> Channels:
         """Each channel of the purpose rendered with ``data`` (templates from the catalog's cache)."""
