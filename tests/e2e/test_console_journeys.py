@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -603,3 +604,308 @@ def test_a_viewer_sees_none_of_the_new_edit_controls(page: Any, system: Any, api
     sync_api.expect(page.locator("[data-test=member-send]")).to_have_count(0)
     sync_api.expect(page.locator("[data-test=merge-manual]")).to_have_count(0)
     sync_api.expect(page.locator("[data-test=member-registrations]")).to_be_visible()
+
+
+# -- check-ins, merges, static segments, auto-replies, paid registrations, roles ----------------
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def person(api: Api, *, with_unionid: bool = True) -> dict[str, Any]:
+    """A new person of the simulator logged in to the mini-program: person_id, member_no, auth headers."""
+    sim = api.system.simulator
+    created = api.ok(api.http.post(f"{sim}/sim/people", json={} if with_unionid else {"with_unionid": False}))
+    code = api.ok(api.http.post(f"{sim}/sim/people/{created['person_id']}/login-code"))["code"]
+    session = api.ok(api.http.post("/mp/v1/session", json={"code": code}))
+    return {
+        "person_id": created["person_id"], "member_no": int(session["member_no"]),
+        "auth": {"authorization": f"Bearer {session['token']}"},
+    }
+
+
+def bind_phone(api: Api, who: dict[str, Any], phone: str) -> httpx.Response:
+    """The member taps WeChat's phone button: the simulator's code, bound through the gateway."""
+    sim = api.system.simulator
+    code = api.ok(api.http.post(f"{sim}/sim/people/{who['person_id']}/phone-code", json={"phone": phone}))["code"]
+    return api.http.post("/mp/v1/me/phone", json={"code": code}, headers=who["auth"])
+
+
+def open_period(api: Api, title: str, *, fee_fen: int = 0, starts_today: bool = False) -> dict[str, Any]:
+    """A period open for registration now, in a series of its own; starting today (Shanghai) if asked."""
+    series = api.post("/admin/v1/series", {"title": f"{title} 系列", "description": ""})
+    now = datetime.now(UTC)
+    today = datetime.now(SHANGHAI).date()
+    start = today if starts_today else today + timedelta(days=8)
+    period = api.post(f"/admin/v1/series/{series['id']}/periods", {
+        "title": title, "capacity": 50, "fee_fen": fee_fen,
+        "registration_opens_at": (now - timedelta(hours=1)).isoformat(),
+        "registration_closes_at": (now + timedelta(days=7)).isoformat(),
+        "start_date": start.isoformat(), "end_date": (start + timedelta(days=2)).isoformat(),
+    })
+    api.post(f"/admin/v1/periods/{period['id']}/state", {"state": "open"})
+    return period
+
+
+def staff_token(api: Api, username: str, password: str) -> dict[str, str]:
+    token = api.ok(api.http.post("/admin/v1/session", json={"username": username, "password": password}))["token"]
+    return {"authorization": f"Bearer {token}"}
+
+
+def answer_prompt(page: Any, text: str) -> None:
+    """Type into an Element Plus prompt (the void reason) and confirm it."""
+    box = page.locator(".el-message-box")
+    box.locator(".el-message-box__input input").fill(text)
+    confirm_dialog(page)
+    sync_api.expect(box).to_be_hidden()
+
+
+def test_void_a_checkin_from_the_periods_checkins_and_from_a_members_calendar(
+    page: Any, system: Any, api: Api
+) -> None:
+    title = f"打卡作废 {secrets.token_hex(2)}"
+    period = open_period(api, title, starts_today=True)
+    first, second = person(api), person(api)
+    for who in (first, second):
+        api.register(period["id"], who["auth"])
+        api.ok(api.http.post(f"/mp/v1/periods/{period['id']}/checkins", json={"text": "今天背了 50 个单词"},
+                             headers=who["auth"]), 201)
+    today = datetime.now(SHANGHAI).date().isoformat()
+    sign_in(page, system, system.admin_username, system.admin_password)
+
+    # From the period's check-ins: void one with a reason.
+    visit(page, system, f"campaigns/periods/{period['id']}")
+    row = page.locator("[data-test=checkins-table] tbody tr", has_text=str(first["member_no"]))
+    sync_api.expect(row).to_contain_text("今天背了 50 个单词")
+    row.locator("[data-test=checkin-void]").click()
+    answer_prompt(page, "内容与打卡要求不符")
+    sync_api.expect(row.locator("[data-test=checkin-voided]")).to_contain_text("内容与打卡要求不符")
+    sync_api.expect(row.locator("[data-test=checkin-void]")).to_have_count(0)
+    other = page.locator("[data-test=checkins-table] tbody tr", has_text=str(second["member_no"]))
+    sync_api.expect(other.locator("[data-test=checkin-void]")).to_be_visible()
+
+    # That member's calendar shows today voided.
+    visit(page, system, f"members/{first['member_no']}")
+    calendar = page.locator("[data-test=member-registration]", has_text=title).locator("[data-test=checkin-calendar]")
+    sync_api.expect(calendar.locator(f".day[data-date='{today}']")).to_have_attribute("data-status", "voided")
+
+    # From the other member's calendar: today's check-in, voided there.
+    visit(page, system, f"members/{second['member_no']}")
+    registration = page.locator("[data-test=member-registration]", has_text=title)
+    day = registration.locator(f"[data-test=checkin-calendar] .day[data-date='{today}']")
+    sync_api.expect(day).to_have_attribute("data-status", "done")
+    sync_api.expect(registration).to_contain_text("1/3")
+    day.click()
+    answer_prompt(page, "重复账号")
+    sync_api.expect(day).to_have_attribute("data-status", "voided")
+    sync_api.expect(registration).to_contain_text("0/3")
+
+    checkins = {c["member_no"]: c for c in api.get(f"/admin/v1/periods/{period['id']}/checkins")["items"]}
+    assert checkins[first["member_no"]]["void_reason"] == "内容与打卡要求不符"
+    assert checkins[second["member_no"]]["void_reason"] == "重复账号"
+
+
+def test_a_merge_candidate_merged_and_another_dismissed(page: Any, system: Any, api: Api) -> None:
+    def claimed_twice() -> tuple[dict[str, Any], dict[str, Any]]:
+        """Two members, the second binding the phone the first holds: refused, a merge candidate.
+
+        Without UnionIDs (WeChat would not say whether they are one person), so staff may merge them.
+        """
+        phone = f"139{secrets.randbelow(10**8):08d}"
+        owner, claimant = person(api, with_unionid=False), person(api, with_unionid=False)
+        assert bind_phone(api, owner, phone).status_code == 200
+        refused = bind_phone(api, claimant, phone)
+        assert 400 <= refused.status_code < 500, refused.text
+        return owner, claimant
+
+    (owner, claimant), (kept, other) = claimed_twice(), claimed_twice()
+    sign_in(page, system, system.admin_username, system.admin_password)
+
+    visit(page, system, f"members/{claimant['member_no']}")
+    candidates = page.locator("[data-test=merge-candidates] tbody tr", has_text=str(owner["member_no"]))
+    sync_api.expect(candidates).to_have_count(1)
+    sync_api.expect(candidates).to_contain_text("****")
+    candidates.locator("[data-test=merge-candidate-merge]").click()
+    sync_api.expect(page.locator(".el-message-box")).to_contain_text(str(owner["member_no"]))
+    confirm_dialog(page)
+    history = page.locator("[data-test=merge-history] tbody tr")
+    sync_api.expect(history.first).to_contain_text(str(claimant["member_no"]))
+    sync_api.expect(history.first).to_contain_text(str(owner["member_no"]))
+    merged = api.get(f"/admin/v1/members/{owner['member_no']}")
+    pair = {owner["member_no"], claimant["member_no"]}
+    assert any({m["from_member_no"], m["into_member_no"]} == pair for m in merged["merges"]), merged["merges"]
+
+    # The other pair are not the same person: dismissed, no longer an open candidate, nobody merged.
+    visit(page, system, f"members/{other['member_no']}")
+    row = page.locator("[data-test=merge-candidates] tbody tr", has_text=str(kept["member_no"]))
+    row.locator("[data-test=merge-candidate-dismiss]").click()
+    sync_api.expect(page.locator(".el-message--success")).to_contain_text("已标记为不同的人")
+    sync_api.expect(row.locator("[data-test=merge-candidate-dismiss]")).to_have_count(0)
+    open_ids = [c["member_no"] for c in api.get("/admin/v1/members/merge-candidates", limit=200)["items"]]
+    assert other["member_no"] not in open_ids
+    assert api.get(f"/admin/v1/members/{other['member_no']}")["merges"] == []
+
+
+def test_a_static_segment_imported_from_csv_and_frozen(page: Any, system: Any, api: Api) -> None:
+    members = sorted([api.member(), api.member(), api.member()])
+    group = api.post("/admin/v1/tag-groups", {"name": f"静态 {secrets.token_hex(2)}"})
+    tag = api.post("/admin/v1/tags", {"group_id": group["id"], "name": f"静态{secrets.token_hex(3)}"})
+    name = f"静态名单 {secrets.token_hex(3)}"
+    segment = api.post("/admin/v1/segments", {"name": name, "definition": {"tag": tag["id"]}})
+    sign_in(page, system, system.admin_username, system.admin_password)
+
+    visit(page, system, "members/segments")
+    row = page.locator("[data-test=segment-table] tbody tr", has_text=name)
+    row.locator("[data-test=segment-import]").click()
+    dialog = page.locator("[data-test=csv-import]")
+    csv = ("member_no\n" + "\n".join(str(m) for m in members[:2]) + "\n").encode()
+    dialog.locator("[data-test=import-file]").set_input_files(
+        {"name": "list.csv", "mimeType": "text/csv", "buffer": csv})
+    dialog.locator("[data-test=import-dry-run]").click()
+    sync_api.expect(dialog.locator("[data-test=import-valid]")).to_have_text("2")
+    dialog.locator("[data-test=import-apply]").click()
+    sync_api.expect(dialog.locator("[data-test=import-applied]")).to_have_text("2")
+    page.keyboard.press("Escape")
+    sync_api.expect(dialog).to_be_hidden()
+
+    # The list reloads: the segment is now a static list of the file's two members, frozen by the import.
+    sync_api.expect(row.locator("td").nth(2)).to_have_text("2")
+    sync_api.expect(row.locator("[data-test=segment-frozen-at]")).not_to_have_text("—")
+    sync_api.expect(row.locator("[data-test=segment-freeze]")).to_have_count(0)
+    saved = api.get(f"/admin/v1/segments/{segment['id']}")
+    assert saved["frozen_at"] is not None and saved["count"] == 2, saved
+    listed = sorted(m["member_no"] for m in api.get(f"/admin/v1/segments/{segment['id']}/members")["members"])
+    assert listed == members[:2]
+
+    # A segment by its definition is frozen by hand: a static list of its members as of now.
+    api.post(f"/admin/v1/members/{members[2]}/tags", {"tag_id": tag["id"]})
+    live_name = f"冻结名单 {secrets.token_hex(3)}"
+    live = api.post("/admin/v1/segments", {"name": live_name, "definition": {"tag": tag["id"]}})
+    until(lambda: api.get(f"/admin/v1/segments/{live['id']}")["count"] == 1)
+    visit(page, system, "members/segments")
+    live_row = page.locator("[data-test=segment-table] tbody tr", has_text=live_name)
+    sync_api.expect(live_row.locator("[data-test=segment-frozen-at]")).to_have_text("—")
+    live_row.locator("[data-test=segment-freeze]").click()
+    sync_api.expect(live_row.locator("[data-test=segment-frozen-at]")).not_to_have_text("—")
+    sync_api.expect(live_row.locator("[data-test=segment-freeze]")).to_have_count(0)
+    frozen = api.get(f"/admin/v1/segments/{live['id']}")
+    assert frozen["frozen_at"] is not None and frozen["count"] == 1, frozen
+    assert [m["member_no"] for m in api.get(f"/admin/v1/segments/{live['id']}/members")["members"]] == [members[2]]
+
+
+def test_an_auto_reply_created_then_edited_in_its_drawer(page: Any, system: Any, api: Api) -> None:
+    keyword = f"打卡{secrets.token_hex(3)}"
+    sign_in(page, system, system.admin_username, system.admin_password)
+
+    visit(page, system, "messaging/auto-replies")
+    page.locator("[data-test=auto-reply-create]").click()
+    drawer = page.locator("[data-test=auto-reply-drawer]")
+    sync_api.expect(drawer).to_be_visible()
+    drawer.locator("[data-test=auto-reply-keyword]").fill(keyword)
+    drawer.locator("[data-test=auto-reply-text]").fill("回复「打卡」查看今天的任务。")
+    drawer.locator("[data-test=auto-reply-save]").click()
+    sync_api.expect(drawer).to_be_hidden()
+    row = page.locator("[data-test=auto-reply-table] tbody tr", has_text=keyword)
+    sync_api.expect(row).to_contain_text("回复「打卡」查看今天的任务。")
+    sync_api.expect(row).to_contain_text("全匹配")
+
+    row.locator("[data-test=auto-reply-edit]").click()
+    sync_api.expect(drawer.locator("[data-test=auto-reply-keyword]")).to_have_value(keyword)
+    drawer.locator("[data-test=auto-reply-match] label", has_text="包含").click()
+    drawer.locator("[data-test=auto-reply-text]").fill("今天的任务在小程序里。")
+    drawer.locator("[data-test=auto-reply-save]").click()
+    sync_api.expect(drawer).to_be_hidden()
+    sync_api.expect(row).to_contain_text("今天的任务在小程序里。")
+    sync_api.expect(row).to_contain_text("包含")
+
+    (saved,) = [r for r in api.get("/admin/v1/auto-replies")["items"] if r["keyword"] == keyword]
+    assert (saved["match"], saved["reply"]) == ("contains", "今天的任务在小程序里。")
+
+
+def test_a_paid_periods_registration_turns_paid_when_the_member_pays(page: Any, system: Any, api: Api) -> None:
+    period = open_period(api, f"付费期 {secrets.token_hex(2)}", fee_fen=990)
+    who = person(api)
+    registration = api.ok(api.http.post(
+        f"/mp/v1/periods/{period['id']}/registrations", json={},
+        headers=who["auth"] | {"Idempotency-Key": secrets.token_hex(8)},
+    ), 201)
+    assert registration["state"] == "awaiting_payment", registration
+    sign_in(page, system, system.admin_username, system.admin_password)
+
+    visit(page, system, f"campaigns/periods/{period['id']}")
+    row = page.locator("[data-test=registrations-table] tbody tr", has_text=str(who["member_no"]))
+    sync_api.expect(row).to_contain_text("待支付")
+    sync_api.expect(row.locator("[data-test=registration-payment]")).to_have_text("未支付")
+    sync_api.expect(row).to_contain_text("9.90")
+
+    # The member pays in WeChat: the pay notification goes through the gateway to campaign.
+    paid = api.ok(api.http.post(f"{system.simulator}/sim/people/{who['person_id']}/pay",
+                                json={"out_trade_no": registration["order"]["out_trade_no"]}))
+    assert paid["status"] in (200, 204), paid
+    until(lambda: api.get(f"/admin/v1/periods/{period['id']}/registrations")["items"][0]["status"] == "confirmed")
+    page.locator("[data-test=registrations-search]").click()
+    sync_api.expect(row).to_contain_text("已确认")
+    sync_api.expect(row.locator("[data-test=registration-payment]")).to_have_text("已支付")
+
+    # Filtered by status, it is among the confirmed and no longer awaiting payment.
+    choose(page, page.locator("[data-test=registrations-status]"), "待支付")
+    page.locator("[data-test=registrations-search]").click()
+    awaiting = page.locator("[data-test=registrations-table] tbody tr", has_text=str(who["member_no"]))
+    sync_api.expect(awaiting).to_have_count(0)
+
+
+def test_sales_sees_masked_phones_and_exports_a_segment(page: Any, system: Any, api: Api) -> None:
+    phone = f"137{secrets.randbelow(10**8):08d}"
+    masked = phone[:3] + "****" + phone[-4:]
+    who = person(api)
+    assert bind_phone(api, who, phone).status_code == 200
+    group = api.post("/admin/v1/tag-groups", {"name": f"销售 {secrets.token_hex(2)}"})
+    tag = api.post("/admin/v1/tags", {"group_id": group["id"], "name": f"销售{secrets.token_hex(3)}"})
+    api.post(f"/admin/v1/members/{who['member_no']}/tags", {"tag_id": tag["id"]})
+    name = f"销售名单 {secrets.token_hex(3)}"
+    segment = api.post("/admin/v1/segments", {"name": name, "definition": {"tag": tag["id"]}})
+    username, password = api.staff("sales")
+    sales = staff_token(api, username, password)
+
+    def exported_with_phone() -> str | None:
+        response = api.http.get(f"/admin/v1/segments/{segment['id']}/export.csv", headers=sales)
+        assert response.status_code == 200, response.text
+        return response.text if masked in response.text else None
+
+    until(exported_with_phone)  # tagging learns the phone from identity's event
+    sign_in(page, system, username, password)
+    sync_api.expect(page.locator("[data-test=who]")).to_contain_text("销售")
+
+    visit(page, system, f"members/{who['member_no']}")
+    identity = page.locator("[data-test=member-identity]")
+    sync_api.expect(identity).to_contain_text(masked)
+    sync_api.expect(identity).not_to_contain_text(phone)
+    sync_api.expect(page.locator("[data-test=note-add]")).to_have_count(0)
+    sync_api.expect(page.locator("[data-test=member-block]")).to_have_count(0)
+
+    visit(page, system, "members/segments")
+    row = page.locator("[data-test=segment-table] tbody tr", has_text=name)
+    sync_api.expect(row.locator("[data-test=segment-import]")).to_have_count(0)
+    with page.expect_download() as download:
+        row.locator("[data-test=segment-export]").click()
+    csv = Path(download.value.path()).read_bytes().decode("utf-8-sig")
+    assert str(who["member_no"]) in csv and masked in csv and phone not in csv, csv
+
+
+def test_an_operator_runs_campaigns_but_cannot_manage_staff(page: Any, system: Any, api: Api) -> None:
+    username, password = api.staff("operator")
+    sign_in(page, system, username, password)
+    menu = page.locator("[data-test=menu]")
+    sync_api.expect(menu).to_contain_text("活动管理")
+    sync_api.expect(menu).not_to_contain_text("员工管理")
+
+    visit(page, system, "campaigns/series")
+    sync_api.expect(page.locator("[data-test=series-create]")).to_be_visible()
+
+    # Typed by hand, the staff page shows the API's refusal, and no control to manage staff.
+    visit(page, system, "system/staff")
+    sync_api.expect(page.locator(".el-message--error")).to_contain_text("无权")
+    sync_api.expect(page.locator("[data-test=list-error]")).to_be_visible()
+    sync_api.expect(page.locator("[data-test=staff-create]")).to_have_count(0)
+    refused = api.http.post("/admin/v1/staff", json={"username": f"x-{secrets.token_hex(3)}", "password": "p" * 12,
+                                                     "role": "viewer"}, headers=staff_token(api, username, password))
+    assert refused.status_code == 403, refused.text
