@@ -118,6 +118,17 @@ async def expected_ranked(dsn: str, chosen: set[int]) -> list[tuple[int, float]]
         await conn.close()
 
 
+async def warm_up(url: str, token: str, body: dict, timeout: float = 300) -> None:
+    """Until a preview answers 200: its first read (in line) may outlast the gateway's upstream timeout."""
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(headers={"authorization": f"Bearer {token}"}, timeout=60) as client:
+        while time.monotonic() < deadline:
+            if (await client.post(url, json=body)).status_code == 200:
+                return
+            await asyncio.sleep(1)
+    raise TimeoutError(f"no answer to {body}")
+
+
 async def timed_get(url: str, runs: int, headers: dict[str, str] | None = None) -> list[float]:
     """Latencies (ms) of GET ``url`` from one client (the floor of an HTTP round trip here)."""
     out = []
@@ -219,13 +230,17 @@ def main() -> None:
         if args.database:
             tagging_db = args.database
             dsn = with_database(infra.server_uri, tagging_db)
-            tag_ids = asyncio.run(asyncpg_fetchall(dsn, "SELECT id FROM tags ORDER BY id"))
+            tag_ids = asyncio.run(asyncpg_fetchall(
+                dsn, "SELECT t.id FROM tags t JOIN tag_groups g ON g.id = t.group_id WHERE g.name = 'bench' "
+                     "ORDER BY t.id"))
         else:
             tagging_db = asyncio.run(migrated_database(infra, "tagging"))
             if not args.keep:
                 databases.append(tagging_db)
             dsn = with_database(infra.server_uri, tagging_db)
             tag_ids = asyncio.run(seed(dsn, args.members, args.tags))
+            if args.keep:
+                print(f"seeded; kept for --database {tagging_db}", flush=True)
         seeded = time.perf_counter() - t0
         gateway_db = asyncio.run(migrated_database(infra, "gateway"))
         databases.append(gateway_db)
@@ -275,6 +290,7 @@ def main() -> None:
             staff_id=1, username="bench", roles=frozenset({"operator"})))
         direct_url = f"http://127.0.0.1:{ports['tagging']}/admin/v1/segments/preview"
         for warm in (body, attr_body, ranked_body):  # the fact clause, attribute and rank order are read once
+            asyncio.run(warm_up(url, token, warm))
             asyncio.run(previews(url, token, warm, 20, 1))
         load_start = os.getloadavg()
         floor = asyncio.run(timed_get(f"{gateway}/healthz", args.requests))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import array
 import asyncio
+import bisect
 import itertools
 import sys
 import time
@@ -36,6 +37,10 @@ log = structlog.get_logger("tagging.ranking")
 _BACKGROUND: set[asyncio.Task[None]] = set()
 # Walk the order when the segment holds at least this share of the fact's members (else sort the segment).
 WALK_MIN_SHARE = 1 / 64
+
+
+def _negated(value: float) -> float:
+    return -value
 
 
 def _array(code: str, data: bytes | None) -> array.array[Any]:
@@ -94,12 +99,12 @@ async def read_order(session: AsyncSession, rank: Rank, tz: str, previous: RankO
         f"string_agg(int8send(s.m), '') FILTER (WHERE s.v <> 0) "
         f"FROM ({query.aggregate()}) AS s(m, v)"), query.params)).one()
     members, values = _array("Q", row[0]), _array("d", row[1])
-    lead_end = 0
-    while lead_end < len(values) and (values[lead_end] > 0 if rank.order == "desc" else values[lead_end] < 0):
-        lead_end += 1
-    tail_start = lead_end
-    while tail_start < len(values) and values[tail_start] == 0:
-        tail_start += 1
+    # The zeros' place by bisection (a Python loop over a million values would hold the event loop).
+    if rank.order == "desc":
+        lead_end = bisect.bisect_left(values, 0.0, key=_negated)
+        tail_start = bisect.bisect_right(values, 0.0, key=_negated)
+    else:
+        lead_end, tail_start = bisect.bisect_left(values, 0.0), bisect.bisect_right(values, 0.0)
     now = time.monotonic()
     seen_at = previous.version_seen_at if previous is not None and previous.version == version else now
     return RankOrder(members=members, values=values, nonzero=bitmap_of(row[2]), lead_end=lead_end,
