@@ -176,17 +176,17 @@ async def register_paid(
 ) -> RegistrationRead:
     """Register a member for a paid period: place, registration, order and events in one statement, then prepay.
 
-    The out_trade_no is fixed when the place is reserved; the WeChat Pay call
-    comes after the commit, outside any transaction. If it fails the member
-    gets a 5xx and keeps the place until the order expires; registering again
-    meanwhile places the same order again (same out_trade_no, same prepay_id).
+    The out_trade_no is fixed when the place is reserved; the openid lookup
+    and the WeChat Pay call come after the commit, outside any transaction.
+    If either fails the member gets the problem and keeps the place until the
+    order expires; registering again meanwhile places the same order again
+    (same out_trade_no, same prepay_id).
     """
     if pay is None:
         raise Unavailable("支付暂不可用，请稍后再试。", slug="payment-unavailable")
     waiting = await repository.awaiting_order(pool, period_id, member_no, now)
     if waiting is not None:
         return await _prepay(pool, pay, members, period_id=period_id, member_no=member_no, order=waiting)
-    openid = await members.mp_openid(member_no)  # refused before a place is taken
     out_trade_no, expires_at = new_out_trade_no(now), now + order_ttl
     scene = scene_of(body.channel)
     created = outbox_row(
@@ -220,7 +220,7 @@ async def register_paid(
         "fee_fen": done.period["fee_fen"], "out_trade_no": out_trade_no, "amount_fen": done.period["fee_fen"],
         "order_state": "created", "expires_at": expires_at, "prepay_id": None, "title": done.title,
     }
-    return await _prepay(pool, pay, members, period_id=period_id, member_no=member_no, order=order, openid=openid)
+    return await _prepay(pool, pay, members, period_id=period_id, member_no=member_no, order=order)
 
 
 async def _prepay(
@@ -231,16 +231,19 @@ async def _prepay(
     period_id: int,
     member_no: int,
     order: dict[str, Any],
-    openid: str | None = None,
 ) -> RegistrationRead:
-    """Place the reserved order at WeChat Pay (idempotent by out_trade_no) and answer with its pay params."""
+    """Place the reserved order at WeChat Pay (idempotent by out_trade_no) and answer with its pay params.
+
+    The openid is asked of identity only now, after the place was won: the
+    losers of a launch cost identity nothing.
+    """
     prepay_id = order["prepay_id"]
     if prepay_id is None:
         prepay_id = await pay.create_jsapi(
             out_trade_no=order["out_trade_no"],
             description=f"{order['title']} 报名费",
             amount_fen=order["amount_fen"],
-            openid=openid or await members.mp_openid(member_no),
+            openid=await members.mp_openid(member_no),
             expires_at=order["expires_at"],
         )
         await repository.set_prepay(pool, order["out_trade_no"], prepay_id)
