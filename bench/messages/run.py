@@ -229,11 +229,15 @@ async def scenario(system, infra, args) -> dict:  # type: ignore[no-untyped-def]
 
         async def contested(i: int) -> bool:
             body = {"member_no": holders[i % len(holders)]["member_no"], "purpose": "bench.reminder", "data": DATA}
-            async with session.post(f"{messaging}/internal/messages", json=body,
-                                    headers=internal | {"Idempotency-Key": uuid.uuid4().hex}) as response:
-                answer = await response.json(content_type=None)
-                channels[str(answer.get("channel"))] += 1
-                return response.status == 201
+            try:
+                async with session.post(f"{messaging}/internal/messages", json=body,
+                                        headers=internal | {"Idempotency-Key": uuid.uuid4().hex}) as response:
+                    answer = await response.json(content_type=None)
+                    channels[str(answer.get("channel"))] += 1
+                    return response.status == 201
+            except aiohttp.ClientError:  # the server dropped it (e.g. PostgreSQL out of connections): counted
+                channels["dropped"] += 1
+                return False
 
         started = time.perf_counter()
         await asyncio.gather(*(contested(i) for i in range(args.contested)))
