@@ -8,6 +8,17 @@ group bitmaps, period figures); each is recomputed from the fact tables by
 these same rules for exactly what an event batch touched, so it always equals
 the rule applied to the facts.
 
+Members active (and active in the mini-program, and new) per day are Roaring
+bitmaps (``day_bitmaps``); each member added to a day is added at the same
+moment to that day's **ISO week** (Monday to Sunday) and **calendar month**
+bitmaps (``span_bitmaps``), Asia/Shanghai days like everything here, so a
+week's or month's bitmap is exactly the union of its days' (a bitmap OR is
+idempotent: a redelivered event changes nothing). The ``new`` bitmap of a week
+or month is that interval's first-seen cohort. A figure over a range reads the
+fewest whole months, whole weeks and single days that make up the range
+(``activity.bitmaps.pieces``); a bucket cut by the range's first or last day
+counts only its days inside the range, as before.
+
 Time
     A **day** is an Asia/Shanghai calendar day (``TIMEZONE``). The moment of
     an event is its envelope's ``occurred_at`` (for ``app.activity.recorded``,
