@@ -47,10 +47,10 @@ async def test_a_stall_is_made_up_by_one_burst_at_most():
     clock.now += 5.0  # a claim or a loaded core stalled the runner for 5 s
     stalled_at = clock.now
     times = await _starts(bucket, clock, 1000)
-    # At most 10 % of a second's sends at once (the burst), then the rate again: no catching up on 2,500 missed.
-    assert sum(1 for t in times if t == stalled_at) <= 51
+    # At most half a second's sends at once (the burst), then the rate again: no catching up on 2,500 missed.
+    assert sum(1 for t in times if t == stalled_at) <= 251
     within_second = sum(1 for t in times if t < stalled_at + 1.0)
-    assert within_second == pytest.approx(550, abs=5)
+    assert within_second == pytest.approx(750, abs=5)
 
 
 async def test_a_new_rate_applies_from_now():

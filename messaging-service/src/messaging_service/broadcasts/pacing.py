@@ -6,6 +6,10 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
+# Half a second of sends may be saved up: a process starved of a core for a while (a loaded machine) makes up that
+# much at once, which moves a 10-s window by 5 % at most; a longer stall is lost, never caught up with a burst.
+BURST_SECONDS = 0.5
+
 
 class TokenBucket:
     """``rate`` tokens a second, at most ``burst`` saved up; :meth:`take` waits for the next one.
@@ -24,7 +28,7 @@ class TokenBucket:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.rate = rate
-        self.burst = max(1.0, burst if burst is not None else rate * 0.1)
+        self.burst = max(1.0, burst if burst is not None else rate * BURST_SECONDS)
         self._clock, self._sleep = clock, sleep
         self._tokens = 1.0
         self._last = clock()
@@ -47,5 +51,5 @@ class TokenBucket:
         """A new rate from now on (staff changed it); tokens saved so far are kept, within the new burst."""
         self._refill()
         self.rate = rate
-        self.burst = max(1.0, rate * 0.1)
+        self.burst = max(1.0, rate * BURST_SECONDS)
         self._tokens = min(self._tokens, self.burst)
