@@ -8,7 +8,7 @@ Budget: ≤ 600 KB per route.
 Time: the whole system runs (gateway serving the build, every service, broker, simulator);
 metrics' database is filled with bench/metrics' data set (``--members`` members, default
 1,000,000, and ``--events`` activity events over 90 days, plus its series of three periods,
-channels and groups: loaded by bench/metrics' own ``load_sql``/``load_bitmaps``). Chromium
+channels and groups: loaded by bench/metrics' own ``load_sql``/``load_bitmaps``/``build_summaries``). Chromium
 then opens ``/console/dashboard`` for that 90-day range with a staff token, cold, ``--runs``
 times; the figure is the ``qunyun:dashboard`` measure the dashboard records itself (Performance
 API: from the navigation start until every figure has drawn its data, or shows its empty or
@@ -126,12 +126,16 @@ async def load_data(server_uri: str, database: str, members: int, events: int) -
     bench_metrics = _bench_metrics()
     last = datetime.now(UTC).date()
     first = last - timedelta(days=bench_metrics.DAYS - 1)
-    conn = await asyncpg.connect(with_database(server_uri, database))
+    url = with_database(server_uri, database)
+    conn = await asyncpg.connect(url)
     started = time.perf_counter()
     try:
         for statement in bench_metrics.load_sql(members, events, first):
             await conn.execute(statement)
-        await bench_metrics.load_bitmaps(conn)
+        await bench_metrics.load_bitmaps(conn, members, events, first)
+        # The week/month bitmaps and the figures' summaries, by the consumers' own code (as bench/metrics).
+        await bench_metrics.build_summaries(url)
+        await conn.execute("ANALYZE")
     finally:
         await conn.close()
     return time.perf_counter() - started, datetime.combine(first, datetime.min.time(), UTC)

@@ -18,8 +18,16 @@ router.beforeEach(async (to) => {
   const auth = useAuthStore()
   if (to.meta.public) return true
   if (!auth.token) return { name: 'login', query: { redirect: to.fullPath } }
-  // Not after the profile below: the page's chunks and requests go out with it (the API checks the token anyway).
-  if (to.name !== router.currentRoute.value.name) to.meta.firstWave?.(to.query)
+  // Not after the profile below: the page's chunks (its layout's too) and first requests go out with it
+  // (the API checks the token anyway); the router would only ask for the chunks once every guard is done.
+  if (to.name !== router.currentRoute.value.name) {
+    for (const record of to.matched) {
+      const component = record.components?.default
+      // A function here is a lazy route's chunk loader (every page is one; the router calls it again, the module is cached).
+      if (typeof component === 'function') void Promise.resolve().then(component as () => unknown).catch(() => undefined)
+    }
+    to.meta.firstWave?.(to.query)
+  }
   try {
     await auth.loadMe()
   } catch {
