@@ -297,9 +297,9 @@ class FreeRegistrationBatches:
     waits for a timer: an idle period's first member goes alone at once.
 
     A member appears at most once per batch; if one statement fails (the same
-    member registering through another replica at that moment) the batch rolls
-    back as a whole and its members go again one by one, so only that member
-    sees the failure.
+    member registering through another replica at that moment, say) the batch
+    rolls back as a whole and its members go again one by one, so only that
+    member sees the failure.
     """
 
     def __init__(self, pool: asyncpg.Pool, *, max_batch: int = 64) -> None:
@@ -362,7 +362,10 @@ class FreeRegistrationBatches:
                     found = await conn.fetchmany(_REGISTER_FREE, [item.args for item in batch])
                     rows = list(found) if found else [None] * len(batch)
                     assert len(rows) == len(batch), "one row per member, or none when the period is unknown"
-                except asyncpg.UniqueViolationError:
+                except asyncpg.PostgresError:
+                    # One member's statement failed (registered through another replica at
+                    # that moment; a deadlock with another period's batch over the same
+                    # members' channel rows): the batch rolled back; each goes alone.
                     rows = None
             created = False
             if rows is not None:
@@ -374,7 +377,7 @@ class FreeRegistrationBatches:
                 for item in batch:
                     try:
                         row = await conn.fetchrow(_REGISTER_FREE, *item.args)
-                    except asyncpg.UniqueViolationError as exc:
+                    except asyncpg.PostgresError as exc:  # this member's alone
                         if not item.answer.done():
                             item.answer.set_exception(exc)
                         continue
