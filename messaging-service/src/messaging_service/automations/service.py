@@ -126,7 +126,7 @@ async def write_many(
         events = [
             orjson.dumps(outbox_row(
                 MessageRequested(member_no=member_no, message_id=0, purpose=snapshot.name,
-                                 message_class=snapshot.message_class),  # type: ignore[arg-type]
+                                 message_class=snapshot.message_class),
                 source=source, member_no=member_no)).decode()
             for member_no, _, _, _ in part
         ]

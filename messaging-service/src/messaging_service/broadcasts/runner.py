@@ -224,7 +224,7 @@ async def run_one(runtime: ServiceRuntime, broadcast_id: int) -> None:
             gate.release()
 
     def claim_size() -> int:
-        return max(1, min(int(rate), 1000))
+        return max(1, min(int(bucket.rate), 1000))
 
     try:
         batch = await _leftovers(runtime, broadcast_id)
