@@ -37,13 +37,22 @@ async def settle_interrupted(runtime: ServiceRuntime) -> int:
 
 
 async def due_messages(runtime: ServiceRuntime) -> list[int]:
-    """Held messages whose time has come, and queued ones a crash left behind."""
+    """Held messages whose time has come, and queued ones a crash left behind.
+
+    A broadcast's queued messages are picked up only while it runs: the runner
+    claims recipients ahead of sending, and those it had claimed when staff
+    paused or cancelled the broadcast must wait for a resume, not go out 30 s
+    later anyway.
+    """
     clock: Clock = runtime.extras["clock"]
     now = clock.now()
     async with runtime.session_factory() as session:
         rows = await session.execute(
             text("""SELECT id FROM messages WHERE (status = 'held' AND hold_until <= :now)
-                    OR (status = 'queued' AND updated_at < :stale) ORDER BY id LIMIT :n"""),
+                    OR (status = 'queued' AND updated_at < :stale
+                        AND (broadcast_id IS NULL OR EXISTS (
+                            SELECT 1 FROM broadcasts b WHERE b.id = messages.broadcast_id AND b.state = 'running')))
+                    ORDER BY id LIMIT :n"""),
             {"now": now, "stale": now - timedelta(seconds=30), "n": BATCH},
         )
         return [int(r[0]) for r in rows]

@@ -105,3 +105,36 @@ async def test_a_crashed_broadcast_resumes_and_writes_to_nobody_twice(messaging_
             count = await session.scalar(text("SELECT count(*) FROM messages WHERE broadcast_id = :b"),
                                          {"b": broadcast_id})
         assert count == 30
+
+
+async def test_messages_claimed_before_a_pause_wait_for_the_resume(messaging_factory):
+    from messaging_service import scheduler
+
+    async with messaging_factory() as m:
+        m.set_now(at_shanghai(12))
+        await setup(m, klass="transactional", name="notice.paused")
+        people = [await m.person(follow=True) for _ in range(6)]
+        created = await m.client.post("/admin/v1/broadcasts", headers=m.staff(), json={
+            "member_nos": [p["member_no"] for p in people], "purpose": "notice.paused", "data": DATA,
+            "rate_per_second": 100})
+        broadcast_id = created.json()["id"]
+        # The runner had claimed a batch ahead of sending when staff paused.
+        await runner._lease(m.runtime, broadcast_id, first=True)
+        claimed = [message_id for message_id, _ in await runner._claim(m.runtime, broadcast_id, 4)]
+        paused = await m.client.post(f"/admin/v1/broadcasts/{broadcast_id}/pause", headers=m.staff())
+        assert paused.json()["state"] == "paused"
+        async with m.runtime.session_factory() as session:  # that runner has stopped: its lease runs out
+            await session.execute(text("UPDATE broadcasts SET lease_until = now() - interval '1 second'"))
+            await session.commit()
+        # Long past the crash sweep's 30 s, the paused broadcast's queued messages are not picked up.
+        m.advance(600)
+        assert not set(claimed) & set(await scheduler.due_messages(m.runtime))
+        await m.tick()
+        assert await m.sent() == []
+
+        assert (await m.client.post(f"/admin/v1/broadcasts/{broadcast_id}/resume",
+                                    headers=m.staff())).json()["state"] == "running"
+        await m.tick()
+        done = await wait_state(m, broadcast_id, "finished")
+        sent = await m.sent()
+        assert done["remaining"] == 0 and len(sent) == 6 and len({s["touser"] for s in sent}) == 6
