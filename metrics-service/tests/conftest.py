@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -79,7 +80,17 @@ class Metrics:
                     await consumer.stop()
             return lag
 
-        await eventually(behind, lambda n: n == 0, timeout=120, interval=0.5)
+        # Done when nothing is left; stuck when the lag has not fallen for two minutes (a loaded
+        # machine folds slowly, but a consumer that stopped never gets there).
+        progress = {"lag": None, "at": time.monotonic()}
+
+        def done_or_stuck(lag: int) -> bool:
+            if progress["lag"] is None or lag < progress["lag"]:
+                progress.update(lag=lag, at=time.monotonic())
+            assert time.monotonic() - progress["at"] < 120, f"metrics consumers stuck {lag} events behind"
+            return lag == 0
+
+        await eventually(behind, done_or_stuck, timeout=900, interval=0.5)
 
     async def get(self, path: str, **params: Any) -> Any:
         answer = await self.client.get(path, params=params, headers=self.headers)
