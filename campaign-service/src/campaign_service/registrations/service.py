@@ -64,6 +64,27 @@ def _check_open(period: Period, now: datetime) -> None:
         raise _closed()
 
 
+def _fast_path_events(
+    member_no: int, period_id: int, body: RegistrationCreate, *, source: str, now: datetime
+) -> tuple[str | None, dict[str, Any], dict[str, Any] | None]:
+    """The channel scene and the outbox rows a one-statement registration writes (ids filled in by SQL)."""
+    scene = scene_of(body.channel)
+    created = outbox_row(
+        RegistrationCreated(
+            member_no=member_no, registration_id=0, series_id=0, period_id=period_id, fee_fen=0,
+            channel=body.channel,
+        ),
+        source=source, member_no=member_no, occurred_at=now,
+    )
+    touched = None
+    if scene is not None:
+        touched = outbox_row(
+            ChannelTouched(member_no=member_no, channel_id=0, scene=scene, first_touch=False),
+            source=source, member_no=member_no, occurred_at=now,
+        )
+    return scene, created, touched
+
+
 async def register_free(
     pool: asyncpg.Pool,
     *,
@@ -85,20 +106,7 @@ async def register_free(
     to :func:`register`'s unit of work, which replays or refuses it. An invite
     code takes :func:`register` too (its referral rules lock and read several rows).
     """
-    scene = scene_of(body.channel)
-    created = outbox_row(
-        RegistrationCreated(
-            member_no=member_no, registration_id=0, series_id=0, period_id=period_id, fee_fen=0,
-            channel=body.channel,
-        ),
-        source=source, member_no=member_no, occurred_at=now,
-    )
-    touched = None
-    if scene is not None:
-        touched = outbox_row(
-            ChannelTouched(member_no=member_no, channel_id=0, scene=scene, first_touch=False),
-            source=source, member_no=member_no, occurred_at=now,
-        )
+    scene, created, touched = _fast_path_events(member_no, period_id, body, source=source, now=now)
     answer = RegistrationRead(
         id=1, period_id=period_id, state="confirmed", fee_fen=0, created_at=now, confirmed_at=now
     )
@@ -188,20 +196,7 @@ async def register_paid(
     if waiting is not None:
         return await _prepay(pool, pay, members, period_id=period_id, member_no=member_no, order=waiting)
     out_trade_no, expires_at = new_out_trade_no(now), now + order_ttl
-    scene = scene_of(body.channel)
-    created = outbox_row(
-        RegistrationCreated(
-            member_no=member_no, registration_id=0, series_id=0, period_id=period_id, fee_fen=0,
-            channel=body.channel,
-        ),
-        source=source, member_no=member_no, occurred_at=now,
-    )
-    touched = None
-    if scene is not None:
-        touched = outbox_row(
-            ChannelTouched(member_no=member_no, channel_id=0, scene=scene, first_touch=False),
-            source=source, member_no=member_no, occurred_at=now,
-        )
+    scene, created, touched = _fast_path_events(member_no, period_id, body, source=source, now=now)
     try:
         done = await repository.register_free(
             pool, period_id=period_id, member_no=member_no, now=now, scene=scene, channel=body.channel,
