@@ -196,6 +196,13 @@ def bitmap_of(data: bytes | None) -> BitMap64:
     return BitMap64(values)
 
 
+def unchanged_since_read(version: int, version_seen_at: float, read_at: float, seen: int, now: float) -> bool:
+    """Whether a cached read still holds: the fact tables' version is the one it was read at, that
+    version is older than :data:`LOOKBACK` (no writer still committing), and the read is younger than
+    :data:`FORCE_AFTER` (windows in days move with time)."""
+    return seen == version and now - version_seen_at >= LOOKBACK and now - read_at < FORCE_AFTER
+
+
 async def fact_version(session: AsyncSession) -> int:
     """How many statements have changed the fact tables (``fact_changes``; it only grows)."""
     row = (await session.execute(text("SELECT last_value, is_called FROM fact_changes"))).one()
@@ -303,8 +310,7 @@ class FactCache:
             async with self.sessions() as session:
                 now = time.monotonic()
                 version = await fact_version(session)
-                if (version == cached.version and now - cached.version_seen_at >= LOOKBACK
-                        and now - cached.read_at < FORCE_AFTER):
+                if unchanged_since_read(cached.version, cached.version_seen_at, cached.read_at, version, now):
                     cached.checked_at = now
                 else:
                     await self._read_clause(session, clause)

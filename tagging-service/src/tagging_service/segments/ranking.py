@@ -30,7 +30,7 @@ from pyroaring import BitMap64
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tagging_service.segments.facts import FORCE_AFTER, LOOKBACK, TTL, bitmap_of, fact_query, fact_version
+from tagging_service.segments.facts import TTL, bitmap_of, fact_query, fact_version, unchanged_since_read
 from tagging_service.segments.language import Rank
 
 log = structlog.get_logger("tagging.ranking")
@@ -142,8 +142,7 @@ class RankOrders:
             async with self.sessions() as session:
                 now = time.monotonic()
                 version = await fact_version(session)
-                if (version == cached.version and now - cached.version_seen_at >= LOOKBACK
-                        and now - cached.read_at < FORCE_AFTER):
+                if unchanged_since_read(cached.version, cached.version_seen_at, cached.read_at, version, now):
                     cached.checked_at = now
                 else:
                     self.orders[key] = await read_order(session, rank, self.tz, cached)
