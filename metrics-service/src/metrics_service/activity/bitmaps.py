@@ -30,6 +30,16 @@ KINDS = (ANY, MINI_PROGRAM, NEW)
 MAX_MEMBER = 2**32 - 1
 WEEK, MONTH, DAY = "week", "month", "day"
 SPAN_UNITS = (WEEK, MONTH)
+# A week's or month's bitmap written back (ingest's OR, a merge's re-key).
+_UPDATE_SPAN = text(
+    "UPDATE span_bitmaps SET members = :members, cardinality = :n"
+    " WHERE unit = :unit AND start = :start AND kind = :kind"
+)
+
+
+def _span_row(unit: str, start: date, kind: str, members: BitMap) -> dict[str, object]:
+    """The parameters of :data:`_UPDATE_SPAN` for one span's bitmap."""
+    return {"unit": unit, "start": start, "kind": kind, "members": members.serialize(), "n": len(members)}
 
 Piece = tuple[str, date]  # (unit, start): a day, a whole ISO week or a whole calendar month
 
@@ -172,14 +182,11 @@ async def _add_spans(session: AsyncSession, spans: dict[tuple[str, date, str], s
         current |= bitmap(spans[(unit, start, kind)])
         if len(current) != before:
             updates.append(
-                {"unit": unit, "start": start, "kind": kind, "members": current.serialize(), "n": len(current)}
+                _span_row(unit, start, kind, current)
             )
     if updates:
         await session.execute(
-            text(
-                "UPDATE span_bitmaps SET members = :members, cardinality = :n"
-                " WHERE unit = :unit AND start = :start AND kind = :kind"
-            ),
+            _UPDATE_SPAN,
             updates,
         )
 
@@ -353,13 +360,10 @@ async def merge_member(session: AsyncSession, *, from_no: int, into_no: int) -> 
             current.discard(from_no)
             current.add(into_no)
             span_updates.append(
-                {"unit": unit, "start": start, "kind": kind, "members": current.serialize(), "n": len(current)}
+                _span_row(unit, start, kind, current)
             )
     if span_updates:
         await session.execute(
-            text(
-                "UPDATE span_bitmaps SET members = :members, cardinality = :n"
-                " WHERE unit = :unit AND start = :start AND kind = :kind"
-            ),
+            _UPDATE_SPAN,
             span_updates,
         )
