@@ -149,5 +149,16 @@ async def test_spans_equal_the_union_of_their_days(migrated_db, service_settings
             await bitmaps.rebuild_spans(session)
         async with sessions() as session:
             assert await _spans(session) == ingested
+        # A merge re-keys weeks and months as it re-keys days: the same spans as rebuilt from the days.
+        async with sessions() as session, session.begin():
+            await bitmaps.merge_member(session, from_no=10002, into_no=10001)
+        async with sessions() as session:
+            merged = await _spans(session)
+            assert not any(10002 in members for members, _ in merged.values())
+            assert any(10001 in members for members, _ in merged.values())
+        async with sessions() as session, session.begin():
+            await bitmaps.rebuild_spans(session)
+        async with sessions() as session:
+            assert await _spans(session) == merged
     finally:
         await engine.dispose()
