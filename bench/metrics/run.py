@@ -1,12 +1,13 @@
-"""Metrics figures over a 90-day range, and activity ingest into the projections.
+"""Metrics figures over a range of days (90 unless ``--days``), and activity ingest into the projections.
 
 Figures: ``--members`` members and ``--events`` activity events (default 1,000,000
-and 10,000,000) spread over 90 days, loaded with SQL into a raw table (the
+and 10,000,000) spread over ``--days`` days (90), loaded with SQL into a raw table (the
 baseline) and into what metrics' consumers keep for the figures (day bitmaps,
 hours, counters, campaign facts; the week and month bitmaps by the consumers'
-own ``bitmaps.rebuild_spans``), then the summaries are built from those facts by the same code the consumers
+own ``bitmaps.rebuild_spans``, the retention and lifecycle day counts by
+``transitions.rebuild``), then the summaries are built from those facts by the same code the consumers
 run (``metrics_service.summaries.service.rebuild_all``). Every figure for the
-90-day range is then asked through the gateway with a staff token (gateway →
+whole range is then asked through the gateway with a staff token (gateway →
 metrics-service, as the console asks), ``--requests`` times each: p50 / p99
 beside a raw SQL ``count(DISTINCT member_no)`` over the same range of the raw
 table.
@@ -156,6 +157,7 @@ def figure_paths(first: date, last: date) -> list[str]:
         f"/admin/v1/metrics/lifecycle?{r}&granularity=week",
         f"/admin/v1/metrics/lifecycle?{r}&granularity=month",
         f"/admin/v1/metrics/retention?{r}&intervals=30",
+        f"/admin/v1/metrics/retention?{r}&intervals=60",
         f"/admin/v1/metrics/retention?{r}&granularity=week&intervals=8",
         f"/admin/v1/metrics/retention?{r}&granularity=month&intervals=3",
         f"/admin/v1/metrics/dwell?{r}",
@@ -190,6 +192,7 @@ async def build_summaries(url: str) -> None:
     """The summaries of the loaded facts, by the consumers' own code."""
     from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
+    from metrics_service.activity import transitions
     from metrics_service.activity.bitmaps import rebuild_spans
     from metrics_service.summaries.service import rebuild_all
 
@@ -197,6 +200,7 @@ async def build_summaries(url: str) -> None:
     try:
         async with async_sessionmaker(engine)() as session:
             await rebuild_spans(session)
+            await transitions.rebuild(session)
             await rebuild_all(session)
             await session.commit()
     finally:
@@ -237,7 +241,7 @@ async def figures(infra, members: int, events: int, requests: int, logs: Path) -
         # The bitmaps hold what the raw rows hold (the loader's Python formula is the SQL one).
         union = BitMap.union(*day_members(members, events).values())
         assert distinct == len(union), (distinct, len(union))
-        rows.append(("baseline: raw SQL count(DISTINCT) over 90 days", f"{statistics.median(raw):,.1f}",
+        rows.append((f"baseline: raw SQL count(DISTINCT) over {DAYS} days", f"{statistics.median(raw):,.1f}",
                      f"{max(raw):,.1f}", "3"))
         port, gateway_port = free_port(), free_port()
         env = {
@@ -353,13 +357,20 @@ async def ingest(infra, count: int, logs: Path) -> list[tuple[str, ...]]:
 
 def main() -> None:
     """Run the benchmark and print the tables."""
+    global DAYS  # the generator's formulas read it
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--members", type=int, default=1_000_000, help="members (default 1,000,000)")
-    parser.add_argument("--events", type=int, default=10_000_000, help="activity events over 90 days (10,000,000)")
+    parser.add_argument("--events", type=int, default=10_000_000, help="activity events over the range (10,000,000)")
+    parser.add_argument("--days", type=int, default=DAYS,
+                        help=f"days of the range the events spread over and the figures ask ({DAYS}; at most 400,"
+                             " the longest range the API accepts; not a multiple of 7)")
     parser.add_argument("--requests", type=int, default=100, help="requests per figure (100)")
     parser.add_argument("--ingest", type=int, default=200_000, help="telemetry events for the ingest run (0: none)")
     parser.add_argument("--skip-figures", action="store_true", help="only the ingest run")
     args = parser.parse_args()
+    if not 1 <= args.days <= 400 or args.days % 7 == 0:
+        parser.error("--days must be 1…400 and not a multiple of 7 (the generator steps days by 7)")
+    DAYS = args.days
     infra = start_infra(REPO)
     logs = infra.data_dir / "logs" / "bench-metrics"
     logs.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,12 @@ month granularity and for ranges starting and ending mid-week and mid-month,
 with the same figure computed the old way: reading each day bitmap of the
 range and unioning them per bucket. ``rebuild_spans`` (what a bulk load runs)
 must give the same spans as ingest.
+
+Retention and lifecycle at day granularity read the counts kept in
+``retention_days`` / ``lifecycle_days`` (``activity.transitions``); they are
+compared with the same reference for 8, 30 and 60 intervals, and the kept
+counts after ingest (with its redelivery) and after a merge must equal what
+``transitions.rebuild`` computes from the day bitmaps.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import pytest
 from pyroaring import BitMap
 from sqlalchemy import text
 
-from metrics_service.activity import bitmaps, service
+from metrics_service.activity import bitmaps, service, transitions
 from metrics_service.config import MetricsSettings
 from metrics_service.figures import Window, bucket_of, previous_bucket
 from metrics_service.overview import service as overview
@@ -36,6 +42,7 @@ RANGES = [
     (date(2026, 3, 15), date(2026, 3, 15)),  # one day
     (date(2025, 12, 20), date(2026, 2, 10)),  # starts before the data
     (date(2026, 6, 10), date(2026, 8, 20)),  # ends after the data
+    (date(2026, 1, 3), date(2026, 7, 1)),  # 180 days, Saturday to Wednesday, mid-month to mid-month
 ]
 
 
@@ -103,6 +110,24 @@ async def _spans(session) -> dict[tuple[str, date, str], tuple[BitMap, int]]:
     return {(u, s, k): (BitMap.deserialize(bytes(m)), n) for u, s, k, m, n in rows}
 
 
+async def _kept(session) -> tuple[set[tuple[date, date, int]], set[tuple[date, int, int, int, int]]]:
+    retention = await session.execute(text("SELECT cohort, day, active FROM retention_days"))
+    lifecycle = await session.execute(text("SELECT day, new, returned, resurrected, dormant FROM lifecycle_days"))
+    return {tuple(r) for r in retention}, {tuple(r) for r in lifecycle}  # type: ignore[misc]
+
+
+async def _kept_equal_rebuilt(sessions) -> None:
+    """The counts ingest (or a merge) left equal those recomputed from the day bitmaps."""
+    async with sessions() as session:
+        kept = await _kept(session)
+    async with sessions() as session, session.begin():
+        await transitions.rebuild(session)
+    async with sessions() as session:
+        rebuilt = await _kept(session)
+    assert kept[0] and kept[1], "no retention or lifecycle counts were kept"
+    assert kept == rebuilt
+
+
 async def test_spans_equal_the_union_of_their_days(migrated_db, service_settings) -> None:
     settings = service_settings(MetricsSettings, await migrated_db("metrics"))
     engine = create_engine(settings.own_database_url(), pool_size=2, max_overflow=0)
@@ -131,9 +156,10 @@ async def test_spans_equal_the_union_of_their_days(migrated_db, service_settings
                     lifecycle = await service.lifecycle(session, window)
                     assert [(b.start, b.new, b.returning, b.resurrecting, b.dormant) for b in lifecycle.buckets] \
                         == await _reference_lifecycle(session, window), (first, last, unit)
-                    retention = await service.retention(session, window, 8)
-                    assert [(c.cohort, c.size, c.active) for c in retention.cohorts] \
-                        == await _reference_retention(session, window, 8), (first, last, unit)
+                    for intervals in (8, 30, 60) if unit == "day" else (8,):
+                        retention = await service.retention(session, window, intervals)
+                        assert [(c.cohort, c.size, c.active) for c in retention.cohorts] \
+                            == await _reference_retention(session, window, intervals), (first, last, unit, intervals)
                     figures = {m.name: m for m in (await overview.overview(session, window)).metrics}
                     prev_last = window.previous[1]
                     for name, length in (("wau", 7), ("mau", 30)):
@@ -144,6 +170,7 @@ async def test_spans_equal_the_union_of_their_days(migrated_db, service_settings
                 for kind in bitmaps.KINDS:
                     assert await bitmaps.union(session, kind=kind, first=first, last=last) \
                         == await _reference_union(session, kind, first, last)
+        await _kept_equal_rebuilt(sessions)
         # What a bulk load runs gives the same spans as ingest did.
         async with sessions() as session, session.begin():
             await bitmaps.rebuild_spans(session)
@@ -152,6 +179,7 @@ async def test_spans_equal_the_union_of_their_days(migrated_db, service_settings
         # A merge re-keys weeks and months as it re-keys days: the same spans as rebuilt from the days.
         async with sessions() as session, session.begin():
             await bitmaps.merge_member(session, from_no=10002, into_no=10001)
+        await _kept_equal_rebuilt(sessions)
         async with sessions() as session:
             merged = await _spans(session)
             assert not any(10002 in members for members, _ in merged.values())

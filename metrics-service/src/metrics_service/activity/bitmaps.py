@@ -13,6 +13,11 @@ nothing), and the first-seen (``new``) bitmap of a week or month is that
 interval's cohort. A range is read as the fewest pieces that cover it
 (:func:`pieces`: whole months, then whole weeks, then single days), so a
 90-day figure reads a few dozen rows instead of 90 per series.
+
+Retention and lifecycle at day granularity read counts derived from the day
+bitmaps instead (``activity.transitions``): every write here that changes an
+``any`` or ``new`` day bitmap recomputes the counts that read it, under the
+writers' lock taken before the first row lock.
 """
 
 from __future__ import annotations
@@ -25,7 +30,11 @@ from pyroaring import BitMap
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-ANY, MINI_PROGRAM, NEW = "any", "mp", "new"
+from metrics_service.activity import transitions
+from metrics_service.activity.transitions import ANY as ANY
+from metrics_service.activity.transitions import NEW as NEW
+
+MINI_PROGRAM = "mp"
 KINDS = (ANY, MINI_PROGRAM, NEW)
 MAX_MEMBER = 2**32 - 1
 WEEK, MONTH, DAY = "week", "month", "day"
@@ -112,6 +121,7 @@ async def add(session: AsyncSession, members: dict[tuple[date, str], set[int]]) 
     keys = sorted(k for k, v in members.items() if v)
     if not keys:
         return
+    await transitions.lock(session)
     days, kinds = [k[0] for k in keys], [k[1] for k in keys]
     await session.execute(
         text(
@@ -133,18 +143,20 @@ async def add(session: AsyncSession, members: dict[tuple[date, str], set[int]]) 
         ),
         {"days": days, "kinds": kinds},
     )
-    updates = []
+    updates, changed = [], {}
     for day, kind, stored in rows:
         current = BitMap.deserialize(bytes(stored)) if stored else BitMap()
         before = len(current)
         current |= bitmap(members[(day, kind)])
         if len(current) != before:
             updates.append({"day": day, "kind": kind, "members": current.serialize(), "n": len(current)})
+            changed[(kind, day)] = current
     if updates:
         await session.execute(
             text("UPDATE day_bitmaps SET members = :members, cardinality = :n WHERE day = :day AND kind = :kind"),
             updates,
         )
+    await transitions.refresh(session, changed)
     await _add_spans(session, _spans({k: members[k] for k in keys}))
 
 
@@ -337,19 +349,22 @@ async def merge_member(session: AsyncSession, *, from_no: int, into_no: int) -> 
     """Move a merged member's days, weeks and months onto the kept number."""
     if not (0 <= from_no <= MAX_MEMBER and 0 <= into_no <= MAX_MEMBER):
         return
+    await transitions.lock(session)
     rows = await session.execute(text("SELECT day, kind, members FROM day_bitmaps ORDER BY day, kind FOR UPDATE"))
-    updates = []
+    updates, changed = [], {}
     for day, kind, stored in rows:
         current = BitMap.deserialize(bytes(stored)) if stored else BitMap()
         if from_no in current:
             current.discard(from_no)
             current.add(into_no)
             updates.append({"day": day, "kind": kind, "members": current.serialize(), "n": len(current)})
+            changed[(kind, day)] = current
     if updates:
         await session.execute(
             text("UPDATE day_bitmaps SET members = :members, cardinality = :n WHERE day = :day AND kind = :kind"),
             updates,
         )
+    await transitions.refresh(session, changed)
     rows = await session.execute(
         text("SELECT unit, start, kind, members FROM span_bitmaps ORDER BY unit, start, kind FOR UPDATE")
     )

@@ -64,3 +64,25 @@ class SpanBitmap(Base):
     kind: Mapped[str] = mapped_column(Text, primary_key=True)
     members: Mapped[bytes] = mapped_column(LargeBinary)
     cardinality: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+
+
+class RetentionDay(Base):
+    """Of the members first seen on ``cohort``, how many were active on ``day`` (up to 60 days on; transitions)."""
+
+    __tablename__ = "retention_days"
+
+    cohort: Mapped[date] = mapped_column(Date, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    active: Mapped[int] = mapped_column(Integer)
+
+
+class LifecycleDay(Base):
+    """One day's new / returning / resurrecting / dormant members against the day before (transitions)."""
+
+    __tablename__ = "lifecycle_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    new: Mapped[int] = mapped_column(Integer)
+    returned: Mapped[int] = mapped_column(Integer)
+    resurrected: Mapped[int] = mapped_column(Integer)
+    dormant: Mapped[int] = mapped_column(Integer)

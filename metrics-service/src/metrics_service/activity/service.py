@@ -8,7 +8,7 @@ from pyroaring import BitMap
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from metrics_service import definitions
-from metrics_service.activity import bitmaps, repository
+from metrics_service.activity import bitmaps, repository, transitions
 from metrics_service.activity.schemas import (
     CohortRow,
     DwellPoint,
@@ -33,7 +33,19 @@ async def _two(
 
 
 async def lifecycle(session: AsyncSession, window: Window) -> LifecycleRead:
-    """New / returning / resurrecting / dormant per bucket (set operations on the day bitmaps)."""
+    """New / returning / resurrecting / dormant per bucket (set operations on the day bitmaps).
+
+    Per day, the kept counts of ``lifecycle_days`` (the same rule, applied when a day bitmap changed).
+    """
+    if window.unit == bitmaps.DAY:
+        kept = await transitions.lifecycle_counts(session, first=window.first, last=window.last)
+        zero = (0, 0, 0, 0)
+        days = [(day, kept.get(day, zero)) for day in window.buckets()]
+        return LifecycleRead(
+            date_from=window.first, date_to=window.last, granularity=window.unit,
+            buckets=[LifecycleBucket(start=day, new=a, returning=b, resurrecting=c, dormant=d)
+                     for day, (a, b, c, d) in days],
+        )
     starts = window.buckets()
     before = previous_bucket(starts[0], window.unit)
     active, new = await _two(
@@ -43,21 +55,22 @@ async def lifecycle(session: AsyncSession, window: Window) -> LifecycleRead:
     rows = []
     previous = active.get(before, empty)
     for start in starts:
-        now, fresh = active.get(start, empty), new.get(start, empty)
-        old = now - fresh
-        returning = old.intersection_cardinality(previous)  # counts without building the sets
+        now = active.get(start, empty)
+        fresh, returning, resurrecting, dormant = transitions.lifecycle_of(now, new.get(start, empty), previous)
         rows.append(
-            LifecycleBucket(
-                start=start, new=len(fresh), returning=returning, resurrecting=len(old) - returning,
-                dormant=len(previous) - previous.intersection_cardinality(now),
-            )
+            LifecycleBucket(start=start, new=fresh, returning=returning, resurrecting=resurrecting, dormant=dormant)
         )
         previous = now
     return LifecycleRead(date_from=window.first, date_to=window.last, granularity=window.unit, buckets=rows)
 
 
 async def retention(session: AsyncSession, window: Window, intervals: int) -> RetentionRead:
-    """Cohorts by first-seen bucket, active at intervals 0…N (within the range)."""
+    """Cohorts by first-seen bucket, active at intervals 0…N (within the range).
+
+    Per day, the kept counts of ``retention_days`` (one row per cohort and later day, no intersection).
+    """
+    if window.unit == bitmaps.DAY:
+        return await _retention_by_day(session, window, intervals)
     new, active = await _two(
         session, (bitmaps.NEW, window.first, window.last), (bitmaps.ANY, window.first, window.last), unit=window.unit
     )
@@ -76,6 +89,22 @@ async def retention(session: AsyncSession, window: Window, intervals: int) -> Re
             CohortRow(cohort=start, size=len(cohort), active=counts,
                       rates=[definitions.rate(n, len(cohort)) for n in counts])
         )
+    return RetentionRead(
+        date_from=window.first, date_to=window.last, granularity=window.unit, intervals=intervals, cohorts=cohorts
+    )
+
+
+async def _retention_by_day(session: AsyncSession, window: Window, intervals: int) -> RetentionRead:
+    sizes = await bitmaps.cardinalities(session, kind=bitmaps.NEW, first=window.first, last=window.last)
+    kept = await transitions.retention_counts(session, first=window.first, last=window.last, intervals=intervals)
+    cohorts = []
+    for day in window.buckets():
+        size = sizes.get(day, 0)
+        if size:
+            counts = [kept.get(day, {}).get(k, 0) for k in range(intervals + 1)]
+            cohorts.append(
+                CohortRow(cohort=day, size=size, active=counts, rates=[definitions.rate(n, size) for n in counts])
+            )
     return RetentionRead(
         date_from=window.first, date_to=window.last, granularity=window.unit, intervals=intervals, cohorts=cohorts
     )
