@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import time
 from pathlib import Path
 
 import httpx
+import psutil
 from asgi_lifespan import LifespanManager
 from sqlalchemy import text
 
@@ -25,6 +27,20 @@ from tagging_service.main import create_app
 from tagging_service.rules import service as rules
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def cpu_seconds(data_dir: Path) -> tuple[float, float]:
+    """(CPU seconds of this process, of this run's PostgreSQL server and its backends) so far."""
+    own = psutil.Process().cpu_times()
+    server = 0.0
+    try:
+        postmaster = psutil.Process(int((data_dir / "pg" / "postmaster.pid").read_text().split()[0]))
+        for process in [postmaster, *postmaster.children(recursive=True)]:
+            times = process.cpu_times()
+            server += times.user + times.system
+    except (OSError, ValueError, psutil.Error):
+        pass  # an external server (QUNYUN_TEST_DATABASE_URL): its CPU is not ours to count
+    return own.user + own.system, server
 CONDITION = {"fact": "quiz_error_rate", "series_id": 3, "within_days": 30, "op": "gt", "value": 0.5}
 
 
@@ -58,10 +74,14 @@ async def main(members: int) -> None:
                                          headers=headers)).json()
                 rule = (await client.post("/admin/v1/tag-rules", headers=headers, json={
                     "name": "b", "condition": CONDITION, "tag_id": tag["id"]})).json()
+                load_before = os.getloadavg()
+                cpu_before = cpu_seconds(infra.data_dir)
                 started = time.perf_counter()
                 await rules.run_backfill(runtime.session_factory, runtime.extras["segments"],
                                          now=__import__("datetime").datetime.now(__import__("datetime").UTC))
                 elapsed = time.perf_counter() - started
+                cpu_after = cpu_seconds(infra.data_dir)
+                load_after = os.getloadavg()
                 progress = (await client.get(f"/admin/v1/tag-rules/{rule['id']}/backfill", headers=headers)).json()
             async with runtime.session_factory() as session:
                 t0 = time.perf_counter()
@@ -73,6 +93,11 @@ async def main(members: int) -> None:
         print(f"{'what':<34}{'seconds':>9}{'members/s':>12}")
         print(f"{'back-fill (evaluate + tag + events)':<34}{elapsed:>9.2f}{members / elapsed:>12,.0f}")
         print(f"{'raw SQL condition only':<34}{raw_elapsed:>9.2f}{members / raw_elapsed:>12,.0f}")
+        own, server = (after - before for after, before in zip(cpu_after, cpu_before, strict=True))
+        print(f"CPU during the back-fill: tagging (this process) {own:.2f} s, PostgreSQL {server:.2f} s "
+              f"({(own + server) / elapsed:.2f} cores of {os.cpu_count()})")
+        print("load average (1, 5, 15 min) before / after: "
+              + " / ".join(", ".join(f"{x:.1f}" for x in load) for load in (load_before, load_after)))
         assert progress["state"] == "done" and progress["changed"] == raw
     finally:
         await drop_database(infra.server_uri, name)
@@ -80,6 +105,6 @@ async def main(members: int) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--members", type=int, default=100_000)
+    parser = argparse.ArgumentParser(description="Rule back-fill rate beside the raw SQL of its condition.")
+    parser.add_argument("--members", type=int, default=100_000, help="members seeded with quiz facts")
     asyncio.run(main(parser.parse_args().members))
