@@ -12,7 +12,9 @@ metrics-service, as the console asks), ``--requests`` times each: p50 / p99
 beside a raw SQL ``count(DISTINCT member_no)`` over the same range of the raw
 table.
 
-Ingest: ``--ingest`` activity envelopes on ``app.activity``; metrics' worker
+Ingest: ``--ingest`` activity envelopes on ``app.activity`` into a database that already holds
+400 days of first-seen cohorts of 1,000,000 members (what each poll's retention / lifecycle recount
+reads); metrics' worker
 claims and folds them (one claim and a few upserts per poll of up to 20,000, polls pipelined); the figure is
 events/s until every claim committed, beside raw aiokafka consume of the same
 topic in the same run. Target: ≥ 10,000 events/s.
@@ -188,6 +190,21 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+COHORT_DAYS, COHORT_MEMBERS = 400, 1_000_000
+
+
+async def seed_cohorts(conn: asyncpg.Connection, url: str) -> None:
+    """First-seen (``new``) day bitmaps of 1,000,000 members over the 400 days ending today, their weeks and
+    months, and the retention / lifecycle counts: what every ingest poll's recount reads on a grown system."""
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    rows = []
+    for d in range(COHORT_DAYS):
+        new = BitMap(range(10001 + d, 10001 + COHORT_MEMBERS, COHORT_DAYS))
+        rows.append((today - timedelta(days=d), "new", new.serialize(), len(new)))
+    await conn.executemany("INSERT INTO day_bitmaps (day, kind, members, cardinality) VALUES ($1, $2, $3, $4)", rows)
+    await build_summaries(url)
+
+
 async def build_summaries(url: str) -> None:
     """The summaries of the loaded facts, by the consumers' own code."""
     from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
@@ -323,6 +340,7 @@ async def ingest(infra, count: int, logs: Path) -> list[tuple[str, ...]]:
 
     db = await migrated_database(infra, "metrics")
     conn = await asyncpg.connect(with_database(infra.server_uri, db))
+    await seed_cohorts(conn, with_database(infra.server_uri, db))
     worker = spawn("metrics_service.worker", {
         "QUNYUN_ENV": "test", "QUNYUN_ENV_FILE": os.devnull, "QUNYUN_LOG_LEVEL": "WARNING",
         "DATABASE_URL": infra.server_uri, "METRICS_DATABASE_NAME": db,

@@ -19,15 +19,16 @@ fewest whole months, whole weeks and single days that make up the range
 (``activity.bitmaps.pieces``); a bucket cut by the range's first or last day
 counts only its days inside the range, as before.
 
-Retention and lifecycle **per day** read counts derived from the day bitmaps
-(``activity.transitions``): ``retention_days`` holds, per first-seen day and
-each later day up to 60 days on (the most intervals ``/retention`` accepts),
-how many of that day's new members were active that day; ``lifecycle_days``
-holds each day's new / returning / resurrecting / dormant members against the
-day before. Each count is recomputed from the bitmaps as they stand whenever
-one it reads changes (never incremented), under one lock shared by every
-writer of the day bitmaps, so it always equals the rule applied to the bitmaps
-— under redelivery, merges and the rebuild alike.
+Retention and lifecycle read counts derived from the day, week and month
+bitmaps (``activity.transitions``): ``retention_pairs`` holds, per unit, per
+first-seen bucket and each later bucket up to 60 on (the most intervals
+``/retention`` accepts), how many of that bucket's new members were active in
+the later one; ``lifecycle_buckets`` holds each whole bucket's new / returning
+/ resurrecting / dormant members against the bucket before. Each count is
+recomputed from the bitmaps as they stand whenever one it reads changes (never
+incremented), under one lock shared by every writer of the bitmaps, so it
+always equals the rule applied to the bitmaps — under redelivery, merges and
+the rebuild alike. A bucket a range cuts is computed from its days' bitmaps.
 
 Time
     A **day** is an Asia/Shanghai calendar day (``TIMEZONE``). The moment of

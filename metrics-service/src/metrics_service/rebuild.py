@@ -40,7 +40,7 @@ PROJECTIONS = (
     "registration_facts", "refund_facts", "checkin_facts", "channel_touches", "follow_facts", "community_facts",
     "community_member_facts", "day_bitmaps", "span_bitmaps", "period_bitmaps", "cohort_bitmaps", "member_cohorts",
     "channel_members", "channel_days", "community_bitmaps", "community_links", "period_sightings",
-    "period_summaries", "retention_days", "lifecycle_days",
+    "period_summaries", "retention_pairs", "lifecycle_buckets",
 )
 
 

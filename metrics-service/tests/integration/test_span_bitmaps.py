@@ -8,9 +8,10 @@ with the same figure computed the old way: reading each day bitmap of the
 range and unioning them per bucket. ``rebuild_spans`` (what a bulk load runs)
 must give the same spans as ingest.
 
-Retention and lifecycle at day granularity read the counts kept in
-``retention_days`` / ``lifecycle_days`` (``activity.transitions``); they are
-compared with the same reference for 8, 30 and 60 intervals, and the kept
+Retention and lifecycle read the counts kept in ``retention_pairs`` /
+``lifecycle_buckets`` (``activity.transitions``) for the buckets a range holds
+whole, and intersect bitmaps for the buckets it cuts; they are compared with
+the same reference for 1, 8, 30 and 60 intervals at every granularity, and the kept
 counts after ingest (with its redelivery) and after a merge must equal what
 ``transitions.rebuild`` computes from the day bitmaps.
 """
@@ -111,8 +112,10 @@ async def _spans(session) -> dict[tuple[str, date, str], tuple[BitMap, int]]:
 
 
 async def _kept(session) -> tuple[set[tuple[date, date, int]], set[tuple[date, int, int, int, int]]]:
-    retention = await session.execute(text("SELECT cohort, day, active FROM retention_days"))
-    lifecycle = await session.execute(text("SELECT day, new, returned, resurrected, dormant FROM lifecycle_days"))
+    retention = await session.execute(text("SELECT unit, cohort, start, active FROM retention_pairs"))
+    lifecycle = await session.execute(
+        text("SELECT unit, start, new, returned, resurrected, dormant FROM lifecycle_buckets")
+    )
     return {tuple(r) for r in retention}, {tuple(r) for r in lifecycle}  # type: ignore[misc]
 
 
@@ -156,7 +159,7 @@ async def test_spans_equal_the_union_of_their_days(migrated_db, service_settings
                     lifecycle = await service.lifecycle(session, window)
                     assert [(b.start, b.new, b.returning, b.resurrecting, b.dormant) for b in lifecycle.buckets] \
                         == await _reference_lifecycle(session, window), (first, last, unit)
-                    for intervals in (8, 30, 60) if unit == "day" else (8,):
+                    for intervals in (1, 8, 30, 60):
                         retention = await service.retention(session, window, intervals)
                         assert [(c.cohort, c.size, c.active) for c in retention.cohorts] \
                             == await _reference_retention(session, window, intervals), (first, last, unit, intervals)

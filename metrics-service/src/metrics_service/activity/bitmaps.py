@@ -14,10 +14,10 @@ interval's cohort. A range is read as the fewest pieces that cover it
 (:func:`pieces`: whole months, then whole weeks, then single days), so a
 90-day figure reads a few dozen rows instead of 90 per series.
 
-Retention and lifecycle at day granularity read counts derived from the day
-bitmaps instead (``activity.transitions``): every write here that changes an
-``any`` or ``new`` day bitmap recomputes the counts that read it, under the
-writers' lock taken before the first row lock.
+Retention and lifecycle read counts derived from the day and span bitmaps
+instead (``activity.transitions``): every write here that changes an ``any``
+or ``new`` bitmap recomputes the counts that read it, under the writers' lock
+taken before the first row lock.
 """
 
 from __future__ import annotations
@@ -143,27 +143,31 @@ async def add(session: AsyncSession, members: dict[tuple[date, str], set[int]]) 
         ),
         {"days": days, "kinds": kinds},
     )
-    updates, changed = [], {}
+    updates: list[dict[str, object]] = []
+    changed: dict[tuple[str, str, date], BitMap] = {}
     for day, kind, stored in rows:
         current = BitMap.deserialize(bytes(stored)) if stored else BitMap()
         before = len(current)
         current |= bitmap(members[(day, kind)])
         if len(current) != before:
             updates.append({"day": day, "kind": kind, "members": current.serialize(), "n": len(current)})
-            changed[(kind, day)] = current
+            changed[(kind, DAY, day)] = current
     if updates:
         await session.execute(
             text("UPDATE day_bitmaps SET members = :members, cardinality = :n WHERE day = :day AND kind = :kind"),
             updates,
         )
+    changed.update(await _add_spans(session, _spans({k: members[k] for k in keys})))
     await transitions.refresh(session, changed)
-    await _add_spans(session, _spans({k: members[k] for k in keys}))
 
 
-async def _add_spans(session: AsyncSession, spans: dict[tuple[str, date, str], set[int]]) -> None:
+async def _add_spans(
+    session: AsyncSession, spans: dict[tuple[str, date, str], set[int]]
+) -> dict[tuple[str, str, date], BitMap]:
+    """OR into the week and month bitmaps; returns the changed ones by ``(kind, unit, start)``."""
     keys = sorted(spans)
     if not keys:
-        return
+        return {}
     params = {"units": [k[0] for k in keys], "starts": [k[1] for k in keys], "kinds": [k[2] for k in keys]}
     await session.execute(
         text(
@@ -187,20 +191,18 @@ async def _add_spans(session: AsyncSession, spans: dict[tuple[str, date, str], s
         ),
         params,
     )
-    updates = []
+    updates: list[dict[str, object]] = []
+    changed: dict[tuple[str, str, date], BitMap] = {}
     for unit, start, kind, stored in rows:
         current = BitMap.deserialize(bytes(stored)) if stored else BitMap()
         before = len(current)
         current |= bitmap(spans[(unit, start, kind)])
         if len(current) != before:
-            updates.append(
-                _span_row(unit, start, kind, current)
-            )
+            updates.append(_span_row(unit, start, kind, current))
+            changed[(kind, unit, start)] = current
     if updates:
-        await session.execute(
-            _UPDATE_SPAN,
-            updates,
-        )
+        await session.execute(_UPDATE_SPAN, updates)
+    return changed
 
 
 async def read_pieces(
@@ -351,20 +353,20 @@ async def merge_member(session: AsyncSession, *, from_no: int, into_no: int) -> 
         return
     await transitions.lock(session)
     rows = await session.execute(text("SELECT day, kind, members FROM day_bitmaps ORDER BY day, kind FOR UPDATE"))
-    updates, changed = [], {}
+    updates: list[dict[str, object]] = []
+    changed: dict[tuple[str, str, date], BitMap] = {}
     for day, kind, stored in rows:
         current = BitMap.deserialize(bytes(stored)) if stored else BitMap()
         if from_no in current:
             current.discard(from_no)
             current.add(into_no)
             updates.append({"day": day, "kind": kind, "members": current.serialize(), "n": len(current)})
-            changed[(kind, day)] = current
+            changed[(kind, DAY, day)] = current
     if updates:
         await session.execute(
             text("UPDATE day_bitmaps SET members = :members, cardinality = :n WHERE day = :day AND kind = :kind"),
             updates,
         )
-    await transitions.refresh(session, changed)
     rows = await session.execute(
         text("SELECT unit, start, kind, members FROM span_bitmaps ORDER BY unit, start, kind FOR UPDATE")
     )
@@ -374,11 +376,8 @@ async def merge_member(session: AsyncSession, *, from_no: int, into_no: int) -> 
         if from_no in current:
             current.discard(from_no)
             current.add(into_no)
-            span_updates.append(
-                _span_row(unit, start, kind, current)
-            )
+            span_updates.append(_span_row(unit, start, kind, current))
+            changed[(kind, unit, start)] = current
     if span_updates:
-        await session.execute(
-            _UPDATE_SPAN,
-            span_updates,
-        )
+        await session.execute(_UPDATE_SPAN, span_updates)
+    await transitions.refresh(session, changed)

@@ -66,22 +66,24 @@ class SpanBitmap(Base):
     cardinality: Mapped[int] = mapped_column(Integer, server_default=text("0"))
 
 
-class RetentionDay(Base):
-    """Of the members first seen on ``cohort``, how many were active on ``day`` (up to 60 days on; transitions)."""
+class RetentionPair(Base):
+    """Of the members first seen in bucket ``cohort``, how many were active in bucket ``start`` (transitions)."""
 
-    __tablename__ = "retention_days"
+    __tablename__ = "retention_pairs"
 
+    unit: Mapped[str] = mapped_column(Text, primary_key=True)  # "day", "week" (Monday start) or "month"
     cohort: Mapped[date] = mapped_column(Date, primary_key=True)
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    start: Mapped[date] = mapped_column(Date, primary_key=True)
     active: Mapped[int] = mapped_column(Integer)
 
 
-class LifecycleDay(Base):
-    """One day's new / returning / resurrecting / dormant members against the day before (transitions)."""
+class LifecycleBucket(Base):
+    """One whole bucket's new / returning / resurrecting / dormant members against the one before (transitions)."""
 
-    __tablename__ = "lifecycle_days"
+    __tablename__ = "lifecycle_buckets"
 
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    unit: Mapped[str] = mapped_column(Text, primary_key=True)
+    start: Mapped[date] = mapped_column(Date, primary_key=True)
     new: Mapped[int] = mapped_column(Integer)
     returned: Mapped[int] = mapped_column(Integer)
     resurrected: Mapped[int] = mapped_column(Integer)

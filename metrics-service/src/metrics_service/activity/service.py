@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from pyroaring import BitMap
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from metrics_service import definitions
@@ -23,91 +22,93 @@ from metrics_service.figures import Window, next_bucket, previous_bucket
 from metrics_service.overview.repository import counters_per_bucket
 
 
-async def _two(
-    session: AsyncSession, a: tuple[str, date, date], b: tuple[str, date, date], *, unit: str
-) -> tuple[dict[date, BitMap], dict[date, BitMap]]:
-    """Per bucket of ``unit``, for two ``(kind, first, last)``: the members of the kind on its days within the range
-    (one row per whole bucket, one read for both)."""
-    first, second = await bitmaps.per_buckets(session, [a, b], unit=unit)
-    return first, second
+def _days_in(window: Window, start: date) -> tuple[date, date]:
+    """The days of the bucket starting at ``start`` that lie in the range."""
+    return max(start, window.first), min(next_bucket(start, window.unit) - timedelta(days=1), window.last)
+
+
+def _whole(window: Window, start: date) -> bool:
+    """Whether the range holds every day of the bucket (its kept counts apply)."""
+    return _days_in(window, start) == (start, next_bucket(start, window.unit) - timedelta(days=1))
 
 
 async def lifecycle(session: AsyncSession, window: Window) -> LifecycleRead:
-    """New / returning / resurrecting / dormant per bucket (set operations on the day bitmaps).
+    """New / returning / resurrecting / dormant per bucket (set operations on the member bitmaps).
 
-    Per day, the kept counts of ``lifecycle_days`` (the same rule, applied when a day bitmap changed).
+    A bucket wholly inside the range reads its kept counts (``lifecycle_buckets``); a bucket the range cuts
+    (at most the first and the last) is computed from the bitmaps of its days in the range, and the active
+    members of the bucket before it.
     """
-    if window.unit == bitmaps.DAY:
-        kept = await transitions.lifecycle_counts(session, first=window.first, last=window.last)
-        zero = (0, 0, 0, 0)
-        days = [(day, kept.get(day, zero)) for day in window.buckets()]
-        return LifecycleRead(
-            date_from=window.first, date_to=window.last, granularity=window.unit,
-            buckets=[LifecycleBucket(start=day, new=a, returning=b, resurrecting=c, dormant=d)
-                     for day, (a, b, c, d) in days],
-        )
-    starts = window.buckets()
-    before = previous_bucket(starts[0], window.unit)
-    active, new = await _two(
-        session, (bitmaps.ANY, before, window.last), (bitmaps.NEW, window.first, window.last), unit=window.unit
-    )
-    empty = BitMap()
+    unit, starts = window.unit, window.buckets()
+    before = previous_bucket(starts[0], unit)
+    kept = await transitions.lifecycle_counts(session, unit=unit, starts=[s for s in starts if _whole(window, s)])
+    cut = [i for i, s in enumerate(starts) if not _whole(window, s)]
+    # Active members are counted from the bucket before the range, new ones from the range's first day.
+    def active_days(i: int) -> tuple[date, date]:
+        if i < 0:
+            return before, starts[0] - timedelta(days=1)
+        return starts[i], _days_in(window, starts[i])[1]
+
+    wanted = [r for i in cut for r in ((bitmaps.ANY, *active_days(i)), (bitmaps.ANY, *active_days(i - 1)),
+                                        (bitmaps.NEW, *_days_in(window, starts[i])))]
+    maps = await bitmaps.unions_of(session, wanted) if wanted else []
+    computed = {i: transitions.lifecycle_of(maps[3 * n], maps[3 * n + 2], maps[3 * n + 1]) for n, i in enumerate(cut)}
+    zero = (0, 0, 0, 0)
     rows = []
-    previous = active.get(before, empty)
-    for start in starts:
-        now = active.get(start, empty)
-        fresh, returning, resurrecting, dormant = transitions.lifecycle_of(now, new.get(start, empty), previous)
+    for i, start in enumerate(starts):
+        new, returning, resurrecting, dormant = computed[i] if i in computed else kept.get(start, zero)
         rows.append(
-            LifecycleBucket(start=start, new=fresh, returning=returning, resurrecting=resurrecting, dormant=dormant)
+            LifecycleBucket(start=start, new=new, returning=returning, resurrecting=resurrecting, dormant=dormant)
         )
-        previous = now
-    return LifecycleRead(date_from=window.first, date_to=window.last, granularity=window.unit, buckets=rows)
+    return LifecycleRead(date_from=window.first, date_to=window.last, granularity=unit, buckets=rows)
 
 
 async def retention(session: AsyncSession, window: Window, intervals: int) -> RetentionRead:
     """Cohorts by first-seen bucket, active at intervals 0…N (within the range).
 
-    Per day, the kept counts of ``retention_days`` (one row per cohort and later day, no intersection).
+    Between buckets wholly inside the range, the kept counts (``retention_pairs``: one row per cohort and
+    later bucket, no intersection); a bucket the range cuts (at most the first and the last) intersects the
+    bitmaps of its days in the range with the buckets it pairs with.
     """
-    if window.unit == bitmaps.DAY:
-        return await _retention_by_day(session, window, intervals)
-    new, active = await _two(
-        session, (bitmaps.NEW, window.first, window.last), (bitmaps.ANY, window.first, window.last), unit=window.unit
+    unit, starts = window.unit, window.buckets()
+    n = len(starts)
+    whole = [_whole(window, s) for s in starts]
+    whole_starts = [s for s, w in zip(starts, whole, strict=True) if w]
+    kept = await transitions.retention_counts(
+        session, unit=unit, cohorts=whole_starts, last_start=whole_starts[-1] if whole_starts else window.last,
+        within_days=intervals * 31,
     )
-    starts = window.buckets()
+    sizes = await transitions.sizes(session, unit=unit, starts=whole_starts)
+    # The bitmaps a cut bucket pairs with: its own, and the buckets up to ``intervals`` before or after it.
+    new_of: set[int] = set()
+    any_of: set[int] = set()
+    for i in (i for i in range(n) if not whole[i]):
+        new_of.add(i)
+        any_of.update(range(i, min(n, i + intervals + 1)))
+        any_of.add(i)
+        new_of.update(range(max(0, i - intervals), i + 1))
+    plan = [(bitmaps.NEW, i) for i in sorted(new_of)] + [(bitmaps.ANY, i) for i in sorted(any_of)]
+    read = await bitmaps.unions_of(session, [(kind, *_days_in(window, starts[i])) for kind, i in plan]) if plan else []
+    maps = dict(zip(plan, read, strict=True))
     cohorts = []
     for i, start in enumerate(starts):
-        cohort = new.get(start)
-        if not cohort:
+        size = sizes.get(start, 0) if whole[i] else len(maps[(bitmaps.NEW, i)])
+        if not size:
             continue
-        counts = [
-            cohort.intersection_cardinality(active[starts[i + k]])
-            if i + k < len(starts) and starts[i + k] in active else 0
-            for k in range(intervals + 1)
-        ]
+        counts = []
+        for k in range(intervals + 1):
+            j = i + k
+            if j >= n:
+                counts.append(0)
+            elif whole[i] and whole[j]:
+                counts.append(kept.get((start, starts[j]), 0))
+            else:
+                counts.append(maps[(bitmaps.NEW, i)].intersection_cardinality(maps[(bitmaps.ANY, j)]))
         cohorts.append(
-            CohortRow(cohort=start, size=len(cohort), active=counts,
-                      rates=[definitions.rate(n, len(cohort)) for n in counts])
+            CohortRow(cohort=start, size=size, active=counts, rates=[definitions.rate(c, size) for c in counts])
         )
-    return RetentionRead(
-        date_from=window.first, date_to=window.last, granularity=window.unit, intervals=intervals, cohorts=cohorts
-    )
-
-
-async def _retention_by_day(session: AsyncSession, window: Window, intervals: int) -> RetentionRead:
-    sizes = await bitmaps.cardinalities(session, kind=bitmaps.NEW, first=window.first, last=window.last)
-    kept = await transitions.retention_counts(session, first=window.first, last=window.last, intervals=intervals)
-    cohorts = []
-    for day in window.buckets():
-        size = sizes.get(day, 0)
-        if size:
-            counts = [kept.get(day, {}).get(k, 0) for k in range(intervals + 1)]
-            cohorts.append(
-                CohortRow(cohort=day, size=size, active=counts, rates=[definitions.rate(n, size) for n in counts])
-            )
-    return RetentionRead(
-        date_from=window.first, date_to=window.last, granularity=window.unit, intervals=intervals, cohorts=cohorts
-    )
+    return RetentionRead(date_from=window.first, date_to=window.last, granularity=unit, intervals=intervals,
+                         cohorts=cohorts)
 
 
 def _slope(points: list[tuple[int, float]]) -> float | None:
