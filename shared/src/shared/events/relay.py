@@ -21,7 +21,7 @@ import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
-from sqlalchemy import Row, Text, cast, delete, func, select, text, update
+from sqlalchemy import Row, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.db import unit_of_work
@@ -36,6 +36,19 @@ log = structlog.get_logger("shared.events.relay")
 DEFAULT_RETENTION = timedelta(days=400)
 
 
+# Keys whose partition is remembered per topic (member numbers: the active ones repeat).
+_KEY_CACHE = 100_000
+
+_CLAIM = text(
+    "SELECT o.id, o.topic, o.key, o.type, CAST(o.event_id AS text), CAST(o.envelope AS text) AS payload "
+    "FROM outbox o WHERE o.published_at IS NULL AND (SELECT pg_try_advisory_xact_lock(:k)) "
+    "ORDER BY o.id LIMIT :n"
+)
+_MARK_PUBLISHED = text(
+    "UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE id = ANY(CAST(:ids AS bigint[]))"
+)
+
+
 class OutboxRelay:
     """Moves outbox rows to Kafka; run one per service process (only one publishes)."""
 
@@ -47,7 +60,7 @@ class OutboxRelay:
         producer: AIOKafkaProducer,
         listen_dsn: str | None,
         topic_prefix: str = "",
-        batch_size: int = 500,
+        batch_size: int = 2000,
         poll_interval: float = 1.0,
         max_backoff: float = 10.0,
         linger: float = 0.005,
@@ -70,6 +83,7 @@ class OutboxRelay:
         self._producer_started = False
         self._partitioner = DefaultPartitioner()
         self._partitions: dict[str, list[int]] = {}
+        self._key_partitions: dict[str, dict[bytes, int]] = {}
 
     def wake(self) -> None:
         """Ask the relay to look for new rows now."""
@@ -85,6 +99,9 @@ class OutboxRelay:
             while not stop.is_set():
                 try:
                     await self._ensure_producer()
+                    # Cleared before reading, not before waiting: a commit that wakes the relay while a
+                    # batch is out is seen by the next wait at once instead of after ``poll_interval``.
+                    self._wakeup.clear()
                     while await self.publish_batch() >= self.batch_size and not stop.is_set():
                         pass
                     backoff = 0.2
@@ -132,30 +149,13 @@ class OutboxRelay:
     async def publish_batch(self) -> int:
         """Publish one batch of pending rows; returns how many were published."""
         async with unit_of_work(self.sessions) as session:
-            got_lock = await session.scalar(
-                text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": self.lock_key}
-            )
-            if not got_lock:
-                return 0
-            # The envelope is sent as stored (jsonb → text), never decoded
-            # and re-encoded on the way through.
-            rows = (
-                await session.execute(
-                    select(OutboxMessage.id, OutboxMessage.topic, OutboxMessage.key, OutboxMessage.type,
-                           OutboxMessage.event_id, cast(OutboxMessage.envelope, Text).label("payload"))
-                    .where(OutboxMessage.published_at.is_(None))
-                    .order_by(OutboxMessage.id)
-                    .limit(self.batch_size)
-                )
-            ).all()
+            # The advisory lock and the claim in one round trip (no rows without the lock). The
+            # envelope is sent as stored (jsonb → text), never decoded and re-encoded on the way.
+            rows = (await session.execute(_CLAIM, {"k": self.lock_key, "n": self.batch_size})).all()
             if not rows:
                 return 0
             await asyncio.wait_for(self._send(rows), timeout=30)
-            await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_([row.id for row in rows]))
-                .values(published_at=func.now(), attempts=OutboxMessage.attempts + 1)
-            )
+            await session.execute(_MARK_PUBLISHED, {"ids": [row.id for row in rows]})
             for topic, count in Counter(row.topic for row in rows).items():
                 EVENTS_PUBLISHED.labels(self.service, topic).inc(count)
             return len(rows)
@@ -170,26 +170,39 @@ class OutboxRelay:
         """
         batches: dict[tuple[str, int], Any] = {}
         futures = []
-        for row in rows:
-            topic = self.topic_prefix + row.topic
+        # Rows unpacked as tuples, the event id already text (the loop runs once per event).
+        for _id, row_topic, row_key, type_, event_id, payload in rows:
+            topic = self.topic_prefix + row_topic
             partitions = self._partitions.get(topic)
             if partitions is None:
                 partitions = sorted(await self.producer.partitions_for(topic))
                 self._partitions[topic] = partitions
-            key = row.key.encode() if row.key is not None else None
-            partition = self._partitioner(key, partitions, partitions)
+            key = row_key.encode() if row_key is not None else None
+            partition = self._partition_of(topic, key, partitions)
             batch = batches.get((topic, partition))
-            headers = [("event-id", str(row.event_id).encode()), ("event-type", row.type.encode())]
-            if batch is None or batch.append(key=key, value=row.payload.encode(), timestamp=None,
-                                             headers=headers) is None:
+            headers = [("event-id", event_id.encode()), ("event-type", type_.encode())]
+            value = payload.encode()
+            if batch is None or batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
                 if batch is not None:  # full: ship it and start another for this partition
                     futures.append(await self.producer.send_batch(batch, topic, partition=partition))
                 batch = self.producer.create_batch()
-                batch.append(key=key, value=row.payload.encode(), timestamp=None, headers=headers)
+                batch.append(key=key, value=value, timestamp=None, headers=headers)
                 batches[(topic, partition)] = batch
         for (topic, partition), batch in batches.items():
             futures.append(await self.producer.send_batch(batch, topic, partition=partition))
         await asyncio.gather(*futures)
+
+    def _partition_of(self, topic: str, key: bytes | None, partitions: list[int]) -> int:
+        """The key's partition (murmur2 in pure Python is the costliest step per row: cached per key)."""
+        if key is None:
+            return int(self._partitioner(None, partitions, partitions))
+        cache = self._key_partitions.setdefault(topic, {})
+        partition = cache.get(key)
+        if partition is None:
+            if len(cache) >= _KEY_CACHE:
+                cache.clear()
+            partition = cache[key] = int(self._partitioner(key, partitions, partitions))
+        return partition
 
     async def _cleanup(self) -> None:
         async with unit_of_work(self.sessions) as session:
@@ -212,7 +225,10 @@ class OutboxRelay:
         )
 
     async def _wait(self, stop: asyncio.Event) -> None:
-        self._wakeup.clear()
+        if self._wakeup.is_set():
+            if self.linger:
+                await asyncio.sleep(self.linger)
+            return
         waiters = [asyncio.ensure_future(self._wakeup.wait()), asyncio.ensure_future(stop.wait())]
         try:
             await asyncio.wait(waiters, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED)
