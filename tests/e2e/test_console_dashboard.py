@@ -155,6 +155,41 @@ def seeded(api: Api) -> dict[str, Any]:
     return {"series": series, "channel": channel, "periods": periods}
 
 
+@pytest.fixture(scope="module")
+def other_series(api: Api, seeded: dict[str, Any]) -> dict[str, Any]:
+    """A second series with other numbers: D and E register for #1, D alone for #2 (renewal 1 of 2)."""
+    tag = secrets.token_hex(3)
+    series = api.post("/admin/v1/series", {"title": f"另一系列 {tag}", "description": ""})
+    now = datetime.now(UTC)
+    today = now.date()
+    periods = []
+    for number in (1, 2):
+        period = api.post(f"/admin/v1/series/{series['id']}/periods", {
+            "title": f"第{number}期", "capacity": 100, "fee_fen": 0,
+            "registration_opens_at": (now - timedelta(hours=1)).isoformat(),
+            "registration_closes_at": (now + timedelta(days=7)).isoformat(),
+            "start_date": (today + timedelta(days=8)).isoformat(), "end_date": (today + timedelta(days=17)).isoformat(),
+        })
+        api.post(f"/admin/v1/periods/{period['id']}/state", {"state": "open"})
+        periods.append(period)
+    d, e = api.person(), api.person()
+    for member in (d, e):
+        api.register(periods[0]["id"], member)
+    api.register(periods[1]["id"], d)
+
+    def arrived() -> dict[str, Any] | None:
+        renewal = api.metrics(f"/series/{series['id']}/renewal")
+        cohorts = api.metrics(f"/series/{series['id']}/cohorts", view="origin")
+        steps = renewal["steps"] if renewal else []
+        counts = [p["registrants"] for p in (cohorts or {}).get("periods", [])]
+        if steps and (steps[0]["members"], steps[0]["renewed"]) == (2, 1) and counts == [2, 1]:
+            return {"renewal": renewal, "cohorts": cohorts}
+        return None
+
+    figures = until(arrived)
+    return {"series": series, "periods": periods, **figures}
+
+
 # -- the browser side ---------------------------------------------------------------------------
 
 
@@ -214,6 +249,36 @@ def test_the_renewal_chart_draws_the_series_figures(page: Any, system: Any, seed
     row = page.locator("[data-test=renewal-data] tbody tr").first
     sync_api.expect(row.locator("td").nth(1)).to_have_text("3")
     sync_api.expect(row.locator("td").nth(3)).to_have_text("66.7%")
+
+
+def test_choosing_another_series_redraws_the_series_figures_with_its_numbers(
+    page: Any, system: Any, seeded: dict[str, Any], other_series: dict[str, Any]
+) -> None:
+    sign_in(page, system)
+    show_series(page, system, seeded["series"])
+    assert drawn(page, "renewal")["series"][0]["data"] == [3]
+    assert drawn(page, "cohorts")["series"][0]["data"] == [3, 2]
+
+    # The operator picks the other series in the selector: both series figures draw its numbers.
+    page.evaluate("() => { delete window.__qunyunCharts.renewal; delete window.__qunyunCharts.cohorts }")
+    choose(page, page.locator("[data-test=renewal-series]"), other_series["series"]["title"])
+    renewal, cohorts = drawn(page, "renewal"), drawn(page, "cohorts")
+    steps = other_series["renewal"]["steps"]
+    members, renewed, rate = renewal["series"]
+    assert members["data"] == [s["members"] for s in steps] == [2]
+    assert renewed["data"] == [s["renewed"] for s in steps] == [1]
+    assert rate["data"] == [round(s["renewal_rate"] * 100, 1) for s in steps] == [50.0]
+    periods = other_series["cohorts"]["periods"]
+    assert cohorts["xAxis"] == [[f"第{p['number']}期" for p in periods]]
+    assert [s["data"] for s in cohorts["series"]] == [[p["registrants"] for p in periods]] == [[2, 1]]
+    row = page.locator("[data-test=renewal-data] tbody tr").first
+    sync_api.expect(row.locator("td").nth(1)).to_have_text("2")
+    sync_api.expect(row.locator("td").nth(3)).to_have_text("50.0%")
+    # The choice is in the URL and remembered: a fresh visit without ?series= shows it again.
+    page.wait_for_url(re.compile(rf"series={other_series['series']['id']}(&|$)"))
+    open_page(page, system, "dashboard")
+    sync_api.expect(page.locator("[data-test=renewal-series]")).to_contain_text(other_series["series"]["title"])
+    assert drawn(page, "renewal")["series"][0]["data"] == [2]
 
 
 def test_the_cohort_charts_show_origin_source_and_no_destination_yet(

@@ -1,6 +1,7 @@
 import { createRouter, createWebHistory } from 'vue-router'
 import { routes } from './routes'
-import { useAuthStore } from '@/stores/auth'
+import { RENEW_AHEAD_MS, useAuthStore } from '@/stores/auth'
+import { isExpiring } from '@/utils/token'
 import { setUnauthorizedHandler } from '@/api/http'
 import { i18n } from '@/locales'
 
@@ -21,12 +22,19 @@ router.beforeEach(async (to) => {
   // Not after the profile below: the page's chunks (its layout's too) and first requests go out with it
   // (the API checks the token anyway); the router would only ask for the chunks once every guard is done.
   if (to.name !== router.currentRoute.value.name) {
+    // The page's own requests first: the browser fetches a few at a time, in the order asked.
+    to.meta.firstWave?.(to.query)
     for (const record of to.matched) {
       const component = record.components?.default
       // A function here is a lazy route's chunk loader (every page is one; the router calls it again, the module is cached).
       if (typeof component === 'function') void Promise.resolve().then(component as () => unknown).catch(() => undefined)
     }
-    to.meta.firstWave?.(to.query)
+  }
+  if (!auth.me && auth.role && !isExpiring(auth.token, RENEW_AHEAD_MS)) {
+    // A live token names its role: the page does not wait for the profile, which follows (a token
+    // the API refuses meanwhile goes through the HTTP client's renewal or back to login).
+    void auth.loadMe().catch(() => undefined)
+    return true
   }
   try {
     await auth.loadMe()

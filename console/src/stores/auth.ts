@@ -17,6 +17,8 @@ const ABILITIES: Record<Role, Ability[]> = {
   viewer: [],
 }
 
+const ROLES: Role[] = ['admin', 'operator', 'sales', 'viewer']
+
 /** Ask to renew this long before the token expires, so work in progress is never refused. */
 export const RENEW_AHEAD_MS = 2 * 60_000
 
@@ -25,7 +27,13 @@ export const useAuthStore = defineStore('auth', () => {
   const me = ref<Staff | null>(null)
   let timer: ReturnType<typeof setTimeout> | undefined
 
-  const role = computed<Role | null>(() => me.value?.role ?? null)
+  // Until the profile has answered, the role the token carries (the API checks the token on every call anyway).
+  const claimedRole = computed<Role | null>(() => {
+    const roles = decodeClaims(token.value)?.roles
+    return Array.isArray(roles) ? (ROLES.find((r) => roles.includes(r)) ?? null) : null
+  })
+  const role = computed<Role | null>(() => me.value?.role ?? claimedRole.value)
+  const displayName = computed(() => me.value?.display_name || me.value?.username || decodeClaims(token.value)?.name || '')
 
   function can(ability: Ability): boolean {
     return role.value ? ABILITIES[role.value].includes(ability) : false
@@ -120,5 +128,5 @@ export const useAuthStore = defineStore('auth', () => {
   setRenewHandler(renewInteractively)
   schedule()
 
-  return { token, me, role, can, hasRole, login, loadMe, logout, renewInteractively }
+  return { token, me, role, displayName, can, hasRole, login, loadMe, logout, renewInteractively }
 })

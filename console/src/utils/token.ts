@@ -9,6 +9,8 @@ export interface TokenClaims {
   name?: string
   /** expiry, unix seconds */
   exp?: number
+  /** the staff member's roles */
+  roles?: unknown
 }
 
 export function getToken(): string | null {

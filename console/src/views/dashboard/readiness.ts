@@ -43,11 +43,20 @@ export function trackDashboard(): void {
   unsubscribe = onChartDrawn((name) => settle(name as FigureName, 'drawn'))
 }
 
+let waiters: (() => void)[] = []
+
+/** Resolves once the current dashboard view is interactive (never if it is left before). */
+export function whenInteractive(): Promise<void> {
+  if (current?.interactiveAt !== null && current?.interactiveAt !== undefined) return Promise.resolve()
+  return new Promise((resolve) => waiters.push(resolve))
+}
+
 /** Stop waiting (the dashboard was left). */
 export function untrackDashboard(): void {
   unsubscribe?.()
   unsubscribe = null
   current = null
+  waiters = []
 }
 
 /** A figure has drawn its data, or shows that it has none or could not load. */
@@ -58,5 +67,8 @@ export function settle(name: FigureName, state: 'drawn' | 'empty' | 'error'): vo
   if (readiness.interactiveAt === null && FIGURES.every((f) => readiness.figures[f])) {
     performance.mark(INTERACTIVE_MARK)
     readiness.interactiveAt = performance.measure(INTERACTIVE_MEASURE, { start: readiness.startedAt, end: INTERACTIVE_MARK }).duration
+    const resolved = waiters
+    waiters = []
+    for (const resolve of resolved) resolve()
   }
 }
