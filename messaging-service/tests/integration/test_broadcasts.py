@@ -147,7 +147,7 @@ async def test_a_new_broadcast_keeps_its_rate_from_its_first_seconds(messaging_f
     async with messaging_factory() as m:
         m.set_now(at_shanghai(12))
         await setup(m, klass="transactional", name="notice.first_seconds")
-        rate, seconds, total = 200, 5.0, 40_000
+        rate, seconds, total = 100, 5.0, 60_000
         async with m.runtime.session_factory() as session:
             # The table analysed while it held an earlier, small broadcast and none of this one (as autovacuum leaves
             # it until it runs again): the planner expects about one recipient of the new broadcast.
@@ -170,17 +170,18 @@ async def test_a_new_broadcast_keeps_its_rate_from_its_first_seconds(messaging_f
         started = time.monotonic()
         task = asyncio.create_task(runner.run_one(m.runtime, broadcast_id))
         await asyncio.sleep(seconds)
+        elapsed = time.monotonic() - started
         async with m.runtime.session_factory() as session:
             routed = await session.scalar(text(
                 "SELECT count(*) FROM messages WHERE broadcast_id = :b AND status <> 'queued'"), {"b": broadcast_id})
             await session.execute(text("UPDATE broadcasts SET state = 'cancelled' WHERE id = :b"), {"b": broadcast_id})
             await session.commit()
-        elapsed = time.monotonic() - started
-        await asyncio.wait_for(task, timeout=30)
-        # 200/s over the first 5 s is 1,000 (the bucket's first half-second burst aside); before the fix the first
-        # claim alone took 10-30 s. Within 20 % leaves room for a loaded machine, not for a stall.
-        assert routed >= rate * elapsed * 0.8, (routed, elapsed)
-        assert routed <= rate * (elapsed + 0.5) + 1
+        await asyncio.wait_for(task, timeout=60)
+        # 100/s over the first 5 s is 500 (the bucket's first half-second burst aside); before the fix the first
+        # claim alone took 10-30 s and none was routed. Half leaves room for a machine under a load of 20 (the
+        # benchmark measures the pacing itself), not for a stall.
+        assert routed >= rate * elapsed * 0.5, (routed, elapsed)
+        assert routed <= rate * (elapsed + 0.5) + 1 + 100  # at most the bucket's burst and one claim in flight
         async with m.runtime.session_factory() as session:
             twice = await session.scalar(text(
                 """SELECT count(*) FROM (SELECT member_no FROM messages WHERE broadcast_id = :b
