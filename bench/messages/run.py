@@ -391,6 +391,9 @@ def main() -> None:
     parser.add_argument("--big-broadcast", type=int, default=100_000, help="members of the large broadcast (0: skip)")
     parser.add_argument("--big-rate", type=float, default=500)
     parser.add_argument("--skip-sends", action="store_true", help="only the large broadcast")
+    parser.add_argument("--messaging-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="a setting of messaging's processes, e.g. MESSAGING_SEND_BELOW_ROUTING=false (the "
+                             "baseline of the send below FastAPI's routing); repeatable")
     args = parser.parse_args()
     # A SIGTERM (timeout, Ctrl-C in another shell) still stops every process this run started.
     signal.signal(signal.SIGTERM, _interrupt)
@@ -398,7 +401,8 @@ def main() -> None:
     infra = start_infra(REPO)
     system = start_system(infra, {"MESSAGING_WORKERS": str(args.messaging_workers),
                                   "MESSAGING_QUIET_START": "00:00", "MESSAGING_QUIET_END": "00:00",
-                                  "QUNYUN_LOG_LEVEL": "WARNING"})
+                                  "QUNYUN_LOG_LEVEL": "WARNING"}
+                          | dict(item.split("=", 1) for item in args.messaging_env))
     try:
         result = None if args.skip_sends else asyncio.run(scenario(system, infra, args))
         big = asyncio.run(big_broadcast(system, infra, args)) if args.big_broadcast else None

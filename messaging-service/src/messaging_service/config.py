@@ -34,6 +34,8 @@ class MessagingSettings(ServiceSettings):
     checkin_reminder_time: time = time(20, 0)
     # Sends on the plain asyncpg pool (one routing statement, batched records); false: every send on the ORM path.
     fast_path: bool = True
+    # The plain internal send answered below FastAPI's routing (messages/asgi.py); false: every send by the route.
+    send_below_routing: bool = True
     # Connections of that pool.
     driver_pool_size: int = Field(20, ge=1, le=200)
     # The service account's template message: where a tap leads (optional).

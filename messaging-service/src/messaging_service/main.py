@@ -3,6 +3,7 @@
 from dataclasses import replace
 
 from fastapi import FastAPI
+from starlette.middleware import Middleware
 
 from messaging_service import scheduler
 from messaging_service.auto_replies.router import admin_router as auto_replies_admin
@@ -13,6 +14,7 @@ from messaging_service.config import MessagingSettings
 from messaging_service.deps import shutdown, startup
 from messaging_service.handlers import consumers
 from messaging_service.ledger.router import admin_router as reach_admin
+from messaging_service.messages.asgi import SendFastPath
 from messaging_service.messages.router import admin_router as messages_admin
 from messaging_service.messages.router import internal_router as messages_internal
 from messaging_service.purposes.router import admin_router as purposes_admin
@@ -43,7 +45,28 @@ DEFINITION = ServiceDefinition(
 )
 
 
+def per_worker(settings: MessagingSettings) -> MessagingSettings:
+    """Each of ``workers`` processes gets its share of the connection pools (rounded up).
+
+    The pools are sized for the service as a whole: two workers with the full
+    pools each ran PostgreSQL (one server for every service) out of connections
+    in the contested benchmark.
+    """
+    workers = settings.workers
+    if workers <= 1:
+        return settings
+    return settings.model_copy(update={
+        "driver_pool_size": max(4, -(-settings.driver_pool_size // workers)),
+        "db_pool_size": max(2, -(-settings.db_pool_size // workers)),
+        "db_max_overflow": max(2, -(-settings.db_max_overflow // workers)),
+    })
+
+
 def create_app(settings: MessagingSettings | None = None) -> FastAPI:
     """Build the app; settings are read from the environment when not given."""
-    settings = settings or load_settings(MessagingSettings)
-    return create_service_app(replace(DEFINITION, driver_pool_size=settings.driver_pool_size), settings)
+    settings = per_worker(settings or load_settings(MessagingSettings))
+    app: FastAPI = create_service_app(replace(DEFINITION, driver_pool_size=settings.driver_pool_size), settings)
+    if settings.fast_path and settings.send_below_routing:
+        # Innermost of the middleware (inside the access log, metrics and body limit), before the routing.
+        app.user_middleware.append(Middleware(SendFastPath, service_app=app))
+    return app

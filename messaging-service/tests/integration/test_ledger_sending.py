@@ -156,9 +156,20 @@ async def test_idempotent_sends(messaging_factory):
         m.set_now(at_shanghai(12))
         await m.purpose("service.reply", "transactional", [{"channel": "custom", "text": "{text}"}])
         person = await m.person(follow=True)
+        asgi = m.app.state.send_fast_path
         first = await m.send(person["member_no"], "service.reply", {"text": "一次"}, key="same")
+        assert (asgi.answered, asgi.handed_on) == (1, 0)  # the plain send, below FastAPI's routing
         replay = await m.send(person["member_no"], "service.reply", {"text": "一次"}, key="same")
         assert replay == first
+        assert (asgi.answered, asgi.handed_on) == (1, 1)  # the repeat is the route's, with the same answer
+        # Below the routing, the same checks: no token is the route's 401, a bad body its 422.
+        body = {"member_no": person["member_no"], "purpose": "service.reply", "data": {"text": "x"}}
+        anonymous = await m.client.post("/internal/messages", json=body, headers={"Idempotency-Key": "anon"})
+        assert anonymous.status_code == 401 and anonymous.headers["content-type"].startswith("application/problem")
+        invalid = await m.client.post("/internal/messages", json=body | {"member_no": 0},
+                                      headers=m.headers(m.settings, caller="campaign") | {"Idempotency-Key": "bad"})
+        assert invalid.status_code == 422 and invalid.json()["errors"][0]["field"] == "body.member_no"
+        assert asgi.answered == 1
         other = await m.send(person["member_no"], "service.reply", {"text": "另一个"}, key="same", expect=422)
         assert other["type"].endswith("idempotency-key-reused")
         concurrent = await asyncio.gather(*(
