@@ -57,13 +57,6 @@ class Explainer:
         self.cache = cache
         self.clauses = [leaf.clause for leaf in leaves(parse_definition(rule.condition, "condition"))]
 
-    def _value(self, clause: FactClause, member_no: int) -> float | None:
-        found = self.cache.values.get(clause.key())
-        value = found.values.get(member_no) if found is not None else None
-        if value is None and clause.fact != "quiz_error_rate":
-            return 0.0
-        return value
-
     async def evidence(self, session: AsyncSession, member_nos: list[int]) -> list[str]:
         """The evidence (JSON) of each member, in order."""
         facts = [c for c in self.clauses if isinstance(c, FactClause)]
@@ -78,12 +71,18 @@ class Explainer:
                 mine = events.setdefault(member_no, [])
                 mine += [i for i in ids if i not in mine]
         dumped = [c.model_dump(exclude_none=True) for c in self.clauses]
+        # Per fact clause: its place, the values read, and whether a member without a row counts as 0.
+        valued = []
+        for i, leaf in enumerate(self.clauses):
+            if isinstance(leaf, FactClause):
+                read = self.cache.values.get(leaf.key())
+                valued.append((i, read.values if read is not None else {}, leaf.fact != "quiz_error_rate"))
         out = []
         for member_no in member_nos:
-            shown = [
-                {**d, "value": self._value(c, member_no)} if isinstance(c, FactClause) else d
-                for c, d in zip(self.clauses, dumped, strict=True)
-            ]
+            shown = list(dumped)
+            for i, values, zero in valued:
+                value = values.get(member_no)
+                shown[i] = {**dumped[i], "value": 0.0 if value is None and zero else value}
             out.append(orjson.dumps({"rule_id": self.rule.id, "rule_version": self.rule.version, "facts": shown,
                                      "events": events.get(member_no, [])[:MAX_EVIDENCE_EVENTS]}).decode())
         return out

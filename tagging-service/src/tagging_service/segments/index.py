@@ -33,6 +33,14 @@ RETENTION = timedelta(hours=1)
 MAX_GAPS = 10_000
 
 
+_CHANGES = text(
+    "SELECT coalesce(array_agg(id ORDER BY id), '{}'), coalesce(array_agg(kind ORDER BY id), '{}'), "
+    "coalesce(array_agg(key ORDER BY id), '{}'), coalesce(array_agg(member_no ORDER BY id), '{}'), "
+    "coalesce(array_agg(added ORDER BY id), '{}') FROM index_changes "
+    "WHERE id > :last OR id = ANY(CAST(:gaps AS bigint[]))"
+)
+
+
 class BitmapIndex:
     """Per-tag member bitmaps and the universe of known members."""
 
@@ -84,26 +92,33 @@ class BitmapIndex:
             return await self._refresh(sessions)
 
     async def _refresh(self, sessions: async_sessionmaker[AsyncSession]) -> int:
-        columns = (IndexChange.id, IndexChange.kind, IndexChange.key, IndexChange.member_no, IndexChange.added)
+        # Five arrays in id order (decoded by the driver) rather than a row object per change: a back-fill
+        # logs a change per member it tags, and this runs in the same process as the back-fill.
         async with sessions() as session:
-            rows = list((await session.execute(
-                select(*columns).where(IndexChange.id > self.last_id).order_by(IndexChange.id)
-            )).all())
-            if self.gaps:
-                late = (await session.execute(
-                    select(*columns).where(IndexChange.id.in_(list(self.gaps))).order_by(IndexChange.id)
-                )).all()
-                rows = sorted([*late, *rows], key=lambda r: r[0])
+            ids, kinds, keys, members, addeds = (await session.execute(_CHANGES, {
+                "last": self.last_id, "gaps": list(self.gaps),
+            })).one()
         now = time.monotonic()
         previous = self.last_id
-        for change_id, kind, key, member_no, added in rows:
+        # Consecutive changes of one bitmap in one direction are applied as one update, in id order.
+        start = 0
+        total = len(ids)
+        while start < total:
+            kind, key, added = kinds[start], keys[start], addeds[start]
+            end = start + 1
+            while end < total and addeds[end] == added and keys[end] == key and kinds[end] == kind:
+                end += 1
             target = self.members if kind == "member" else self.tags.setdefault(key, BitMap64())
+            run = BitMap64(members[start:end])
             if added:
-                target.add(member_no)
+                target |= run
             else:
-                target.discard(member_no)
-            self.gaps.pop(change_id, None)
-        fresh = [r[0] for r in rows if r[0] > previous]
+                target -= run
+            start = end
+        if self.gaps:
+            for change_id in ids:
+                self.gaps.pop(change_id, None)
+        fresh = [i for i in ids if i > previous]
         if fresh:
             seen = set(fresh)
             for missing in range(previous + 1, fresh[-1]):
@@ -113,7 +128,7 @@ class BitmapIndex:
         for gap, since in list(self.gaps.items()):
             if now - since > LOOKBACK.total_seconds():
                 del self.gaps[gap]
-        return len(rows)
+        return total
 
     async def follow(self, sessions: async_sessionmaker[AsyncSession], stop: asyncio.Event,
                      interval: float) -> None:

@@ -6,14 +6,13 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 from sqlalchemy import BigInteger, DateTime, Text, bindparam, delete, func, insert, literal_column, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from uuid_utils import uuid7
 
-from shared.events.envelope import new_event_id
 from tagging_service.tags.models import MemberTag, MemberTagHistory, Tag, TagGroup
 
 
@@ -216,7 +215,8 @@ _RECORD_CHANGES = text(
 _BULK_APPLY = text(
     """WITH input AS MATERIALIZED (
           SELECT u.m, CAST(u.ev AS jsonb) AS evidence, u.id AS event_id
-          FROM unnest(CAST(:members AS bigint[]), CAST(:evidence AS text[]), CAST(:ids AS uuid[])) AS u(m, ev, id)
+          FROM unnest(CAST(:members AS bigint[]), CAST(:evidence AS text[]),
+                      CAST(CAST(:ids AS text[]) AS uuid[])) AS u(m, ev, id)
         ), new AS (
           INSERT INTO member_tags (member_no, tag_id, source, source_id, evidence, reason, applied_at, expires_at)
           SELECT m, :tag_id, :source, :source_id, evidence, NULL, :now, :expires_at FROM input ORDER BY m
@@ -257,7 +257,8 @@ _BULK_REMOVE = text(
                  :removed_by, :removed_by_id FROM gone ORDER BY member_no
         ), ids AS MATERIALIZED (
           SELECT gone.member_no, u.id AS event_id
-          FROM gone JOIN unnest(CAST(:members AS bigint[]), CAST(:ids AS uuid[])) AS u(m, id) ON u.m = gone.member_no
+          FROM gone JOIN unnest(CAST(:members AS bigint[]), CAST(CAST(:ids AS text[]) AS uuid[])) AS u(m, id)
+            ON u.m = gone.member_no
         ), changes AS (
           INSERT INTO index_changes (kind, key, member_no, added)
           SELECT 'tag', :tag_id, member_no, false FROM ids ORDER BY member_no
@@ -279,9 +280,9 @@ _BULK_REMOVE = text(
              bindparam("now", type_=DateTime(timezone=True)))
 
 
-def _event_ids(n: int) -> list[UUID]:
-    """``n`` fresh event ids."""
-    return [new_event_id() for _ in range(n)]
+def _event_ids(n: int) -> list[str]:
+    """``n`` fresh event ids (UUIDv7, as text: the standard library's UUID objects cost ~20 µs each)."""
+    return [str(uuid7()) for _ in range(n)]
 
 
 def _template(row: dict[str, Any]) -> tuple[str, str, str, str]:
