@@ -76,7 +76,7 @@ async def retention(session: AsyncSession, window: Window, intervals: int) -> Re
     whole_starts = [s for s, w in zip(starts, whole, strict=True) if w]
     kept = await transitions.retention_counts(
         session, unit=unit, cohorts=whole_starts, last_start=whole_starts[-1] if whole_starts else window.last,
-        within_days=intervals * 31,
+        intervals=intervals,
     )
     sizes = await transitions.sizes(session, unit=unit, starts=whole_starts)
     # The bitmaps a cut bucket pairs with: its own, and the buckets up to ``intervals`` before or after it.

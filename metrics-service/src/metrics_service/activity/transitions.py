@@ -45,6 +45,9 @@ HORIZON = 60
 # Serialises the writers of the bitmaps (see the module docstring); a constant key of this service's own.
 _LOCK_KEY = 0x6D657472  # "metr"
 
+# The most days one bucket of a unit spans (bounds the pairs a read asks for).
+_MAX_DAYS = {DAY: 1, WEEK: 7, MONTH: 31}
+
 Bucket = tuple[str, date]  # (unit, start)
 Key = tuple[str, str, date]  # (kind, unit, start)
 Lifecycle = tuple[int, int, int, int]  # new, returning, resurrecting, dormant
@@ -221,20 +224,24 @@ async def rebuild(session: AsyncSession) -> None:
 
 
 async def retention_counts(
-    session: AsyncSession, *, unit: str, cohorts: list[date], last_start: date, within_days: int
+    session: AsyncSession, *, unit: str, cohorts: list[date], last_start: date, intervals: int
 ) -> dict[tuple[date, date], int]:
-    """The kept ``(cohort, start) -> active`` of these whole cohort buckets, for later buckets up to
-    ``last_start`` starting at most ``within_days`` after their cohort."""
+    """The kept ``(cohort, start) -> active`` of these whole cohort buckets, for the later buckets up to
+    ``last_start`` at most ``intervals`` after their cohort (one row per cohort: its pairs as two arrays)."""
     if not cohorts:
         return {}
     rows = await session.execute(
         text(
-            "SELECT cohort, start, active FROM retention_pairs"
+            "SELECT cohort, array_agg(start), array_agg(active) FROM retention_pairs"
             " WHERE unit = :u AND cohort = ANY(CAST(:c AS date[])) AND start <= :s AND start - cohort <= :w"
+            " GROUP BY cohort"
         ),
-        {"u": unit, "c": cohorts, "s": last_start, "w": within_days},
+        {"u": unit, "c": cohorts, "s": last_start, "w": intervals * _MAX_DAYS[unit]},
     )
-    return {(cohort, start): int(n) for cohort, start, n in rows}
+    out: dict[tuple[date, date], int] = {}
+    for cohort, starts, actives in rows:
+        out.update(zip(((cohort, s) for s in starts), actives, strict=True))
+    return out
 
 
 async def lifecycle_counts(session: AsyncSession, *, unit: str, starts: list[date]) -> dict[date, Lifecycle]:
