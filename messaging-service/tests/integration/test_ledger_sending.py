@@ -300,3 +300,19 @@ async def test_the_accounts_daily_template_quota_is_rate_limited(messaging_facto
         attempts = (await m.detail(limited["id"]))["attempts"]
         assert [(a["outcome"], a["errcode"]) for a in attempts] == [("retry", 45009), ("retry", 45009),
                                                                      ("failed", 45009)]
+
+
+async def test_a_typed_error_below_the_routing_is_problem_json(messaging_factory, monkeypatch):
+    from messaging_service.messages import asgi
+    from shared.errors import Conflict
+
+    async def refuse(*_args, **_kwargs):
+        raise Conflict("测试冲突。", slug="test-conflict")
+
+    async with messaging_factory() as m:
+        monkeypatch.setattr(asgi, "_send_fast", refuse)
+        answer = await m.client.post(
+            "/internal/messages", json={"member_no": 1, "purpose": "any.purpose", "data": {}},
+            headers=m.headers(m.settings, caller="campaign") | {"Idempotency-Key": "typed"})
+        assert answer.status_code == 409 and answer.headers["content-type"].startswith("application/problem+json")
+        assert answer.json()["type"].endswith("test-conflict")

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from messaging_service.messages.router import _send_fast
 from messaging_service.messages.schemas import MessageCreate
+from shared.errors import ServiceError, problem_response
 from shared.observability import ROUTE_LABEL_KEY
 
 log = structlog.get_logger("messaging.asgi")
@@ -55,7 +56,12 @@ class SendFastPath:
             if not message.get("more_body", False):
                 break
         raw = b"".join(chunks)
-        answer = None if first is not None else await self._answer(scope, raw)
+        try:
+            answer = None if first is not None else await self._answer(scope, raw)
+        except ServiceError as exc:  # a typed error below the routing: the problem+json the app's handler writes
+            await problem_response(exc.status, slug=exc.slug, title=exc.title, detail=exc.detail, errors=exc.errors,
+                                   extra=exc.extra, headers=exc.headers)(scope, _replay(raw, first, receive), send)
+            return
         if answer is None:
             self.handed_on += 1
             await self.app(scope, _replay(raw, first, receive), send)
