@@ -1,13 +1,14 @@
-"""Where a cold dashboard load spends its time: a Chromium trace of one load, summarised.
+"""Where a cold dashboard load spends its time: a CPU profile (or Chromium trace) of one load, summarised.
 
 Starts the system as ``run.py`` does, loads bench/metrics' data set (smaller by default: the
-browser's work does not depend on it), opens the dashboard cold and records a Chromium
-performance trace (``devtools.timeline``, ``v8``, user timing). It prints, from the navigation
-start until the dashboard's ``qunyun:dashboard:interactive`` mark: the renderer main thread's
-busy time by kind (script compile / evaluate, style, layout, paint, …) and its idle time,
-every asset's and API call's request span (Resource Timing), the long tasks, and each
-figure's mark. ``--watch`` keeps the system up and profiles again whenever ``console/dist``
-is rebuilt (Ctrl-C to stop), for trying a change without loading the data set again.
+browser's work does not depend on it), opens the dashboard cold and records a sampled CPU
+profile (CDP ``Profiler``) or, with ``--trace``, a Chromium performance trace. It prints, from the navigation
+start until the dashboard's ``qunyun:dashboard:interactive`` mark: every asset's and API call's
+request span (Resource Timing), the long tasks, each figure's mark, and the CPU profile's self and
+inclusive time by script and function (build with ``npx vite build --minify false`` for names);
+with ``--trace``, the renderer main thread's busy time by kind (script, style, layout, paint, …).
+``--watch`` keeps the system up and profiles again whenever ``console/dist`` is rebuilt (Ctrl-C
+or SIGTERM to stop), for trying a change without loading the data set again.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import sys
 import time
 from collections import defaultdict
@@ -215,6 +217,8 @@ def main() -> None:
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
+    # Stopped with SIGTERM (kill, timeout) as with Ctrl-C: the system and its infra stop too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     out_dir = REPO / ".data" / "bench"
     out_dir.mkdir(parents=True, exist_ok=True)
     infra = start_infra(REPO)

@@ -8,7 +8,8 @@ import { i18n } from '@/locales'
 export const router = createRouter({
   history: createWebHistory('/console/'),
   routes,
-  scrollBehavior: () => ({ top: 0 }),
+  // Not on the page's first navigation: the page is at the top already, and scrolling there forced a layout mid-render.
+  scrollBehavior: (_to, from) => (from.matched.length ? { top: 0 } : false),
 })
 
 // Where a navigation in progress is going: a token refused while its guard runs returns there after login.

@@ -21,7 +21,11 @@ export function formatDateTime(value: string | null | undefined): string {
 /** A count with thousands separators, "1,000,000" (not toLocaleString: its first call sets up ICU's number formats, a tenth of a second on a busy machine). */
 export function formatCount(value: number | null | undefined): string {
   if (value === null || value === undefined) return '—'
-  return Number.isInteger(value) ? String(value).replace(/\B(?=(\d{3})+(?!\d))/g, ',') : value.toLocaleString()
+  if (!Number.isInteger(value)) return value.toLocaleString()
+  const digits = String(Math.abs(value))
+  let grouped = ''
+  for (let i = 0; i < digits.length; i++) grouped += (i > 0 && (digits.length - i) % 3 === 0 ? ',' : '') + digits[i]
+  return value < 0 ? `-${grouped}` : grouped
 }
 
 /** Fen as yuan, "99.00". */
