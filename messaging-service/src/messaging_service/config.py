@@ -1,6 +1,7 @@
 """messaging-service settings (prefix ``MESSAGING_``)."""
 
 from datetime import time
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -38,5 +39,6 @@ class MessagingSettings(ServiceSettings):
     send_below_routing: bool = True
     # Connections of that pool.
     driver_pool_size: int = Field(20, ge=1, le=200)
-    # The service account's template message: where a tap leads (optional).
-    mp_state: str = "formal"
+    # A subscribe message's ``miniprogram_state``: which version of the mini-program a tap opens. Only
+    # WeChat's three values are accepted at start, so a typo is not a 40003 on every send.
+    mp_state: Literal["developer", "trial", "formal"] = "formal"
