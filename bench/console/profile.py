@@ -28,9 +28,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import httpx
 from common import REPO
-from run import CHROMIUM, CHROMIUM_ARGS, DIST, TOKEN_KEY, WAIT_MS, load_data  # type: ignore[import-not-found]
+from run import CHROMIUM, CHROMIUM_ARGS, DIST, TOKEN_KEY, WAIT_MS, load_data, sign_in_with_series  # type: ignore[import-not-found]
 
 from shared.testing.infra import start_infra
 from shared.testing.system import start_system
@@ -225,12 +224,7 @@ def main() -> None:
     system = None
     try:
         system = start_system(infra, {"QUNYUN_LOG_LEVEL": "WARNING"})
-        with httpx.Client(base_url=system.gateway, timeout=60) as http:
-            token = http.post("/admin/v1/session", json={
-                "username": system.admin_username, "password": system.admin_password,
-            }).json()["token"]
-            http.post("/admin/v1/series", json={"title": "基准系列", "description": ""},
-                      headers={"authorization": f"Bearer {token}"}).raise_for_status()
+        token = sign_in_with_series(system)
         seconds, first_day = asyncio.run(
             load_data(infra.server_uri, system.env["METRICS_DATABASE_NAME"], args.members, args.events)
         )

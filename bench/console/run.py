@@ -144,6 +144,19 @@ async def load_data(server_uri: str, database: str, members: int, events: int) -
     return time.perf_counter() - started, datetime.combine(first, datetime.min.time(), UTC)
 
 
+def sign_in_with_series(system: Any) -> str:
+    """The admin's staff token, after creating the series the data set's periods belong to."""
+    with httpx.Client(base_url=system.gateway, timeout=60) as http:
+        token = http.post("/admin/v1/session", json={
+            "username": system.admin_username, "password": system.admin_password,
+        }).json()["token"]
+        # The data set's periods belong to series 1: the first series of a fresh campaign database.
+        created = http.post("/admin/v1/series", json={"title": "基准系列", "description": ""},
+                            headers={"authorization": f"Bearer {token}"}).json()
+        assert created["id"] == 1, created
+    return str(token)
+
+
 def browse(gateway: str, token: str, first: str, last: str, runs: int) -> dict[str, Any]:
     """Dashboard (its own measure), bare login page and the raw API calls, ``runs`` times each, cold."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -250,14 +263,7 @@ def main() -> None:
     system = None
     try:
         system = start_system(infra, {"QUNYUN_LOG_LEVEL": "WARNING"})
-        with httpx.Client(base_url=system.gateway, timeout=60) as http:
-            token = http.post("/admin/v1/session", json={
-                "username": system.admin_username, "password": system.admin_password,
-            }).json()["token"]
-            # The data set's periods belong to series 1: the first series of a fresh campaign database.
-            created = http.post("/admin/v1/series", json={"title": "基准系列", "description": ""},
-                                headers={"authorization": f"Bearer {token}"}).json()
-            assert created["id"] == 1, created
+        token = sign_in_with_series(system)
         seconds, first = asyncio.run(
             load_data(infra.server_uri, system.env["METRICS_DATABASE_NAME"], args.members, args.events)
         )
