@@ -87,6 +87,23 @@ class Api:
         registration = self.ok(self.http.post(f"/mp/v1/periods/{period_id}/registrations", json={}, headers=headers))
         assert registration["state"] == "confirmed", registration
 
+    def open_free_periods(self, series_id: int, count: int) -> list[dict[str, Any]]:
+        """``count`` free periods of the series, open for registration now and starting in eight days."""
+        now = datetime.now(UTC)
+        today = now.date()
+        periods = []
+        for number in range(1, count + 1):
+            period = self.post(f"/admin/v1/series/{series_id}/periods", {
+                "title": f"第{number}期", "capacity": 100, "fee_fen": 0,
+                "registration_opens_at": (now - timedelta(hours=1)).isoformat(),
+                "registration_closes_at": (now + timedelta(days=7)).isoformat(),
+                "start_date": (today + timedelta(days=8)).isoformat(),
+                "end_date": (today + timedelta(days=17)).isoformat(),
+            })
+            self.post(f"/admin/v1/periods/{period['id']}/state", {"state": "open"})
+            periods.append(period)
+        return periods
+
     def staff_token(self, *, ttl: int) -> str:
         """A token for the admin as the identity service would sign it, living ``ttl`` seconds (negative: expired)."""
         codec = TokenCodec(QunyunSettings(secret_key=self.system.env["QUNYUN_SECRET_KEY"]))  # type: ignore[call-arg]
@@ -111,18 +128,7 @@ def seeded(api: Api) -> dict[str, Any]:
     tag = secrets.token_hex(3)
     series = api.post("/admin/v1/series", {"title": f"看板系列 {tag}", "description": ""})
     channel = api.post("/admin/v1/channels", {"name": f"看板海报 {tag}", "code": f"dash-{tag}"})
-    now = datetime.now(UTC)
-    today = now.date()
-    periods = []
-    for number in (1, 2):
-        period = api.post(f"/admin/v1/series/{series['id']}/periods", {
-            "title": f"第{number}期", "capacity": 100, "fee_fen": 0,
-            "registration_opens_at": (now - timedelta(hours=1)).isoformat(),
-            "registration_closes_at": (now + timedelta(days=7)).isoformat(),
-            "start_date": (today + timedelta(days=8)).isoformat(), "end_date": (today + timedelta(days=17)).isoformat(),
-        })
-        api.post(f"/admin/v1/periods/{period['id']}/state", {"state": "open"})
-        periods.append(period)
+    periods = api.open_free_periods(series['id'], 2)
     a, b = api.person(), api.person()
     c = api.person(scene=channel["code"])
     for member in (a, b, c):
@@ -160,18 +166,7 @@ def other_series(api: Api, seeded: dict[str, Any]) -> dict[str, Any]:
     """A second series with other numbers: D and E register for #1, D alone for #2 (renewal 1 of 2)."""
     tag = secrets.token_hex(3)
     series = api.post("/admin/v1/series", {"title": f"另一系列 {tag}", "description": ""})
-    now = datetime.now(UTC)
-    today = now.date()
-    periods = []
-    for number in (1, 2):
-        period = api.post(f"/admin/v1/series/{series['id']}/periods", {
-            "title": f"第{number}期", "capacity": 100, "fee_fen": 0,
-            "registration_opens_at": (now - timedelta(hours=1)).isoformat(),
-            "registration_closes_at": (now + timedelta(days=7)).isoformat(),
-            "start_date": (today + timedelta(days=8)).isoformat(), "end_date": (today + timedelta(days=17)).isoformat(),
-        })
-        api.post(f"/admin/v1/periods/{period['id']}/state", {"state": "open"})
-        periods.append(period)
+    periods = api.open_free_periods(series['id'], 2)
     d, e = api.person(), api.person()
     for member in (d, e):
         api.register(periods[0]["id"], member)
