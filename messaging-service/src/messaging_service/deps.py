@@ -45,7 +45,7 @@ async def shutdown(runtime: ServiceRuntime) -> None:
     """Close what :func:`startup` opened."""
     fast = runtime.extras.get("fast")
     if fast is not None:
-        await fast.recorder.stop()
+        await fast.stop()
     session = runtime.extras.get("wechat_session")
     if session is not None:
         await session.close()

@@ -50,10 +50,12 @@ async def test_credits_are_exact_under_concurrency_and_fall_back_in_order(messag
 
         fast = m.runtime.extras["fast"]
         before = fast.counts.copy()
+        statements = fast.router.statements
         results = await asyncio.gather(*(m.send(person["member_no"], "checkin.reminder", DATA) for _ in range(30)))
-        # Every send went the driver-pool way: one routing statement, recorded in batches.
+        # Every send went the driver-pool way: routed and recorded in batches (concurrent sends share statements).
         assert fast.counts["routed"] - before["routed"] == 30
         assert fast.counts["batched"] - before["batched"] == 30
+        assert fast.router.statements - statements < 30 and fast.router.retried == 0
         channels = [r["channel"] for r in results]
         assert channels.count("subscribe") == 5
         assert channels.count("template") == 25  # the member follows: the next channel in order
@@ -185,6 +187,44 @@ async def test_idempotent_sends(messaging_factory):
                                         "data": {"text": 2**70}},
             headers=m.headers(m.settings, caller="campaign") | {"Idempotency-Key": "huge"})
         assert huge.status_code in (201, 422), huge.text
+
+
+async def test_a_routing_batch_that_fails_is_routed_one_send_at_a_time(messaging_factory):
+    from messaging_service.messages.service import request_hash
+
+    async with messaging_factory() as m:
+        m.set_now(at_shanghai(12))
+        await m.purpose("service.reply", "transactional", [{"channel": "custom", "text": "{text}"}])
+        free, taken = await m.person(follow=True), await m.person(follow=True)
+        data = {"text": "一次"}
+        router = m.runtime.extras["fast"].router
+        assert m.runtime.driver_pool is not None
+        async with m.runtime.driver_pool.acquire() as conn:
+            # Another request's transaction has recorded the key "taken" and not yet committed: the batch's
+            # insert waits for it, then fails on the unique key once it commits.
+            holder = conn.transaction()
+            await holder.start()
+            held_id = await conn.fetchval(
+                """INSERT INTO messages (member_no, purpose, message_class, data, status, source, idempotency_key,
+                                         request_hash, requested_at)
+                   VALUES ($1, 'service.reply', 'transactional', $2::jsonb, 'queued', 'internal:campaign', 'taken',
+                           $3, now()) RETURNING id""",
+                taken["member_no"], '{"text": "一次"}',
+                request_hash({"member_no": taken["member_no"], "purpose": "service.reply", "data": data,
+                              "send_at": None}))
+            sends = asyncio.gather(m.send(free["member_no"], "service.reply", data, key="free"),
+                                   m.send(taken["member_no"], "service.reply", data, key="taken"))
+            await asyncio.sleep(0.5)
+            await holder.commit()
+        first, second = await sends
+        assert router.retried >= 1  # the failed batch went again, one send at a time
+        assert first["status"] in OK and first["channel"] == "custom"
+        assert second["id"] == held_id  # the idempotent answer: the first request's message, never a second send
+        assert [s["touser"] for s in await m.sent("custom")] == [free["oa_openid"]]
+        # The ledger took one window send, for the message that was sent.
+        windows = (await m.reach(free["member_no"]))["windows"]
+        assert sum(w["used"] for w in windows) == 1
+        assert sum(w["used"] for w in (await m.reach(taken["member_no"]))["windows"]) == 0
 
 
 async def test_daily_cap_quiet_hours_and_blocklist(messaging_factory):

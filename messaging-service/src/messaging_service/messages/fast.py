@@ -22,7 +22,6 @@ driver pool.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,9 +33,11 @@ import structlog
 
 from messaging_service import catalog
 from messaging_service.catalog import PurposeSnapshot
+from messaging_service.messages.batching import Batches
 from messaging_service.messages.dispatch import Dispatcher, Outcome, Plan, build_body
 from messaging_service.messages.models import Message
 from messaging_service.messages.policy import local_date, quiet_until
+from messaging_service.messages.routing import ChannelPlan, Routed, SendRequest, SendRouter
 from messaging_service.messages.service import request_hash
 from messaging_service.purposes import service as purposes
 from shared.contracts.messaging import MessageRequested, MessageSent, MessageUndeliverable
@@ -46,8 +47,6 @@ from shared.runtime import ServiceRuntime
 
 log = structlog.get_logger("messaging.fast")
 
-SEND_SQL = """SELECT * FROM messaging_send($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::jsonb, $10, $11, $12, $13, $14,
-                                           $15::jsonb)"""
 ROUTE_SQL = "SELECT * FROM messaging_route($1, $2, $3, $4, $5, $6, $7, $8::jsonb)"
 
 # Many sends recorded in one statement: the row, its attempt, the early delivery report and the event.
@@ -107,76 +106,34 @@ class Channels:
     configs: list[dict[str, Any]]
     rendered: list[dict[str, Any]]
 
+    @property
+    def plan(self) -> ChannelPlan:
+        """What the routing statement judges (sends of one purpose and data share it in a batch)."""
+        return ChannelPlan(tuple(self.kinds), tuple(self.template_ids), tuple(self.usable))
+
 
 @dataclass(slots=True)
-class Routed:
-    """What the routing statement answered."""
-
-    message_id: int
-    status: str  # sending | undeliverable | exists | slow
-    index: int | None
-    openid: str | None
-    interaction: str | None
-    reason: str | None
-    reasons: list[str]
+class _Record:
+    plan: Plan
+    outcome: Outcome
+    event: dict[str, Any]
 
 
-class _Pending:
-    __slots__ = ("event", "future", "outcome", "plan")
+class Recorder(Batches[_Record, Finished]):
+    """Writes successful sends in batches (:class:`Batches`): the row, its attempt, the early report, the event."""
 
-    def __init__(self, plan: Plan, outcome: Outcome, event: dict[str, Any]) -> None:
-        self.plan, self.outcome, self.event = plan, outcome, event
-        self.future: asyncio.Future[Finished] = (
-            asyncio.get_running_loop().create_future())
-
-
-class Recorder:
-    """Writes successful sends in batches: whatever is queued when a writer is free goes in one statement.
-
-    No timer: under light load a batch is one send (no added latency); under
-    load the batches grow by themselves. ``writers`` statements run at once.
-    """
+    name = "recorder"
 
     def __init__(self, runtime: ServiceRuntime, *, writers: int = 2, max_batch: int = 500) -> None:
+        super().__init__(writers=writers, max_batch=max_batch)
         self.runtime = runtime
-        self.writers = writers
-        self.max_batch = max_batch
-        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
-        self._tasks: list[asyncio.Task[None]] = []
-
-    def _ensure_started(self) -> None:
-        if not self._tasks:
-            self._tasks = [asyncio.create_task(self._run(), name=f"messaging-recorder-{i}")
-                           for i in range(self.writers)]
 
     async def record(self, plan: Plan, outcome: Outcome, event: dict[str, Any]) -> Finished:
         """Record one success; where the message ended, once committed."""
-        self._ensure_started()
-        pending = _Pending(plan, outcome, event)
-        await self._queue.put(pending)
-        return await pending.future
+        return await self.submit(_Record(plan, outcome, event))
 
-    async def _run(self) -> None:
-        while True:
-            batch = [await self._queue.get()]
-            while len(batch) < self.max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            try:
-                rows = await self._write(batch)
-            except Exception as exc:  # nothing was written (one statement): each caller records its own
-                for pending in batch:
-                    if not pending.future.done():
-                        pending.future.set_exception(exc)
-                continue
-            for pending in batch:
-                if not pending.future.done():
-                    found = rows.get(pending.plan.message_id)
-                    if found is None:
-                        pending.future.set_exception(LookupError("message no longer sending"))
-                    else:
-                        pending.future.set_result(found)
-
-    async def _write(self, batch: list[_Pending]) -> dict[int, Finished]:
+    async def write(self, batch: list[_Record]) -> list[Finished | BaseException]:
+        """The batch in one statement (a message no longer ``sending`` is left as it is)."""
         pool = self.runtime.driver_pool
         assert pool is not None
         now = self.runtime.extras["clock"].now()
@@ -188,20 +145,8 @@ class Recorder:
             [_json(p.event) for p in batch], now,
         )
         await wake(self.runtime)
-        return {int(r[0]): Finished(str(r[1]), sent_at=r[4], delivered_at=r[3], delivery_status=r[2]) for r in rows}
-
-    async def stop(self) -> None:
-        """Stop the writers (sends waiting on them fall back to the ORM record)."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(BaseException):
-                await task
-        self._tasks = []
-        while not self._queue.empty():
-            pending = self._queue.get_nowait()
-            if not pending.future.done():
-                pending.future.set_exception(RuntimeError("recorder stopped"))
+        found = {int(r[0]): Finished(str(r[1]), sent_at=r[4], delivered_at=r[3], delivery_status=r[2]) for r in rows}
+        return [found.get(p.plan.message_id) or LookupError("message no longer sending") for p in batch]
 
 
 async def wake(runtime: ServiceRuntime) -> None:
@@ -219,12 +164,18 @@ class FastPath:
         self.runtime = runtime
         self.dispatcher = dispatcher
         self.settings = dispatcher.settings
+        self.router = SendRouter(runtime)
         self.recorder = Recorder(runtime)
         # The catalog's cache is keyed by database name (as catalog._db computes it from a session).
         self.db = str(runtime.engine.url.database)
         # How sends went: routed here, recorded in a batch, or handed to the ORM path (tests read it).
         self.counts: Counter[str] = Counter()
         self._refreshing: dict[tuple[str, ...], asyncio.Lock] = {}
+
+    async def stop(self) -> None:
+        """Stop the batch writers (sends waiting on them take the ORM path)."""
+        await self.router.stop()
+        await self.recorder.stop()
 
     @property
     def pool(self) -> asyncpg.Pool | None:
@@ -304,19 +255,17 @@ class FastPath:
             MessageRequested(member_no=member_no, message_id=0, purpose=purpose.name,
                              message_class=purpose.message_class),  # type: ignore[arg-type]
             source=self.settings.service_name, member_no=member_no)
-        row = await pool.fetchrow(
-            SEND_SQL, source, key, digest, member_no, purpose.name, purpose.message_class, _json(data), now,
-            _json(requested), gate[0], gate[1], plan_of.kinds, plan_of.template_ids, plan_of.usable,
-            _json(self._undeliverable_event(member_no, purpose.name)),
-        )
-        assert row is not None
-        if row[1] == "exists":
+        routed = await self.router.route(SendRequest(
+            source=source, key=key, digest=digest, member_no=member_no, purpose=purpose.name,
+            message_class=purpose.message_class, data=_json(data), now=now, requested=_json(requested),
+            cap_day=gate[0], cap=gate[1], plan=plan_of.plan,
+            undeliverable=_json(self._undeliverable_event(member_no, purpose.name)),
+        ))
+        if routed is None:  # the key was recorded before: the ORM path answers the idempotent repeat
             self.counts["orm"] += 1
             return None
         self.counts["routed"] += 1
         await wake(self.runtime)
-        routed = Routed(int(row[0]), str(row[1]), row[2], row[3], row[4], row[5],
-                        orjson.loads(row[6]) if isinstance(row[6], str) else list(row[6] or []))
         return routed, await self._finish(routed, member_no, purpose.name, plan_of)
 
     async def route_existing(self, message_id: int, member_no: int, purpose: PurposeSnapshot, plan_of: Channels
