@@ -164,7 +164,7 @@ class CpuMeter:
 
     def __init__(self, processes: dict[str, int]) -> None:
         self._pids = processes
-        self._start: dict[str, float] = {}
+        self._start: dict[str, dict[int, float]] = {}
 
     def _groups(self) -> dict[str, list[psutil.Process]]:
         groups: dict[str, list[psutil.Process]] = {}
@@ -178,17 +178,19 @@ class CpuMeter:
         groups["load generator"] = [psutil.Process()]
         return groups
 
-    def _seconds(self) -> dict[str, float]:
-        totals: dict[str, float] = {}
+    def _seconds(self) -> dict[str, dict[int, float]]:
+        # Per process: one that starts or ends inside the window (another run's PostgreSQL stopping, a backend
+        # closing) must neither add its whole lifetime nor take it away from the group's sum.
+        totals: dict[str, dict[int, float]] = {}
         for name, processes in self._groups().items():
-            total = 0.0
+            per_pid: dict[int, float] = {}
             for process in processes:
                 try:
                     times = process.cpu_times()
                 except psutil.NoSuchProcess:
                     continue
-                total += times.user + times.system
-            totals[name] = total
+                per_pid[process.pid] = times.user + times.system
+            totals[name] = per_pid
         return totals
 
     def start(self) -> None:
@@ -196,7 +198,8 @@ class CpuMeter:
         self._start = self._seconds()
 
     def stop(self) -> dict[str, float]:
-        """CPU seconds per group since :meth:`start` (groups that used some)."""
+        """CPU seconds per group since :meth:`start` (groups that used some; processes alive at the end)."""
         end = self._seconds()
-        spent = {name: end[name] - self._start.get(name, 0.0) for name in end}
+        spent = {name: sum(seconds - self._start.get(name, {}).get(pid, 0.0) for pid, seconds in per_pid.items())
+                 for name, per_pid in end.items()}
         return {name: seconds for name, seconds in spent.items() if seconds > 0.01}
