@@ -11,16 +11,15 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
+from shared.testing.journeys import SHANGHAI, GatewayClient, choose, confirm_dialog, sign_in, until, visit
 from shared.testing.system import start_system
 
 pytestmark = pytest.mark.e2e
@@ -31,103 +30,19 @@ DIST = REPO / "console" / "dist" / "index.html"
 sync_api = pytest.importorskip("playwright.sync_api")
 
 
-# -- the API side: accounts and data the journeys start from ------------------------------------
-
-
-class Api:
-    """Staff calls through the gateway, as an operator's script would make them."""
-
-    def __init__(self, system: Any) -> None:
-        self.system = system
-        self.http = httpx.Client(base_url=system.gateway, timeout=30)
-        token = self.ok(self.http.post("/admin/v1/session", json={
-            "username": system.admin_username, "password": system.admin_password,
-        }))["token"]
-        self.headers = {"authorization": f"Bearer {token}"}
-
-    @staticmethod
-    def ok(response: httpx.Response, *status: int) -> Any:
-        expected = status or (200, 201)
-        assert response.status_code in expected, (response.request.url, response.status_code, response.text)
-        return response.json() if response.content else None
-
-    def get(self, path: str, **params: Any) -> Any:
-        return self.ok(self.http.get(path, params=params, headers=self.headers))
-
-    def post(self, path: str, body: dict[str, Any]) -> Any:
-        return self.ok(self.http.post(path, json=body, headers=self.headers))
-
-    def staff(self, role: str) -> tuple[str, str]:
-        username = f"{role}-{secrets.token_hex(3)}"
-        password = secrets.token_urlsafe(12)
-        self.post("/admin/v1/staff", {"username": username, "password": password, "role": role})
-        return username, password
-
-    def member(self) -> int:
-        """A person logs in to the mini-program (simulator → gateway): a new member number."""
-        return self.member_session()[0]
-
-    def member_session(self, *, follow: bool = False) -> tuple[int, dict[str, str]]:
-        """A new member and the headers of their mini-program session (following the service account if asked)."""
-        sim = self.system.simulator
-        person = self.ok(self.http.post(f"{sim}/sim/people", json={}))
-        code = self.ok(self.http.post(f"{sim}/sim/people/{person['person_id']}/login-code"))["code"]
-        session = self.ok(self.http.post("/mp/v1/session", json={"code": code}))
-        if follow:
-            assert self.ok(self.http.post(f"{sim}/sim/people/{person['person_id']}/follow", json={}))["status"] == 200
-        return int(session["member_no"]), {"authorization": f"Bearer {session['token']}"}
-
-    def register(self, period_id: int, member: dict[str, str]) -> None:
-        """A member registers for a free period from the mini-program."""
-        headers = member | {"Idempotency-Key": secrets.token_hex(8)}
-        registration = self.ok(self.http.post(f"/mp/v1/periods/{period_id}/registrations", json={}, headers=headers))
-        assert registration["state"] == "confirmed", registration
-
-
 @pytest.fixture(scope="module")
-def api(system: Any) -> Iterator[Api]:
+def api(system: Any) -> Iterator[GatewayClient]:
     if not DIST.is_file():
         pytest.fail("console/dist is missing: build it with `make console` (make test does) before these tests")
-    client = Api(system)
+    client = GatewayClient(system)
     yield client
-    client.http.close()
-
-
-# -- the browser side ---------------------------------------------------------------------------
-
-
-def console(system: Any, path: str = "") -> str:
-    return f"{system.gateway}/console/{path}"
-
-
-def visit(page: Any, system: Any, path: str) -> None:
-    """Open a console page; the assertions wait for what they need (two shared cores make "load" slow)."""
-    page.goto(console(system, path), wait_until="domcontentloaded")
-
-
-def sign_in(page: Any, system: Any, username: str, password: str) -> None:
-    # The DOM is enough: the fills wait for the form (with six engineers on two cores, "load" can take 15 s).
-    page.goto(console(system, "login"), wait_until="domcontentloaded")
-    page.locator("[data-test=username]").fill(username)
-    page.locator("[data-test=password]").fill(password)
-    page.locator("[data-test=login-submit]").click()
-    page.wait_for_url(re.compile(r"/console/dashboard"), wait_until="domcontentloaded")
-
-
-def confirm_dialog(page: Any) -> None:
-    page.locator(".el-message-box__btns .el-button--primary").click()
-
-
-def choose(page: Any, select: Any, option: str) -> None:
-    """Pick an option of an Element Plus select (its list is teleported to the body)."""
-    select.click()
-    page.locator(".el-select-dropdown__item:visible", has_text=option).first.click()
+    client.close()
 
 
 # -- journeys -----------------------------------------------------------------------------------
 
 
-def test_console_is_served_with_spa_fallback_and_caching(system: Any, api: Api) -> None:
+def test_console_is_served_with_spa_fallback_and_caching(system: Any, api: GatewayClient) -> None:
     index = api.http.get("/console/")
     assert index.status_code == 200 and "text/html" in index.headers["content-type"]
     assert index.headers["cache-control"] == "no-cache"
@@ -143,7 +58,7 @@ def test_console_is_served_with_spa_fallback_and_caching(system: Any, api: Api) 
     assert api.http.get("/console", follow_redirects=False).headers["location"] == "/console/"
 
 
-def test_login_shows_the_lockout_and_the_role_aware_menu(page: Any, system: Any, api: Api) -> None:
+def test_login_shows_the_lockout_and_the_role_aware_menu(page: Any, system: Any, api: GatewayClient) -> None:
     username, _ = api.staff("operator")
     visit(page, system, "login")
     page.locator("[data-test=username]").fill(username)
@@ -153,7 +68,7 @@ def test_login_shows_the_lockout_and_the_role_aware_menu(page: Any, system: Any,
         page.locator("[data-test=login-error]").wait_for()
     sync_api.expect(page.locator("[data-test=login-error]")).to_contain_text("锁定")
 
-    sign_in(page, system, system.admin_username, system.admin_password)
+    sign_in(page, system)
     menu = page.locator("[data-test=menu]")
     sync_api.expect(menu).to_contain_text("数据看板")
     sync_api.expect(menu).to_contain_text("员工管理")
@@ -170,8 +85,8 @@ def test_login_shows_the_lockout_and_the_role_aware_menu(page: Any, system: Any,
     sync_api.expect(row).to_contain_text("已锁定")
 
 
-def test_create_a_series_and_a_period_and_open_it(page: Any, system: Any, api: Api) -> None:
-    sign_in(page, system, system.admin_username, system.admin_password)
+def test_create_a_series_and_a_period_and_open_it(page: Any, system: Any, api: GatewayClient) -> None:
+    sign_in(page, system)
     title = f"控制台系列 {secrets.token_hex(2)}"
     visit(page, system, "campaigns/series")
     page.locator("[data-test=series-create]").click()
@@ -198,9 +113,9 @@ def test_create_a_series_and_a_period_and_open_it(page: Any, system: Any, api: A
 
 
 def test_a_viewer_sees_no_edit_controls_and_a_forbidden_action_shows_the_problem(
-    page: Any, system: Any, api: Api
+    page: Any, system: Any, api: GatewayClient
 ) -> None:
-    series = api.post("/admin/v1/series", {"title": f"只读可见 {secrets.token_hex(2)}", "description": ""})
+    series = api.series(f"只读可见 {secrets.token_hex(2)}")
     username, password = api.staff("viewer")
     sign_in(page, system, username, password)
     menu = page.locator("[data-test=menu]")
@@ -221,11 +136,11 @@ def test_a_viewer_sees_no_edit_controls_and_a_forbidden_action_shows_the_problem
     sync_api.expect(page.locator("[data-test=list-error]")).to_be_visible()
 
 
-def test_find_a_member_by_number_and_add_a_note_and_a_tag(page: Any, system: Any, api: Api) -> None:
-    member_no = api.member()
+def test_find_a_member_by_number_and_add_a_note_and_a_tag(page: Any, system: Any, api: GatewayClient) -> None:
+    member_no = api.person()["member_no"]
     group = api.post("/admin/v1/tag-groups", {"name": f"意向 {secrets.token_hex(2)}"})
     tag = api.post("/admin/v1/tags", {"group_id": group["id"], "name": f"高意向{secrets.token_hex(2)}"})
-    sign_in(page, system, system.admin_username, system.admin_password)
+    sign_in(page, system)
 
     visit(page, system, "members")
     page.locator("[data-test=member-q]").fill(str(member_no))
@@ -253,8 +168,8 @@ def test_find_a_member_by_number_and_add_a_note_and_a_tag(page: Any, system: Any
     assert [t["tag_id"] for t in tags] == [tag["id"]]
 
 
-def test_a_refused_token_returns_to_the_login_page(page: Any, system: Any, api: Api) -> None:
-    sign_in(page, system, system.admin_username, system.admin_password)
+def test_a_refused_token_returns_to_the_login_page(page: Any, system: Any, api: GatewayClient) -> None:
+    sign_in(page, system)
     page.evaluate("sessionStorage.setItem('qunyun.staff.token', 'not-a-token')")
     visit(page, system, "members")
     page.wait_for_url(re.compile(r"/console/login\?redirect="))
@@ -264,13 +179,13 @@ def test_a_refused_token_returns_to_the_login_page(page: Any, system: Any, api: 
     page.wait_for_url(re.compile(r"/console/members$"))
 
 
-def test_build_a_segment_see_its_count_and_export_the_csv(page: Any, system: Any, api: Api) -> None:
-    members = [api.member(), api.member()]
+def test_build_a_segment_see_its_count_and_export_the_csv(page: Any, system: Any, api: GatewayClient) -> None:
+    members = [api.person()["member_no"], api.person()["member_no"]]
     group = api.post("/admin/v1/tag-groups", {"name": f"人群 {secrets.token_hex(2)}"})
     tag = api.post("/admin/v1/tags", {"group_id": group["id"], "name": f"圈选{secrets.token_hex(2)}"})
     for member_no in members:
         api.post(f"/admin/v1/members/{member_no}/tags", {"tag_id": tag["id"]})
-    sign_in(page, system, system.admin_username, system.admin_password)
+    sign_in(page, system)
 
     visit(page, system, "members/segments")
     page.locator("[data-test=segment-add]").first.click()
@@ -290,21 +205,10 @@ def test_build_a_segment_see_its_count_and_export_the_csv(page: Any, system: Any
     assert sorted(int(line.split(",")[0]) for line in csv.splitlines()[1:] if line) == sorted(members)
 
 
-def test_the_renewal_chart_shows_the_series_figures(page: Any, system: Any, api: Api) -> None:
-    series = api.post("/admin/v1/series", {"title": f"续报 {secrets.token_hex(2)}", "description": ""})
-    now = datetime.now(UTC)
-    today = now.date()
-    periods = []
-    for number in (1, 2):
-        period = api.post(f"/admin/v1/series/{series['id']}/periods", {
-            "title": f"第{number}期", "capacity": 100, "fee_fen": 0,
-            "registration_opens_at": (now - timedelta(hours=1)).isoformat(),
-            "registration_closes_at": (now + timedelta(days=7)).isoformat(),
-            "start_date": (today + timedelta(days=8)).isoformat(), "end_date": (today + timedelta(days=17)).isoformat(),
-        })
-        api.post(f"/admin/v1/periods/{period['id']}/state", {"state": "open"})
-        periods.append(period["id"])
-    people = [api.member_session()[1] for _ in range(3)]
+def test_the_renewal_chart_shows_the_series_figures(page: Any, system: Any, api: GatewayClient) -> None:
+    series = api.series(f"续报 {secrets.token_hex(2)}")
+    periods = [api.open_period(series["id"], f"第{n}期", capacity=100, days=10)["id"] for n in (1, 2)]
+    people = [api.person()["auth"] for _ in range(3)]
     for person in people:
         api.register(periods[0], person)
     for person in people[:2]:
@@ -312,13 +216,13 @@ def test_the_renewal_chart_shows_the_series_figures(page: Any, system: Any, api:
 
     # The figures arrive through the broker; the chart is read once metrics has them.
     def renewal_arrived() -> bool:
-        answer = api.http.get(f"/admin/v1/metrics/series/{series['id']}/renewal", headers=api.headers)
-        steps = answer.json()["steps"] if answer.status_code == 200 else []  # 404 until metrics knows the series
+        figure = api.metrics(f"/series/{series['id']}/renewal")
+        steps = figure["steps"] if figure else []
         return bool(steps) and (steps[0]["members"], steps[0]["renewed"]) == (3, 2)
 
     until(renewal_arrived)
 
-    sign_in(page, system, system.admin_username, system.admin_password)
+    sign_in(page, system)
     page.wait_for_load_state("networkidle")
     selector = page.locator("[data-test=renewal-series]")
     selector.scroll_into_view_if_needed()
@@ -353,7 +257,7 @@ def test_every_page_loads_without_a_problem_at_1366x768(page: Any, system: Any, 
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" and not _off_site(msg) else None)
-    sign_in(page, system, system.admin_username, system.admin_password)
+    sign_in(page, system)
     visit(page, system, path)
     page.wait_for_load_state("networkidle")
     sync_api.expect(page.locator("[data-test=menu]")).to_be_visible()
@@ -365,15 +269,6 @@ def test_every_page_loads_without_a_problem_at_1366x768(page: Any, system: Any, 
         Path(shots).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=f"{shots}/{path.replace('/', '_')}.png")
     assert not errors, errors
-
-
-def until(check: Any, timeout: float = 90) -> Any:
-    """Poll ``check`` until it returns something truthy (events cross the broker)."""
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(1)
-    return result
 
 
 @pytest.fixture(scope="module")
@@ -390,7 +285,7 @@ def quiet_free_system(infra: Any) -> Iterator[Any]:
 
 def test_watch_a_broadcast_reach_100_percent(page: Any, quiet_free_system: Any) -> None:
     system = quiet_free_system
-    api = Api(system)
+    api = GatewayClient(system)
     sim = system.simulator
     api.ok(api.http.put(f"{sim}/sim/templates/oa/OA_NOTICE", json={
         "title": "课程通知", "content": "课程:{{thing1.DATA}}\n说明:{{thing2.DATA}}",
@@ -402,7 +297,7 @@ def test_watch_a_broadcast_reach_100_percent(page: Any, quiet_free_system: Any) 
             {"channel": "template", "template_id": "OA_NOTICE", "fields": {"thing1": "{title}", "thing2": "开课"}},
         ],
     })
-    members = [api.member_session(follow=True)[0] for _ in range(3)]
+    members = [api.person(follow=True)["member_no"] for _ in range(3)]
     for member_no in members:
         until(lambda m=member_no: api.get(f"/admin/v1/members/{m}/reach")["following"])
     group = api.post("/admin/v1/tag-groups", {"name": "群发"})
@@ -414,7 +309,7 @@ def test_watch_a_broadcast_reach_100_percent(page: Any, quiet_free_system: Any) 
     forecast = {"segment_id": segment["id"], "purpose": "console.notice", "data": {"title": "单词打卡"}}
     until(lambda: api.post("/admin/v1/broadcasts/preview", forecast)["total"] == 3)
 
-    sign_in(page, system, system.admin_username, system.admin_password)
+    sign_in(page, system)
     visit(page, system, "messaging/broadcasts")
     choose(page, page.locator("[data-test=broadcast-segment]"), segment["name"])
     choose(page, page.locator("[data-test=broadcast-purpose]"), "console.notice")
@@ -425,28 +320,13 @@ def test_watch_a_broadcast_reach_100_percent(page: Any, quiet_free_system: Any) 
     sync_api.expect(broadcast.locator("[data-test=broadcast-progress]")).to_contain_text("100%", timeout=90_000)
     sync_api.expect(broadcast.locator("[data-test=broadcast-state]")).to_have_text("已完成")
     sync_api.expect(broadcast).to_contain_text("已发送 3")
-    api.http.close()
+    api.close()
 
 
 # -- registrations, sends, purposes, imports (console-b) ----------------------------------------
 
 
-def open_free_period(api: Api, title: str) -> dict[str, Any]:
-    """A free period open for registration now, in a series of its own."""
-    series = api.post("/admin/v1/series", {"title": title, "description": ""})
-    now = datetime.now(UTC)
-    today = now.date()
-    period = api.post(f"/admin/v1/series/{series['id']}/periods", {
-        "title": "报名名单", "capacity": 50, "fee_fen": 0,
-        "registration_opens_at": (now - timedelta(hours=1)).isoformat(),
-        "registration_closes_at": (now + timedelta(days=7)).isoformat(),
-        "start_date": (today + timedelta(days=8)).isoformat(), "end_date": (today + timedelta(days=10)).isoformat(),
-    })
-    api.post(f"/admin/v1/periods/{period['id']}/state", {"state": "open"})
-    return period
-
-
-def oa_template(api: Api, title: str) -> str:
+def oa_template(api: GatewayClient, title: str) -> str:
     """A service-account template of its own in the simulator, synced into the registry; its id."""
     template_id = f"OA_CB_{secrets.token_hex(3).upper()}"
     api.ok(api.http.put(f"{api.system.simulator}/sim/templates/oa/{template_id}", json={
@@ -456,13 +336,15 @@ def oa_template(api: Api, title: str) -> str:
     return template_id
 
 
-def test_a_periods_registrations_show_a_registered_members_payment_state(page: Any, system: Any, api: Api) -> None:
-    period = open_free_period(api, f"报名名单 {secrets.token_hex(2)}")
-    member_no, member = api.member_session()
-    api.register(period["id"], member)
-    other_no, other = api.member_session()
-    api.register(period["id"], other)
-    sign_in(page, system, system.admin_username, system.admin_password)
+def test_a_periods_registrations_show_a_registered_members_payment_state(
+    page: Any, system: Any, api: GatewayClient
+) -> None:
+    period = api.open_period(api.series(f"报名名单 {secrets.token_hex(2)}")["id"], "报名名单")
+    member, other = api.person(), api.person()
+    member_no, other_no = member["member_no"], other["member_no"]
+    api.register(period["id"], member["auth"])
+    api.register(period["id"], other["auth"])
+    sign_in(page, system)
 
     visit(page, system, f"campaigns/periods/{period['id']}")
     table = page.locator("[data-test=registrations-table]")
@@ -488,7 +370,9 @@ def test_a_periods_registrations_show_a_registered_members_payment_state(page: A
         "data-status", "upcoming")
 
 
-def test_send_a_message_to_one_member_and_see_it_in_the_delivery_log(page: Any, system: Any, api: Api) -> None:
+def test_send_a_message_to_one_member_and_see_it_in_the_delivery_log(
+    page: Any, system: Any, api: GatewayClient
+) -> None:
     template_id = oa_template(api, "单发通知")
     purpose = f"console.single_{secrets.token_hex(3)}"
     api.post("/admin/v1/message-purposes", {
@@ -497,8 +381,8 @@ def test_send_a_message_to_one_member_and_see_it_in_the_delivery_log(page: Any, 
             {"channel": "template", "template_id": template_id, "fields": {"thing1": "{title}", "thing2": "开课"}},
         ],
     })
-    member_no, _ = api.member_session(follow=True)
-    sign_in(page, system, system.admin_username, system.admin_password)
+    member_no = api.person(follow=True)["member_no"]
+    sign_in(page, system)
 
     visit(page, system, "messaging/messages")
     page.locator("[data-test=send-open]").click()
@@ -516,10 +400,12 @@ def test_send_a_message_to_one_member_and_see_it_in_the_delivery_log(page: Any, 
     assert [m["purpose"] for m in sent] == [purpose], sent
 
 
-def test_a_purpose_with_a_bad_field_mapping_shows_the_fields_problem(page: Any, system: Any, api: Api) -> None:
+def test_a_purpose_with_a_bad_field_mapping_shows_the_fields_problem(
+    page: Any, system: Any, api: GatewayClient
+) -> None:
     template_id = oa_template(api, "映射检查")
     name = f"console.mapping_{secrets.token_hex(3)}"
-    sign_in(page, system, system.admin_username, system.admin_password)
+    sign_in(page, system)
 
     visit(page, system, "messaging/purposes")
     page.locator("[data-test=purpose-create]").click()
@@ -542,11 +428,11 @@ def test_a_purpose_with_a_bad_field_mapping_shows_the_fields_problem(page: Any, 
     assert saved["channels"][0]["fields"] == {"thing1": "{title}", "thing2": "请按时打卡"}
 
 
-def test_a_tag_csv_import_dry_run_then_apply(page: Any, system: Any, api: Api) -> None:
-    members = [api.member(), api.member()]
+def test_a_tag_csv_import_dry_run_then_apply(page: Any, system: Any, api: GatewayClient) -> None:
+    members = [api.person()["member_no"], api.person()["member_no"]]
     group = api.post("/admin/v1/tag-groups", {"name": f"导入 {secrets.token_hex(2)}"})
     tag = api.post("/admin/v1/tags", {"group_id": group["id"], "name": f"导入{secrets.token_hex(3)}"})
-    sign_in(page, system, system.admin_username, system.admin_password)
+    sign_in(page, system)
 
     visit(page, system, "members/tags")
     row = page.locator("[data-test=tag-table] tbody tr", has_text=tag["name"])
@@ -575,8 +461,8 @@ def test_a_tag_csv_import_dry_run_then_apply(page: Any, system: Any, api: Api) -
         assert [t["tag_id"] for t in api.get(f"/admin/v1/members/{member_no}/tags")["items"]] == [tag["id"]]
 
 
-def test_a_viewer_sees_none_of_the_new_edit_controls(page: Any, system: Any, api: Api) -> None:
-    member_no = api.member()
+def test_a_viewer_sees_none_of_the_new_edit_controls(page: Any, system: Any, api: GatewayClient) -> None:
+    member_no = api.person()["member_no"]
     group = api.post("/admin/v1/tag-groups", {"name": f"只读 {secrets.token_hex(2)}"})
     tag = api.post("/admin/v1/tags", {"group_id": group["id"], "name": f"只读{secrets.token_hex(3)}"})
     api.post("/admin/v1/segments", {"name": f"只读人群 {secrets.token_hex(2)}", "definition": {"tag": tag["id"]}})
@@ -608,47 +494,11 @@ def test_a_viewer_sees_none_of_the_new_edit_controls(page: Any, system: Any, api
 
 # -- check-ins, merges, static segments, auto-replies, paid registrations, roles ----------------
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-def person(api: Api, *, with_unionid: bool = True) -> dict[str, Any]:
-    """A new person of the simulator logged in to the mini-program: person_id, member_no, auth headers."""
-    sim = api.system.simulator
-    created = api.ok(api.http.post(f"{sim}/sim/people", json={} if with_unionid else {"with_unionid": False}))
-    code = api.ok(api.http.post(f"{sim}/sim/people/{created['person_id']}/login-code"))["code"]
-    session = api.ok(api.http.post("/mp/v1/session", json={"code": code}))
-    return {
-        "person_id": created["person_id"], "member_no": int(session["member_no"]),
-        "auth": {"authorization": f"Bearer {session['token']}"},
-    }
-
-
-def bind_phone(api: Api, who: dict[str, Any], phone: str) -> httpx.Response:
+def bind_phone(api: GatewayClient, who: dict[str, Any], phone: str) -> httpx.Response:
     """The member taps WeChat's phone button: the simulator's code, bound through the gateway."""
     sim = api.system.simulator
     code = api.ok(api.http.post(f"{sim}/sim/people/{who['person_id']}/phone-code", json={"phone": phone}))["code"]
     return api.http.post("/mp/v1/me/phone", json={"code": code}, headers=who["auth"])
-
-
-def open_period(api: Api, title: str, *, fee_fen: int = 0, starts_today: bool = False) -> dict[str, Any]:
-    """A period open for registration now, in a series of its own; starting today (Shanghai) if asked."""
-    series = api.post("/admin/v1/series", {"title": f"{title} 系列", "description": ""})
-    now = datetime.now(UTC)
-    today = datetime.now(SHANGHAI).date()
-    start = today if starts_today else today + timedelta(days=8)
-    period = api.post(f"/admin/v1/series/{series['id']}/periods", {
-        "title": title, "capacity": 50, "fee_fen": fee_fen,
-        "registration_opens_at": (now - timedelta(hours=1)).isoformat(),
-        "registration_closes_at": (now + timedelta(days=7)).isoformat(),
-        "start_date": start.isoformat(), "end_date": (start + timedelta(days=2)).isoformat(),
-    })
-    api.post(f"/admin/v1/periods/{period['id']}/state", {"state": "open"})
-    return period
-
-
-def staff_token(api: Api, username: str, password: str) -> dict[str, str]:
-    token = api.ok(api.http.post("/admin/v1/session", json={"username": username, "password": password}))["token"]
-    return {"authorization": f"Bearer {token}"}
 
 
 def answer_prompt(page: Any, text: str) -> None:
@@ -660,17 +510,17 @@ def answer_prompt(page: Any, text: str) -> None:
 
 
 def test_void_a_checkin_from_the_periods_checkins_and_from_a_members_calendar(
-    page: Any, system: Any, api: Api
+    page: Any, system: Any, api: GatewayClient
 ) -> None:
     title = f"打卡作废 {secrets.token_hex(2)}"
-    period = open_period(api, title, starts_today=True)
-    first, second = person(api), person(api)
+    period = api.open_period(api.series(f"{title} 系列")["id"], title, starts_today=True)
+    first, second = api.person(), api.person()
     for who in (first, second):
         api.register(period["id"], who["auth"])
         api.ok(api.http.post(f"/mp/v1/periods/{period['id']}/checkins", json={"text": "今天背了 50 个单词"},
                              headers=who["auth"]), 201)
     today = datetime.now(SHANGHAI).date().isoformat()
-    sign_in(page, system, system.admin_username, system.admin_password)
+    sign_in(page, system)
 
     # From the period's check-ins: void one with a reason.
     visit(page, system, f"campaigns/periods/{period['id']}")
@@ -704,21 +554,21 @@ def test_void_a_checkin_from_the_periods_checkins_and_from_a_members_calendar(
     assert checkins[second["member_no"]]["void_reason"] == "重复账号"
 
 
-def test_a_merge_candidate_merged_and_another_dismissed(page: Any, system: Any, api: Api) -> None:
+def test_a_merge_candidate_merged_and_another_dismissed(page: Any, system: Any, api: GatewayClient) -> None:
     def claimed_twice() -> tuple[dict[str, Any], dict[str, Any]]:
         """Two members, the second binding the phone the first holds: refused, a merge candidate.
 
         Without UnionIDs (WeChat would not say whether they are one person), so staff may merge them.
         """
         phone = f"139{secrets.randbelow(10**8):08d}"
-        owner, claimant = person(api, with_unionid=False), person(api, with_unionid=False)
+        owner, claimant = api.person(with_unionid=False), api.person(with_unionid=False)
         assert bind_phone(api, owner, phone).status_code == 200
         refused = bind_phone(api, claimant, phone)
         assert 400 <= refused.status_code < 500, refused.text
         return owner, claimant
 
     (owner, claimant), (kept, other) = claimed_twice(), claimed_twice()
-    sign_in(page, system, system.admin_username, system.admin_password)
+    sign_in(page, system)
 
     visit(page, system, f"members/{claimant['member_no']}")
     candidates = page.locator("[data-test=merge-candidates] tbody tr", has_text=str(owner["member_no"]))
@@ -745,13 +595,13 @@ def test_a_merge_candidate_merged_and_another_dismissed(page: Any, system: Any, 
     assert api.get(f"/admin/v1/members/{other['member_no']}")["merges"] == []
 
 
-def test_a_static_segment_imported_from_csv_and_frozen(page: Any, system: Any, api: Api) -> None:
-    members = sorted([api.member(), api.member(), api.member()])
+def test_a_static_segment_imported_from_csv_and_frozen(page: Any, system: Any, api: GatewayClient) -> None:
+    members = sorted([api.person()["member_no"], api.person()["member_no"], api.person()["member_no"]])
     group = api.post("/admin/v1/tag-groups", {"name": f"静态 {secrets.token_hex(2)}"})
     tag = api.post("/admin/v1/tags", {"group_id": group["id"], "name": f"静态{secrets.token_hex(3)}"})
     name = f"静态名单 {secrets.token_hex(3)}"
     segment = api.post("/admin/v1/segments", {"name": name, "definition": {"tag": tag["id"]}})
-    sign_in(page, system, system.admin_username, system.admin_password)
+    sign_in(page, system)
 
     visit(page, system, "members/segments")
     row = page.locator("[data-test=segment-table] tbody tr", has_text=name)
@@ -792,9 +642,9 @@ def test_a_static_segment_imported_from_csv_and_frozen(page: Any, system: Any, a
     assert [m["member_no"] for m in api.get(f"/admin/v1/segments/{live['id']}/members")["members"]] == [members[2]]
 
 
-def test_an_auto_reply_created_then_edited_in_its_drawer(page: Any, system: Any, api: Api) -> None:
+def test_an_auto_reply_created_then_edited_in_its_drawer(page: Any, system: Any, api: GatewayClient) -> None:
     keyword = f"打卡{secrets.token_hex(3)}"
-    sign_in(page, system, system.admin_username, system.admin_password)
+    sign_in(page, system)
 
     visit(page, system, "messaging/auto-replies")
     page.locator("[data-test=auto-reply-create]").click()
@@ -821,15 +671,18 @@ def test_an_auto_reply_created_then_edited_in_its_drawer(page: Any, system: Any,
     assert (saved["match"], saved["reply"]) == ("contains", "今天的任务在小程序里。")
 
 
-def test_a_paid_periods_registration_turns_paid_when_the_member_pays(page: Any, system: Any, api: Api) -> None:
-    period = open_period(api, f"付费期 {secrets.token_hex(2)}", fee_fen=990)
-    who = person(api)
+def test_a_paid_periods_registration_turns_paid_when_the_member_pays(
+    page: Any, system: Any, api: GatewayClient
+) -> None:
+    title = f"付费期 {secrets.token_hex(2)}"
+    period = api.open_period(api.series(f"{title} 系列")["id"], title, fee_fen=990)
+    who = api.person()
     registration = api.ok(api.http.post(
         f"/mp/v1/periods/{period['id']}/registrations", json={},
         headers=who["auth"] | {"Idempotency-Key": secrets.token_hex(8)},
     ), 201)
     assert registration["state"] == "awaiting_payment", registration
-    sign_in(page, system, system.admin_username, system.admin_password)
+    sign_in(page, system)
 
     visit(page, system, f"campaigns/periods/{period['id']}")
     row = page.locator("[data-test=registrations-table] tbody tr", has_text=str(who["member_no"]))
@@ -853,10 +706,10 @@ def test_a_paid_periods_registration_turns_paid_when_the_member_pays(page: Any, 
     sync_api.expect(awaiting).to_have_count(0)
 
 
-def test_sales_sees_masked_phones_and_exports_a_segment(page: Any, system: Any, api: Api) -> None:
+def test_sales_sees_masked_phones_and_exports_a_segment(page: Any, system: Any, api: GatewayClient) -> None:
     phone = f"137{secrets.randbelow(10**8):08d}"
     masked = phone[:3] + "****" + phone[-4:]
-    who = person(api)
+    who = api.person()
     assert bind_phone(api, who, phone).status_code == 200
     group = api.post("/admin/v1/tag-groups", {"name": f"销售 {secrets.token_hex(2)}"})
     tag = api.post("/admin/v1/tags", {"group_id": group["id"], "name": f"销售{secrets.token_hex(3)}"})
@@ -864,7 +717,7 @@ def test_sales_sees_masked_phones_and_exports_a_segment(page: Any, system: Any, 
     name = f"销售名单 {secrets.token_hex(3)}"
     segment = api.post("/admin/v1/segments", {"name": name, "definition": {"tag": tag["id"]}})
     username, password = api.staff("sales")
-    sales = staff_token(api, username, password)
+    sales = api.staff_headers(username, password)
 
     def exported_with_phone() -> str | None:
         response = api.http.get(f"/admin/v1/segments/{segment['id']}/export.csv", headers=sales)
@@ -891,7 +744,7 @@ def test_sales_sees_masked_phones_and_exports_a_segment(page: Any, system: Any, 
     assert str(who["member_no"]) in csv and masked in csv and phone not in csv, csv
 
 
-def test_an_operator_runs_campaigns_but_cannot_manage_staff(page: Any, system: Any, api: Api) -> None:
+def test_an_operator_runs_campaigns_but_cannot_manage_staff(page: Any, system: Any, api: GatewayClient) -> None:
     username, password = api.staff("operator")
     sign_in(page, system, username, password)
     menu = page.locator("[data-test=menu]")
@@ -907,5 +760,5 @@ def test_an_operator_runs_campaigns_but_cannot_manage_staff(page: Any, system: A
     sync_api.expect(page.locator("[data-test=list-error]")).to_be_visible()
     sync_api.expect(page.locator("[data-test=staff-create]")).to_have_count(0)
     refused = api.http.post("/admin/v1/staff", json={"username": f"x-{secrets.token_hex(3)}", "password": "p" * 12,
-                                                     "role": "viewer"}, headers=staff_token(api, username, password))
+                                                     "role": "viewer"}, headers=api.staff_headers(username, password))
     assert refused.status_code == 403, refused.text
