@@ -25,4 +25,13 @@ describe('token claims', () => {
     expect(isExpiring(token, 5_000, 996_000)).toBe(true)
     expect(isExpiring(token, 0, 1_000_000)).toBe(true)
   })
+
+  it('decodes a token once, and another token anew (every request asks whether it is expiring)', () => {
+    const first = jwt({ sub: '3', exp: 1000 })
+    const second = jwt({ sub: '4', exp: 2000 })
+    expect(decodeClaims(first)).toBe(decodeClaims(first))
+    expect(decodeClaims(second)).toMatchObject({ sub: '4' })
+    expect(decodeClaims(first)).toMatchObject({ sub: '3' })
+    expect(decodeClaims(null)).toBeNull()
+  })
 })
