@@ -1,5 +1,5 @@
 // Counts and money as the dashboard shows them.
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { formatCount, formatDateTime, formatPercent, formatYuan } from './format'
 
 describe('formatCount', () => {
@@ -8,6 +8,14 @@ describe('formatCount', () => {
       expect(formatCount(n)).toBe(n.toLocaleString('en-US'))
       expect(formatCount(n)).toBe(n.toLocaleString('zh-CN'))
     }
+  })
+  it('writes averages as toLocaleString does, without calling it (ICU set-up in the first render)', () => {
+    const toLocale = vi.spyOn(Number.prototype, 'toLocaleString')
+    const expected = [0.5, 12.1, 1234.5678, 98765.4321, -1234.56, 0.0004, 1000000.25].map((n) => [n, toLocale.call(n, 'en-US')])
+    toLocale.mockClear()
+    for (const [n, text] of expected) expect(formatCount(n as number)).toBe(text)
+    expect(toLocale).not.toHaveBeenCalled()
+    toLocale.mockRestore()
   })
   it('shows nothing as a dash', () => {
     expect(formatCount(null)).toBe('—')

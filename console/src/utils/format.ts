@@ -18,13 +18,19 @@ export function formatDateTime(value: string | null | undefined): string {
   return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`
 }
 
-/** A count with thousands separators, "1,000,000" (not toLocaleString: its first call sets up ICU's number formats, a tenth of a second on a busy machine). */
+/** A count with thousands separators, "1,000,000", "1,234.568" (at most three decimals, as toLocaleString
+ * writes them; not toLocaleString itself: its first call sets up ICU's number formats, a tenth of a second
+ * on a busy machine, and the dashboard's cards have averages among their counts). */
 export function formatCount(value: number | null | undefined): string {
   if (value === null || value === undefined) return '—'
-  if (!Number.isInteger(value)) return value.toLocaleString()
-  const digits = String(Math.abs(value))
+  if (!Number.isFinite(value)) return String(value)
+  const rounded = Math.round(Math.abs(value) * 1000) / 1000
+  const whole = Math.trunc(rounded)
+  const fraction = rounded - whole
+  const digits = String(whole)
   let grouped = ''
   for (let i = 0; i < digits.length; i++) grouped += (i > 0 && (digits.length - i) % 3 === 0 ? ',' : '') + digits[i]
+  if (fraction > 0) grouped += fraction.toFixed(3).slice(1).replace(/0+$/, '')
   return value < 0 ? `-${grouped}` : grouped
 }
 
