@@ -67,6 +67,12 @@ describe('first wave', () => {
     expect(asked.find((a) => a.startsWith('/admin/v1/metrics/overview'))).toContain('from=2026-09-01')
   })
 
+  it('asks for the series list first (the series figures wait for it; the browser sends six at a time)', async () => {
+    wave.startFirstWave(query)
+    await flush()
+    expect(asked[0]).toMatch(/^\/admin\/v1\/series\?/)
+  })
+
   it('asks for the latest series figures as soon as the series list answers, before any view does', async () => {
     wave.startFirstWave(query)
     await flush()

@@ -129,6 +129,11 @@ export const chunks = {
 export function startFirstWave(query: LocationQuery): void {
   waiting.clear()
   const w = windowFromQuery(query)
+  // The series list first: the series figures' requests wait for its answer, and Chromium sends six
+  // at a time per origin, so asked seventh it waited for a free connection behind the figures (and its
+  // answer then for the main thread, busy drawing them).
+  const series = load.series()
+  put(keys.series(), series)
   for (const name of ['overview', 'channels', 'dwell', 'lifecycle', 'heatmap', 'retention'] as const) {
     put(keys.window(name, w), load[name](w))
   }
@@ -137,8 +142,6 @@ export function startFirstWave(query: LocationQuery): void {
     put(keys.renewal(id), load.renewal(id))
     put(keys.cohorts(id, 'origin'), load.cohorts(id, 'origin'))
   }
-  const series = load.series()
-  put(keys.series(), series)
   if (hint) {
     seriesFigures(hint)
   } else {
