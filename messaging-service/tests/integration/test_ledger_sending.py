@@ -227,6 +227,31 @@ async def test_a_routing_batch_that_fails_is_routed_one_send_at_a_time(messaging
         assert sum(w["used"] for w in (await m.reach(taken["member_no"]))["windows"]) == 0
 
 
+async def test_a_plain_send_announces_its_outcome_only(messaging_factory):
+    async with messaging_factory() as m:
+        now = at_shanghai(12)
+        m.set_now(now)
+        await m.purpose("service.reply", "transactional", [{"channel": "custom", "text": "{text}"}])
+        person, stranger = await m.person(follow=True), await m.person()
+
+        async def events(message_id: int) -> list[tuple[str, str | None]]:
+            async with m.runtime.session_factory() as session:
+                rows = await session.execute(text(
+                    """SELECT type, envelope->'data'->>'message_class' FROM outbox
+                       WHERE (envelope->'data'->>'message_id')::bigint = :id ORDER BY id"""), {"id": message_id})
+            return [(r[0], r[1]) for r in rows]
+
+        plain = await m.send(person["member_no"], "service.reply", {"text": "现在"})
+        lost = await m.send(stranger["member_no"], "service.reply", {"text": "现在"})
+        later = await m.send(person["member_no"], "service.reply", {"text": "稍后"}, send_at=now + timedelta(hours=1))
+        assert plain["status"] in OK and lost["status"] == "undeliverable" and later["status"] == "held"
+        # Routed when requested: one event, the outcome, standing for the request (with the message's class).
+        assert await events(plain["id"]) == [("messaging.message.sent", "transactional")]
+        assert await events(lost["id"]) == [("messaging.message.undeliverable", "transactional")]
+        # A message that waits announces the request first.
+        assert [t for t, _ in await events(later["id"])] == ["messaging.message.requested"]
+
+
 async def test_daily_cap_quiet_hours_and_blocklist(messaging_factory):
     async with messaging_factory() as m:
         m.set_now(at_shanghai(12))

@@ -1,13 +1,16 @@
-"""The send hot path on the plain asyncpg pool: one statement routes, one batched statement records.
+"""The send hot path on the plain asyncpg pool: one batched statement routes, one batched statement records.
 
 The rules are those of :mod:`messaging_service.messages.dispatch` (the ORM
-path); here they cost two round trips per send instead of about fifteen:
+path); here they cost two round trips per batch of sends instead of about
+fifteen per send:
 
-1. ``messaging_send`` / ``messaging_route`` (PL/pgSQL, migration a3f9e6c2d1b7):
-   the message row and its ``requested`` event, the marketing gate, each
-   channel judged and the first usable one reserved (conditional UPDATEs, so
-   the ledger stays exact under any concurrency), or ``undeliverable`` with its
-   event, in one statement that is its own transaction.
+1. ``messaging_send_many`` (new sends, batched by :mod:`.routing`) /
+   ``messaging_route`` (a broadcast's queued message), PL/pgSQL: the message
+   row, the marketing gate, each channel judged and the first usable one
+   reserved (conditional UPDATEs, so the ledger stays exact under any
+   concurrency), or ``undeliverable`` with its event, in one statement that is
+   its own transaction. A new send routed at once writes no ``requested``: its
+   outcome event (with ``message_class``) stands for the request.
 2. The WeChat call (the dispatcher's, with its retries and unknown outcomes).
 3. A plain success is recorded by :class:`Recorder`, many sends in one
    statement (the row, its attempt, the early delivery report, the ``sent``
@@ -40,7 +43,7 @@ from messaging_service.messages.policy import local_date, quiet_until
 from messaging_service.messages.routing import ChannelPlan, Routed, SendRequest, SendRouter
 from messaging_service.messages.service import request_hash
 from messaging_service.purposes import service as purposes
-from shared.contracts.messaging import MessageRequested, MessageSent, MessageUndeliverable
+from shared.contracts.messaging import MessageSent, MessageUndeliverable
 from shared.db import unit_of_work
 from shared.events.outbox import notify_sql, outbox_row
 from shared.runtime import ServiceRuntime
@@ -236,9 +239,11 @@ class FastPath:
         cap = purpose.daily_cap if purpose.daily_cap is not None else s.daily_marketing_cap
         return local_date(now, s.timezone), cap
 
-    def _undeliverable_event(self, member_no: int, purpose: str) -> dict[str, Any]:
+    def _undeliverable_event(self, member_no: int, purpose: PurposeSnapshot) -> dict[str, Any]:
         # message_id, reason and reasons are set by the statement.
-        return outbox_row(MessageUndeliverable(member_no=member_no, message_id=0, purpose=purpose, reason="no_credit"),
+        return outbox_row(MessageUndeliverable(member_no=member_no, message_id=0, purpose=purpose.name,
+                                               reason="no_credit",
+                                               message_class=purpose.message_class),  # type: ignore[arg-type]
                           source=self.settings.service_name, member_no=member_no)
 
     async def send_new(
@@ -251,22 +256,20 @@ class FastPath:
         if pool is None or gate is None:
             return None
         digest = request_hash({"member_no": member_no, "purpose": purpose_name, "data": data, "send_at": None})
-        requested = outbox_row(
-            MessageRequested(member_no=member_no, message_id=0, purpose=purpose.name,
-                             message_class=purpose.message_class),  # type: ignore[arg-type]
-            source=self.settings.service_name, member_no=member_no)
+        # No ``requested`` event: routed in the moment it is requested, the send's outcome event stands for it
+        # (one event per send instead of two for the relay, the broker and every consumer of the topic).
         routed = await self.router.route(SendRequest(
             source=source, key=key, digest=digest, member_no=member_no, purpose=purpose.name,
-            message_class=purpose.message_class, data=_json(data), now=now, requested=_json(requested),
+            message_class=purpose.message_class, data=_json(data), now=now, requested=None,
             cap_day=gate[0], cap=gate[1], plan=plan_of.plan,
-            undeliverable=_json(self._undeliverable_event(member_no, purpose.name)),
+            undeliverable=_json(self._undeliverable_event(member_no, purpose)),
         ))
         if routed is None:  # the key was recorded before: the ORM path answers the idempotent repeat
             self.counts["orm"] += 1
             return None
         self.counts["routed"] += 1
         await wake(self.runtime)
-        return routed, await self._finish(routed, member_no, purpose.name, plan_of)
+        return routed, await self._finish(routed, member_no, purpose, plan_of)
 
     async def route_existing(self, message_id: int, member_no: int, purpose: PurposeSnapshot, plan_of: Channels
                              ) -> bool:
@@ -278,7 +281,7 @@ class FastPath:
             return False
         row = await pool.fetchrow(
             ROUTE_SQL, message_id, now, gate[0], gate[1], plan_of.kinds, plan_of.template_ids, plan_of.usable,
-            _json(self._undeliverable_event(member_no, purpose.name)),
+            _json(self._undeliverable_event(member_no, purpose)),
         )
         assert row is not None
         if row[0] == "slow":
@@ -288,13 +291,15 @@ class FastPath:
         await wake(self.runtime)
         routed = Routed(message_id, str(row[0]), row[1], row[2], row[3], row[4],
                         orjson.loads(row[5]) if isinstance(row[5], str) else list(row[5] or []))
-        await self._finish(routed, member_no, purpose.name, plan_of)
+        await self._finish(routed, member_no, purpose, plan_of)
         return True
 
-    async def _finish(self, routed: Routed, member_no: int, purpose: str, plan_of: Channels) -> Finished:
+    async def _finish(self, routed: Routed, member_no: int, snapshot: PurposeSnapshot, plan_of: Channels
+                      ) -> Finished:
         """Call WeChat for a reserved channel and record the answer."""
         if routed.status != "sending" or routed.index is None or routed.openid is None:
             return Finished(routed.status)
+        purpose = snapshot.name
         index = routed.index
         config = plan_of.configs[index]
         channel = config["channel"]
@@ -311,7 +316,8 @@ class FastPath:
                 MessageSent(member_no=member_no, message_id=plan.message_id, purpose=purpose,
                             channel=channel,  # type: ignore[arg-type]
                             template_id=plan.template_id, wechat_msgid=outcome.msgid,
-                            fell_back=bool(routed.reasons)),
+                            fell_back=bool(routed.reasons),
+                            message_class=snapshot.message_class),  # type: ignore[arg-type]
                 source=self.settings.service_name, member_no=member_no)
             try:
                 finished = await self.recorder.record(plan, outcome, event)

@@ -5,8 +5,8 @@ one round trip and one commit for many sends, each reserve still the
 conditional UPDATE of ``messaging_route``, so the ledger stays exact. A batch
 is sorted by member number, so two batches lock any two members' ledger rows
 in the same order. A batch that fails (a key a concurrent request recorded
-first, a deadlock, anything) is retried one send at a time through
-``messaging_send``, each in its own transaction, as before batching.
+first, a deadlock, anything) is retried one send at a time, each in its own
+transaction, as before batching.
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ import orjson
 from messaging_service.messages.batching import Batches
 from shared.runtime import ServiceRuntime
 
-SEND_SQL = """SELECT * FROM messaging_send($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::jsonb, $10, $11, $12, $13, $14,
-                                           $15::jsonb)"""
 SEND_MANY_SQL = """SELECT * FROM messaging_send_many($1, $2, $3, $4, $5, $6, $7::jsonb[], $8, $9::jsonb[], $10, $11,
                                                      $12, $13, $14, $15, $16, $17::jsonb[])"""
 
@@ -48,7 +46,7 @@ class SendRequest:
     message_class: str
     data: str
     now: datetime
-    requested: str  # the ``requested`` outbox row, message id set by the statement
+    requested: str | None  # the ``requested`` outbox row (message id set by the statement), or none to write
     cap_day: date | None
     cap: int | None
     plan: ChannelPlan
@@ -128,16 +126,13 @@ class SendRouter(Batches[SendRequest, Routed | None]):
                 int(row[1]), str(row[2]), row[3], row[4], row[5], row[6], _reasons(row[7]))
         return results
 
-    async def _one(self, s: SendRequest) -> Routed | None:
-        pool = self.runtime.driver_pool
-        assert pool is not None
-        plan = s.plan
-        row = await pool.fetchrow(
-            SEND_SQL, s.source, s.key, s.digest, s.member_no, s.purpose, s.message_class, s.data, s.now,
-            s.requested, s.cap_day, s.cap, list(plan.kinds), list(plan.template_ids), list(plan.usable),
-            s.undeliverable,
-        )
-        assert row is not None
-        if row[1] == "exists":
-            return None
-        return Routed(int(row[0]), str(row[1]), row[2], row[3], row[4], row[5], _reasons(row[6]))
+    async def _one(self, item: SendRequest) -> Routed | None:
+        # Alone in its own transaction; once more if that fails too: a key a concurrent transaction had recorded
+        # is committed by then (the statement answers "exists"), a deadlock's other side has finished.
+        try:
+            result = (await self._many([item]))[0]
+        except Exception:
+            result = (await self._many([item]))[0]
+        if isinstance(result, BaseException):
+            raise result
+        return result

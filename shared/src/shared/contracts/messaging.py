@@ -5,7 +5,10 @@ A message's life: ``requested`` (accepted, possibly held), then one of
 transient error outlasted the retries; ``unknown_outcome`` when a call timed
 out and was never resent) or ``undeliverable`` (no channel could reach the
 member; nothing was sent); after ``sent``, ``delivered`` carries WeChat's
-asynchronous result.
+asynchronous result. A message routed in the moment it is requested (a plain
+send on messaging's hot path) has no separate ``requested``: its outcome event
+stands for the request too, and ``message_class`` (on ``sent``, ``failed`` and
+``undeliverable`` since this was so) carries what ``requested`` would have.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ class MessageSent(EventData):
     template_id: str | None = None
     wechat_msgid: str | None = None
     fell_back: bool = False
+    message_class: Literal["transactional", "marketing"] | None = None
 
 
 @event("messaging.message.failed", topic=MESSAGING_EVENTS)
@@ -56,6 +60,7 @@ class MessageFailed(EventData):
     channel: Channel | None = None
     reason: str
     errcode: int | None = None
+    message_class: Literal["transactional", "marketing"] | None = None
 
 
 @event("messaging.message.undeliverable", topic=MESSAGING_EVENTS)
@@ -67,6 +72,7 @@ class MessageUndeliverable(EventData):
     purpose: str
     reason: str
     reasons: list[str] = Field(default_factory=list)
+    message_class: Literal["transactional", "marketing"] | None = None
 
 
 @event("messaging.message.delivered", topic=MESSAGING_EVENTS)
