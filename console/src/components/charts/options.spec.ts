@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { changeBadge, heatmapOption, renewalOption, toCsv, trendOption } from './options'
 
 describe('trendOption', () => {
@@ -153,6 +153,7 @@ describe('cohortSankeyOption', () => {
 describe('funnelOption', () => {
   it('draws the steps top-down, each labelled with its count and its conversion from the first step', async () => {
     const { funnelOption } = await import('./options')
+    const toLocale = vi.spyOn(Number.prototype, 'toLocaleString')
     const option = funnelOption(
       [
         { name: 'scanned', members: 1200, conversion: 1, drop_off: null },
@@ -166,6 +167,9 @@ describe('funnelOption', () => {
     expect(option.yAxis).toMatchObject({ inverse: true, data: ['扫码', '付费', '续报'] })
     expect(option.series[0].data.map((d) => d.value)).toEqual([1200, 300, 0])
     expect(option.series[0].data.map((d) => d.label.formatter)).toEqual(['1,200 · 100%', '300 · 25%', '0 · —'])
+    // Not with toLocaleString: its first call sets up ICU's number formats in the dashboard's first render.
+    expect(toLocale).not.toHaveBeenCalled()
+    toLocale.mockRestore()
   })
 })
 

@@ -1,4 +1,5 @@
 // Pure ECharts option builders: data in, option out (unit-tested; no DOM, no ECharts import).
+import { formatCount } from '@/utils/format'
 
 export interface TrendSeries {
   name: string
@@ -260,7 +261,7 @@ export function funnelOption(steps: FunnelStepRow[], stepLabel: (name: string) =
         type: 'bar',
         data: steps.map((s) => ({
           value: s.members,
-          label: { show: true, position: 'right', formatter: `${s.members.toLocaleString('en-US')} · ${percent(s.conversion)}` },
+          label: { show: true, position: 'right', formatter: `${formatCount(s.members)} · ${percent(s.conversion)}` },
         })),
       },
     ],
