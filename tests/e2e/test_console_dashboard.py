@@ -353,6 +353,29 @@ def test_every_figure_settles_and_the_dashboard_marks_itself_interactive(page: A
     assert not errors, errors
 
 
+def test_a_signed_in_dashboard_load_fetches_its_chunks_beside_the_entry_and_the_login_page_does_not(
+    page: Any, system: Any, api: Api,
+) -> None:
+    files = """() => performance.getEntriesByType('resource').map(e => [new URL(e.name).pathname, e.startTime])"""
+    # Signed out, the login page asks for its own chunk, never the dashboard's.
+    open_page(page, system, "login")
+    page.wait_for_selector("[data-test=login-submit]")
+    asked = dict(page.evaluate(files))
+    assert any(path.startswith("/console/assets/login-") for path in asked), asked
+    assert not [path for path in asked if "/ActivityFigures-" in path or "/BasicLayout-" in path], asked
+    # Signed in, a load of the dashboard asks for its chunks (the figures below the fold too) before the
+    # entry has run: before the router's first wave sends the figures' requests.
+    sign_in(page, system)
+    page.reload(wait_until="domcontentloaded")
+    page.wait_for_function("() => window.__qunyunDashboard && window.__qunyunDashboard.interactiveAt !== null")
+    asked = dict(page.evaluate(files))
+    first_request = min(at for path, at in asked.items() if path.startswith("/admin/v1/"))
+    chunks = {path: at for path, at in asked.items() if re.search(
+        r"/assets/(dashboard|BasicLayout|ActivityFigures|CampaignFigures|ChannelFunnel)-[^/]+\.js$", path)}
+    assert len(chunks) == 5, asked
+    assert all(at < first_request for at in chunks.values()), (chunks, first_request)
+
+
 def test_a_range_the_api_refuses_is_an_error_state_on_every_windowed_card(page: Any, system: Any, api: Api) -> None:
     sign_in(page, system)
     # 500 days: metrics answers 422 with its Chinese detail, which every windowed card shows.
