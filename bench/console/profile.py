@@ -150,6 +150,10 @@ def profile_once(
     print("marks:", entries["marks"])
     print("long tasks [start, duration]:", entries["longTasks"])
     if not trace:
+        # Kept for a closer look (Chromium's DevTools open a .cpuprofile in its Performance panel).
+        profile_path = out_dir / f"console-dashboard-{n}.cpuprofile"
+        profile_path.write_text(json.dumps(cpu))
+        print(f"CPU profile: {profile_path}")
         print_cpu(cpu, interactive)
         return
     summary = summarise(json.loads(trace_path.read_text()), interactive)
@@ -196,10 +200,10 @@ def print_cpu(profile: dict[str, Any], interactive: float, top: int = 40) -> Non
         print(f"  {us / 1000:8,.0f}  {name[:120]}")
 
 
-def _built() -> float | None:
-    """When console/dist was last built (None in the middle of a build)."""
+def _built(dist: Path) -> float | None:
+    """When the build was last made (None in the middle of a build)."""
     try:
-        return (DIST / "index.html").stat().st_mtime
+        return (dist / "index.html").stat().st_mtime
     except FileNotFoundError:
         return None
 
@@ -212,8 +216,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1, help="cold loads per profile")
     parser.add_argument("--trace", action="store_true",
                         help="a Chromium performance trace (heavy: slows the load) instead of a sampled CPU profile")
-    parser.add_argument("--watch", action="store_true", help="profile again whenever console/dist is rebuilt")
+    parser.add_argument("--watch", action="store_true", help="profile again whenever the build is rebuilt")
+    parser.add_argument("--dist", type=Path, default=DIST, help="the build to profile (default console/dist)")
     args = parser.parse_args()
+    dist: Path = args.dist.resolve()
     from playwright.sync_api import sync_playwright
 
     # Stopped with SIGTERM (kill, timeout) as with Ctrl-C: the system and its infra stop too.
@@ -223,7 +229,7 @@ def main() -> None:
     infra = start_infra(REPO)
     system = None
     try:
-        system = start_system(infra, {"QUNYUN_LOG_LEVEL": "WARNING"})
+        system = start_system(infra, {"QUNYUN_LOG_LEVEL": "WARNING", "QUNYUN_CONSOLE_DIST": str(dist)})
         token = sign_in_with_series(system)
         seconds, first_day = asyncio.run(
             load_data(infra.server_uri, system.env["METRICS_DATABASE_NAME"], args.members, args.events)
@@ -234,14 +240,14 @@ def main() -> None:
         n = 0
         with sync_playwright() as playwright:
             while True:
-                built = _built()
+                built = _built(dist)
                 for _ in range(args.runs):
                     n += 1
                     profile_once(playwright, system.gateway, token, first, last, out_dir, n, trace=args.trace)
                     sys.stdout.flush()
                 if not args.watch:
                     break
-                while _built() in (built, None):
+                while _built(dist) in (built, None):
                     time.sleep(1)
                 time.sleep(2)  # the rest of the build lands
     finally:

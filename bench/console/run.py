@@ -2,7 +2,8 @@
 
 Size: the initial JS + CSS (gzip) of the login and dashboard routes, read from the Vite
 manifest of ``console/dist`` (the entry chunk, the route's chunks and everything they import
-statically, with their CSS), beside the whole build's JS + CSS (what one bundle would weigh).
+statically, with their CSS) and from its index.html (the files it has the browser preload on
+that route, and the script that does it), beside the whole build's JS + CSS (what one bundle would weigh).
 Budget: ≤ 600 KB per route.
 
 Time: the whole system runs (gateway serving the build, every service, broker, simulator);
@@ -17,7 +18,8 @@ fresh browser context of one Chromium started before the runs: Chromium's start-
 Baselines of the same run: the bare login page (navigation → the form is there, with when its document
 and its last file had arrived)
 and the dashboard's own API calls replayed in parallel by ``fetch`` from the same page (the floor
-the dashboard cannot beat). Target: ≤ 1,500 ms.
+the dashboard cannot beat); with ``--baseline-dist`` another build (the previous commit's), served by a
+second gateway of the same system and loaded in turns with this one in every run. Target: ≤ 1,500 ms.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import gzip
 import importlib.util
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -43,7 +46,7 @@ import asyncpg
 import httpx
 from common import REPO, print_table
 
-from shared.testing.infra import start_infra, with_database
+from shared.testing.infra import free_port, start_infra, with_database
 from shared.testing.system import start_system
 
 DIST = REPO / "console" / "dist"
@@ -100,20 +103,34 @@ def route_files(manifest: dict[str, Any], keys: list[str]) -> set[str]:
     return files
 
 
-def sizes() -> tuple[list[tuple[str, ...]], bool]:
+def preloaded_files(dist: Path, route: str) -> set[str]:
+    """What index.html has the browser fetch beside the entry on ``/console/<route>`` (console/plugins/
+    routePreload.ts): the route's preload list and the script that reads it, as paths inside the build."""
+    html = (dist / "index.html").read_text()
+    files: set[str] = set()
+    for paths, content in re.findall(r'<meta name="qunyun-preload" data-paths="([^"]*)"[^>]* content="([^"]*)"', html):
+        if f"/console/{route}" in paths.split():
+            files.update(f.removeprefix("/console/") for f in content.split())
+    for script in re.findall(r'<script [^>]*src="/console/([^"]+)"', html):
+        if not script.startswith("assets/"):  # the entry is in the manifest; a static script is not
+            files.add(script)
+    return files
+
+
+def sizes(dist: Path = DIST) -> tuple[list[tuple[str, ...]], bool]:
     """Rows of the size table and whether every route is within the budget."""
-    manifest = json.loads((DIST / ".vite" / "manifest.json").read_text())
+    manifest = json.loads((dist / ".vite" / "manifest.json").read_text())
     rows: list[tuple[str, ...]] = []
     within = True
     for route, keys in ROUTES.items():
-        files = route_files(manifest, keys)
-        js = sum(_gzip_size(DIST / f) for f in files if f.endswith(".js"))
-        css = sum(_gzip_size(DIST / f) for f in files if f.endswith(".css"))
+        files = route_files(manifest, keys) | preloaded_files(dist, route)
+        js = sum(_gzip_size(dist / f) for f in files if f.endswith(".js"))
+        css = sum(_gzip_size(dist / f) for f in files if f.endswith(".css"))
         total = (js + css) / 1024
         within &= total <= BUDGET_KB
         rows.append((f"{route}: initial JS + CSS ({len(files)} files)", f"{js / 1024:,.1f}", f"{css / 1024:,.1f}",
                      f"{total:,.1f}", "✔" if total <= BUDGET_KB else "✘"))
-    every = [p for p in (DIST / "assets").iterdir() if p.suffix in (".js", ".css")]
+    every = [p for p in (dist / "assets").iterdir() if p.suffix in (".js", ".css")]
     js = sum(_gzip_size(p) for p in every if p.suffix == ".js")
     css = sum(_gzip_size(p) for p in every if p.suffix == ".css")
     rows.append((f"baseline: the whole build ({len(every)} files)", f"{js / 1024:,.1f}", f"{css / 1024:,.1f}",
@@ -157,50 +174,75 @@ def sign_in_with_series(system: Any) -> str:
     return str(token)
 
 
-def browse(gateway: str, token: str, first: str, last: str, runs: int) -> dict[str, Any]:
-    """Dashboard (its own measure), bare login page and the raw API calls, ``runs`` times each, cold."""
+def _dashboard_once(
+    browser: Any, url: str, token: str,
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None, list[str]]:
+    """One cold load of the dashboard: its readiness (None if it never settled), what was unsettled, its API calls."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN",
+                                  timezone_id="Asia/Shanghai")
+    context.add_init_script(f"sessionStorage.setItem({TOKEN_KEY!r}, {token!r})")
+    page = context.new_page()
+    page.goto(url, wait_until="commit", timeout=120_000)
+    readiness: dict[str, Any] | None = None
+    unsettled: dict[str, Any] | None = None
+    try:
+        page.wait_for_function(
+            "() => window.__qunyunDashboard && window.__qunyunDashboard.interactiveAt !== null",
+            timeout=WAIT_MS,
+        )
+    except PlaywrightTimeout:
+        # Say which figures never settled and which calls were slowest, then go on.
+        slow = page.evaluate(
+            "() => performance.getEntriesByType('resource').filter(e => e.name.includes('/admin/v1/'))"
+            ".map(e => [new URL(e.name).pathname, Math.round(e.duration)]).sort((a, b) => b[1] - a[1])"
+        )
+        unsettled = {"settled": page.evaluate("() => window.__qunyunDashboard ?? null"), "calls": slow}
+    else:
+        readiness = page.evaluate("() => window.__qunyunDashboard")
+        assert readiness is not None and readiness["startedAt"] == 0, readiness  # measured from the navigation start
+    calls = page.evaluate(
+        "() => performance.getEntriesByType('resource').map(e => e.name)"
+        ".filter(u => new URL(u).pathname.startsWith('/admin/v1/'))"
+    )
+    context.close()
+    return readiness, unsettled, calls
+
+
+def browse(gateway: str, token: str, first: str, last: str, runs: int,
+           baseline_gateway: str | None = None) -> dict[str, Any]:
+    """Dashboard (its own measure), bare login page and the raw API calls, ``runs`` times each, cold.
+
+    With ``baseline_gateway`` (another gateway of the same system serving another build), each run
+    also loads the dashboard from it, in turns with this build (which goes first alternates).
+    """
     from playwright.sync_api import sync_playwright
 
     out: dict[str, Any] = {
         "dashboard": [], "login": [], "api": [], "figures": {}, "states": set(), "unsettled": [], "calls": 0,
+        "baseline_dashboard": [],
     }
-    dashboard = f"{gateway}/console/dashboard?from={first}&to={last}&granularity=day"
+    query = f"/console/dashboard?from={first}&to={last}&granularity=day"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
-            for _ in range(runs):
-                context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN",
-                                              timezone_id="Asia/Shanghai")
-                context.add_init_script(f"sessionStorage.setItem({TOKEN_KEY!r}, {token!r})")
-                page = context.new_page()
-                page.goto(dashboard, wait_until="commit", timeout=120_000)
-                try:
-                    page.wait_for_function(
-                        "() => window.__qunyunDashboard && window.__qunyunDashboard.interactiveAt !== null",
-                        timeout=WAIT_MS,
-                    )
-                except PlaywrightTimeout:
-                    # Say which figures never settled and which calls were slowest, then go on.
-                    readiness = page.evaluate("() => window.__qunyunDashboard ?? null")
-                    slow = page.evaluate(
-                        "() => performance.getEntriesByType('resource').filter(e => e.name.includes('/admin/v1/'))"
-                        ".map(e => [new URL(e.name).pathname, Math.round(e.duration)]).sort((a, b) => b[1] - a[1])"
-                    )
-                    out["unsettled"].append({"settled": readiness, "calls": slow})
-                else:
-                    readiness = page.evaluate("() => window.__qunyunDashboard")
-                    assert readiness["startedAt"] == 0, readiness  # measured from the navigation start
+            for run in range(runs):
+                if baseline_gateway is not None and run % 2 == 1:
+                    readiness, unsettled, _ = _dashboard_once(browser, baseline_gateway + query, token)
+                    out["baseline_dashboard"].append(readiness["interactiveAt"] if readiness else float("inf"))
+                readiness, unsettled, calls = _dashboard_once(browser, gateway + query, token)
+                if unsettled is not None:
+                    out["unsettled"].append(unsettled)
+                if readiness is not None:
                     out["dashboard"].append(readiness["interactiveAt"])
                     for name, figure in readiness["figures"].items():
                         out["figures"].setdefault(name, []).append(figure["at"])
                         out["states"].add(f"{name}: {figure['state']}")
-                calls = page.evaluate(
-                    "() => performance.getEntriesByType('resource').map(e => e.name)"
-                    ".filter(u => new URL(u).pathname.startsWith('/admin/v1/'))"
-                )
-                context.close()
                 out["calls"] = len(calls)
+                if baseline_gateway is not None and run % 2 == 0:
+                    readiness, unsettled, _ = _dashboard_once(browser, baseline_gateway + query, token)
+                    out["baseline_dashboard"].append(readiness["interactiveAt"] if readiness else float("inf"))
 
                 # The bare login page, then from it the same calls all at once (a page doing nothing else).
                 context = browser.new_context(viewport={"width": 1366, "height": 768})
@@ -212,7 +254,7 @@ def browse(gateway: str, token: str, first: str, last: str, runs: int) -> dict[s
                 for key, value in page.evaluate("""() => {
                     const nav = performance.getEntriesByType('navigation')[0]
                     const files = performance.getEntriesByType('resource')
-                      .filter(e => e.name.includes('/console/assets/'))
+                      .filter(e => new URL(e.name).pathname.startsWith('/console/') && !e.name.endsWith('.svg'))
                     return {
                       'login_document': nav.responseEnd,
                       'login_files': Math.max(...files.map(e => e.responseEnd)),
@@ -235,6 +277,28 @@ def browse(gateway: str, token: str, first: str, last: str, runs: int) -> dict[s
     return out
 
 
+def start_baseline_gateway(system: Any, dist: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """A second gateway of the same system (same services, secret and databases) serving another build."""
+    port = free_port()
+    env = system.env | {"GATEWAY_PORT": str(port), "QUNYUN_CONSOLE_DIST": str(dist.resolve())}
+    log = open(system.logs / "gateway-baseline.log", "ab")  # noqa: SIM115 (owned by the process)
+    process = subprocess.Popen([sys.executable, "-m", "gateway"], env=env, stdout=log, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the baseline gateway exited; see {system.logs / 'gateway-baseline.log'}")
+        try:
+            if httpx.get(url + "/readyz", timeout=2).status_code == 200:
+                return process, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise TimeoutError(f"the baseline gateway did not get ready at {url}")
+
+
 def _load_average() -> str:
     return ", ".join(f"{x:.1f}" for x in os.getloadavg())
 
@@ -247,13 +311,18 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--build", action="store_true", help="npm run build first (make console does it too)")
     parser.add_argument("--size-only", action="store_true")
+    parser.add_argument("--dist", type=Path, default=DIST, help="the build to measure (default console/dist)")
+    parser.add_argument("--baseline-dist", type=Path, default=None,
+                        help="another build (e.g. the previous commit's) loaded in turns with --dist in each run")
     args = parser.parse_args()
+    dist: Path = args.dist.resolve()
 
-    if args.build or not (DIST / ".vite" / "manifest.json").is_file():
+    if args.build or not (dist / ".vite" / "manifest.json").is_file():
         npm = shutil.which("npm")
         assert npm, "npm is not on PATH (the README's prerequisites: Node 20+)"
-        subprocess.run([npm, "--prefix", str(REPO / "console"), "run", "build"], check=True)
-    rows, within = sizes()
+        subprocess.run([npm, "--prefix", str(REPO / "console"), "run", "build", "--", "--outDir", str(dist),
+                        "--emptyOutDir"], check=True)
+    rows, within = sizes(dist)
     print_table(f"console: initial JS + CSS per route (gzip, budget {BUDGET_KB} KB)", rows,
                 ("route", "JS KB", "CSS KB", "total KB", "budget"))
     if args.size_only:
@@ -261,8 +330,11 @@ def main() -> None:
 
     infra = start_infra(REPO)
     system = None
+    baseline: tuple[subprocess.Popen[bytes], str] | None = None
     try:
-        system = start_system(infra, {"QUNYUN_LOG_LEVEL": "WARNING"})
+        system = start_system(infra, {"QUNYUN_LOG_LEVEL": "WARNING", "QUNYUN_CONSOLE_DIST": str(dist)})
+        if args.baseline_dist is not None:
+            baseline = start_baseline_gateway(system, args.baseline_dist)
         token = sign_in_with_series(system)
         seconds, first = asyncio.run(
             load_data(infra.server_uri, system.env["METRICS_DATABASE_NAME"], args.members, args.events)
@@ -270,9 +342,13 @@ def main() -> None:
         last = (first + timedelta(days=89)).date().isoformat()
         print(f"\nloaded {args.members:,} members, {args.events:,} activity events in {seconds:,.0f} s")
         load_before = _load_average()
-        timings = browse(system.gateway, token, first.date().isoformat(), last, args.runs)
+        timings = browse(system.gateway, token, first.date().isoformat(), last, args.runs,
+                         baseline[1] if baseline else None)
         load_after = _load_average()
     finally:
+        if baseline is not None:
+            baseline[0].terminate()
+            baseline[0].wait(10)
         if system is not None:
             system.stop()
         infra.stop()
@@ -298,6 +374,8 @@ def main() -> None:
             row(f"  of which: navigation → its {statistics.median(timings['login_files_count']):.0f} files loaded",
                 timings["login_files"]),
             row(f"baseline: the dashboard's {timings['calls']} API calls in parallel (fetch)", timings["api"]),
+            *([row(f"baseline: the dashboard of {args.baseline_dist} (in turns with this build)",
+                   timings["baseline_dashboard"])] if timings["baseline_dashboard"] else []),
         ],
         ("path", "median ms", "min ms", "max ms", f"≤ {TARGET_MS} ms"),
     )
