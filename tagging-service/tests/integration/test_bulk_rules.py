@@ -1,17 +1,23 @@
 """The bulk back-fill agrees with the incremental path and an independent computation; a second run is a no-op.
 
-Generated data: 600 members with quiz facts of known error rates, some VIPs,
-some carrying the rule's tag from staff (kept) and some carrying it from an
-earlier version of the rule although they no longer match (removed).
+Generated data: 600 members with quiz facts of known error rates (and the
+event ids behind some of them), some VIPs, some carrying the rule's tag from
+staff (kept) and some carrying it from an earlier version of the rule
+although they no longer match (removed). Chunks of at most 64 members, so
+each worker explains a next chunk while it writes one.
 """
 
 from __future__ import annotations
 
 import random
+import uuid
 from datetime import UTC, datetime
+
+from pyroaring import BitMap64
 
 from shared.contracts.tagging import MemberTagged, MemberUntagged
 from shared.events.envelope import Envelope
+from tagging_service.rules import backfill
 from tagging_service.rules import service as rules
 
 MEMBERS = range(10001, 10601)
@@ -29,11 +35,15 @@ async def _carriers(t, tag_id: int) -> dict[int, tuple[str, int | None]]:
     return {m: (s, i) for m, s, i in rows}
 
 
-async def test_bulk_backfill_matches_the_incremental_path_and_is_idempotent(tagging_factory):
+async def test_bulk_backfill_matches_the_incremental_path_and_is_idempotent(tagging_factory, monkeypatch):
     rng = random.Random(11)
+    monkeypatch.setattr(backfill, "CHUNK", 64)
     async with tagging_factory(run_worker=False) as t:
         today = datetime.now(UTC).date()
         quiz = {m: (10, rng.randint(0, 10)) for m in MEMBERS if m % 7 != 0}  # every 7th has no answers
+        # The events behind a member's answers (the evidence), for every other member.
+        behind = {m: [str(uuid.UUID(int=rng.getrandbits(128))) for _ in range(m % 3 + 1)]
+                  for m in quiz if m % 2 == 0}
         await t.execute("INSERT INTO member_facts (member_no) SELECT unnest(CAST(:m AS bigint[]))",
                         {"m": list(MEMBERS)})
         await t.execute("INSERT INTO index_changes (kind, key, member_no, added) "
@@ -43,6 +53,9 @@ async def test_bulk_backfill_matches_the_incremental_path_and_is_idempotent(tagg
                         "CAST(:a AS integer[]), CAST(:w AS integer[]))",
                         {"m": list(quiz), "d": [today] * len(quiz), "s": [3] * len(quiz),
                          "a": [a for a, _ in quiz.values()], "w": [w for _, w in quiz.values()]})
+        for m, ids in behind.items():
+            await t.execute("UPDATE daily_quiz SET event_ids = CAST(:e AS uuid[]) WHERE member_no = :m",
+                            {"m": m, "e": ids})
         group = (await t.client.post("/admin/v1/tag-groups", json={"name": "批量"}, headers=t.staff())).json()
         vip, bulk_tag, incremental_tag = [await _tag(t, group["id"], n) for n in ("VIP", "A", "B")]
         vips = [m for m in MEMBERS if m % 5 == 0]
@@ -78,6 +91,7 @@ async def test_bulk_backfill_matches_the_incremental_path_and_is_idempotent(tagg
         sessions, engine = t.runtime.session_factory, t.runtime.extras["segments"]
         await engine.index.refresh(sessions)
         outbox_before = len(await t.outbox_types())
+        changes_before = (await t.sql("SELECT coalesce(max(id), 0) FROM index_changes"))[0][0]
 
         # The bulk back-fill of rule A.
         body = {"name": "bulk", "tag_id": bulk_tag, "condition": condition, "enabled": True}
@@ -108,7 +122,12 @@ async def test_bulk_backfill_matches_the_incremental_path_and_is_idempotent(tagg
                              k=str(one))
         assert events[-1][0]["member_no"] == one and events[-1][0]["data"]["tag_id"] == bulk_tag
         assert len({r[0] for r in await t.sql("SELECT event_id FROM outbox")}) == len(await t.outbox_types())
-        # The envelopes built in SQL are the contract's: parse every one, version 7 ids, keyed by member.
+        # The envelopes spliced in Python are the contract's: parse every one, version 7 ids, keyed by member,
+        # and a tagged event names the events of that member's evidence.
+        evidence_events = {m: e["events"] for m, e in await t.sql(
+            "SELECT member_no, evidence FROM member_tags WHERE tag_id = :t AND source = 'rule' "
+            "AND evidence ? 'events'", t=bulk_tag)}
+        assert any(evidence_events.values())
         for event_id, key, raw in await t.sql("SELECT event_id, key, envelope FROM outbox WHERE type IN "
                                               "('tagging.member.tagged', 'tagging.member.untagged')"):
             envelope = Envelope.model_validate(raw)
@@ -116,6 +135,17 @@ async def test_bulk_backfill_matches_the_incremental_path_and_is_idempotent(tagg
             data = model.model_validate(envelope.data)
             assert envelope.id == event_id and envelope.id.version == 7 and envelope.source == "tagging"
             assert key == str(envelope.member_no) == str(data.member_no)
+            if isinstance(data, MemberTagged) and data.source == "rule":
+                assert data.evidence == evidence_events[data.member_no]
+                assert sorted(data.evidence) == sorted(behind.get(data.member_no, []))
+        # One index change per chunk that changed members, naming them all; the bitmaps follow it.
+        logged = await t.sql("SELECT added, member_nos FROM index_changes WHERE id > :i AND key = :t",
+                             i=changes_before, t=bulk_tag)
+        assert 2 <= len(logged) <= 2 * len(range(0, len(MEMBERS), backfill.chunk_size(len(MEMBERS))))
+        assert sorted(m for added, ms in logged if added for m in ms) == sorted(added)
+        assert sorted(m for added, ms in logged if not added for m in ms) == sorted(removed)
+        await engine.index.refresh(sessions)
+        assert engine.index.tag(bulk_tag) == BitMap64(bulk)
 
         # Idempotent: the same rule back-filled again (a new version) changes nothing.
         outbox_after = len(await t.outbox_types())

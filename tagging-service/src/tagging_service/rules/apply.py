@@ -57,8 +57,8 @@ class Explainer:
         self.cache = cache
         self.clauses = [leaf.clause for leaf in leaves(parse_definition(rule.condition, "condition"))]
 
-    async def evidence(self, session: AsyncSession, member_nos: list[int]) -> list[str]:
-        """The evidence (JSON) of each member, in order."""
+    async def evidence(self, session: AsyncSession, member_nos: list[int]) -> tuple[list[str], list[str]]:
+        """Each member's evidence (JSON) and, apart, its event ids (a JSON array: the event's ``evidence``)."""
         facts = [c for c in self.clauses if isinstance(c, FactClause)]
         events: dict[int, list[str]] = {}
         seen: set[tuple[Any, ...]] = set()
@@ -77,15 +77,17 @@ class Explainer:
             if isinstance(leaf, FactClause):
                 read = self.cache.values.get(leaf.key())
                 valued.append((i, read.values if read is not None else {}, leaf.fact != "quiz_error_rate"))
-        out = []
+        evidence, event_ids = [], []
         for member_no in member_nos:
             shown = list(dumped)
             for i, values, zero in valued:
                 value = values.get(member_no)
                 shown[i] = {**dumped[i], "value": 0.0 if value is None and zero else value}
-            out.append(orjson.dumps({"rule_id": self.rule.id, "rule_version": self.rule.version, "facts": shown,
-                                     "events": events.get(member_no, [])[:MAX_EVIDENCE_EVENTS]}).decode())
-        return out
+            named = orjson.dumps(events.get(member_no, [])[:MAX_EVIDENCE_EVENTS]).decode()
+            evidence.append(orjson.dumps({"rule_id": self.rule.id, "rule_version": self.rule.version,
+                                          "facts": shown}).decode()[:-1] + f',"events":{named}}}')
+            event_ids.append(named)
+        return evidence, event_ids
 
 
 def _wake_relay(session: AsyncSession) -> None:
@@ -104,10 +106,12 @@ async def tags_matter(session: AsyncSession) -> bool:
 async def apply_difference(
     session: AsyncSession, rule: TagRule, tag: Tag, explainer: Explainer, *, to_add: Sequence[int],
     to_remove: Sequence[int], now: datetime, mark_dirty: bool = True,
+    evidence: tuple[list[str], list[str]] | None = None,
 ) -> int:
     """Apply the tag to ``to_add`` (with evidence) and take the rule's side of it off ``to_remove``.
 
-    ``mark_dirty``: whether the changed members must be judged by the rules again (see ``tags_matter``).
+    ``mark_dirty``: whether the changed members must be judged by the rules again (see ``tags_matter``);
+    ``evidence``: ``explainer.evidence`` of ``to_add`` when the caller made it already.
     """
     source = service_of(session)
     changed = 0
@@ -117,8 +121,9 @@ async def apply_difference(
                                            source_id=rule.id, applied_at=now, expires_at=expires),
                               source=source, member_no=0)
         members = list(to_add)
+        explained, evidence_events = evidence or await explainer.evidence(session, members)
         changed += len(await tags_repo.bulk_apply(
-            session, tag_id=tag.id, member_nos=members, evidence=await explainer.evidence(session, members),
+            session, tag_id=tag.id, member_nos=members, evidence=explained, evidence_events=evidence_events,
             source="rule", source_id=rule.id, now=now, expires_at=expires, event=template,
             timeline={"tag_id": tag.id, "tag": tag.name, "source": "rule", "source_id": rule.id, "reason": None},
             mark_dirty=mark_dirty,

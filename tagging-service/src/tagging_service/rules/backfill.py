@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
 import math
 from datetime import datetime
 
@@ -95,29 +96,58 @@ async def _run(sessions: async_sessionmaker[AsyncSession], engine: SegmentEngine
     changed = 0
     stopped = False
 
+    async def explain(adds: list[int]) -> tuple[list[str], list[str]] | None:
+        # Read-only (the event ids behind the values), so outside the chunk's transaction.
+        if tag is None or not adds:
+            return None
+        async with sessions() as session:
+            return await explainer.evidence(session, adds)
+
+    async def apply_chunk(start: int, adds: list[int], removes: list[int],
+                          evidence: tuple[list[str], list[str]] | None) -> None:
+        nonlocal changed, stopped
+        async with unit_of_work(sessions) as session:
+            current = await repository.get(session, rule_id)
+            if current is None or current.version != version:
+                stopped = True  # edited or retired meanwhile
+                return
+            n = 0
+            if tag is not None and (adds or removes):
+                n = await apply.apply_difference(session, current, tag, explainer, to_add=adds, to_remove=removes,
+                                                 now=now, mark_dirty=mark_dirty, evidence=evidence)
+            if not await repository.advance_backfill(session, rule_id, version, done=min(size, total - start),
+                                                     changed=n):
+                stopped = True
+                return
+        changed += n
+
+    def take() -> tuple[int, list[int], list[int]] | None:
+        start = next(starts, None)
+        if start is None:
+            return None
+        lo, hi = universe[start], universe[min(start + size, total) - 1]
+        return start, _within(to_add, lo, hi), _within(to_remove, lo, hi)
+
     async def worker() -> None:
         # Chunks cover disjoint members, so two transactions at once never touch the same rows
-        # (PostgreSQL is the bottleneck: a second backend uses the second core).
-        nonlocal changed, stopped
-        for start in starts:
-            if stopped:
-                return
-            end = min(start + size, total)
-            lo, hi = universe[start], universe[end - 1]
-            adds, removes = _within(to_add, lo, hi), _within(to_remove, lo, hi)
-            async with unit_of_work(sessions) as session:
-                current = await repository.get(session, rule_id)
-                if current is None or current.version != version:
-                    stopped = True  # edited or retired meanwhile
-                    return
-                n = 0
-                if tag is not None and (adds or removes):
-                    n = await apply.apply_difference(session, current, tag, explainer, to_add=adds,
-                                                     to_remove=removes, now=now, mark_dirty=mark_dirty)
-                if not await repository.advance_backfill(session, rule_id, version, done=end - start, changed=n):
-                    stopped = True
-                    return
-            changed += n
+        # (PostgreSQL is the bottleneck: a second backend uses the second core). Each worker explains
+        # its next chunk (Python, one read) while PostgreSQL writes the current one: done in turn,
+        # the workers fell into step and PostgreSQL idled while both explained.
+        chunk = take()
+        pending = asyncio.ensure_future(explain(chunk[1])) if chunk is not None else None
+        try:
+            while chunk is not None and pending is not None and not stopped:
+                evidence = await pending
+                following = take()
+                pending = asyncio.ensure_future(explain(following[1])) if following is not None else None
+                await apply_chunk(chunk[0], chunk[1], chunk[2], evidence)
+                chunk = following
+        finally:
+            # Stopped or failed with the next chunk's explanation still out: nobody will use it.
+            if pending is not None:
+                pending.cancel()
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await pending
 
     await asyncio.gather(*(worker() for _ in range(PARALLEL)))
     if stopped:

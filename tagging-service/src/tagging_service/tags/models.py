@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Text, func, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Index, Text, func, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tagging_service.models import Base
@@ -58,7 +58,12 @@ class MemberTag(Base):
     evidence: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     reason: Mapped[str | None] = mapped_column(Text)
     applied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        # Only tags that expire: the expiry sweep never looks for the others.
+        Index("ix_member_tags_expires_at", "expires_at", postgresql_where=text("expires_at IS NOT NULL")),
+    )
 
 
 class MemberTagHistory(Base):
@@ -82,10 +87,12 @@ class MemberTagHistory(Base):
 
 
 class IndexChange(Base):
-    """One change the in-memory bitmaps must follow: a member gained or lost a tag, or appeared.
+    """One change the in-memory bitmaps must follow: members gained or lost a tag, or appeared.
 
     ``kind`` is ``tag`` (``key`` = tag id) or ``member`` (``key`` = 0, the universe of members).
-    Every process polls this log, so a change made by any replica is visible within a second.
+    A bulk change names its members in ``member_nos`` (one row per statement, not per member), a
+    single one in ``member_no``. Every process polls this log, so a change made by any replica is
+    visible within a second.
     """
 
     __tablename__ = "index_changes"
@@ -93,7 +100,12 @@ class IndexChange(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(Text)
     key: Mapped[int] = mapped_column(BigInteger)
-    member_no: Mapped[int] = mapped_column(BigInteger)
+    member_no: Mapped[int | None] = mapped_column(BigInteger)
+    member_nos: Mapped[list[int] | None] = mapped_column(ARRAY(BigInteger))
     added: Mapped[bool] = mapped_column(Boolean)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.clock_timestamp(),
                                          index=True)
+
+    __table_args__ = (
+        CheckConstraint("member_no IS NOT NULL OR member_nos IS NOT NULL", name="ck_index_changes_names_members"),
+    )
