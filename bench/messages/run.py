@@ -171,7 +171,8 @@ async def scenario(system, infra, args) -> dict:  # type: ignore[no-untyped-def]
 
         # 2. End to end through messaging.
         meter = CpuMeter({name: process.pid for name, process in system.processes.items()}
-                         | {THIS_POSTGRES: await postmaster_pid(db)})
+                         | {THIS_POSTGRES: await postmaster_pid(db)}
+                         | ({"broker": infra.broker.process.pid} if infra.broker.process is not None else {}))
 
         async def send(i: int, purpose: str = "bench.reply", member_list: list[dict] = members) -> bool:
             body = {"member_no": member_list[i % len(member_list)]["member_no"], "purpose": purpose, "data": DATA}
