@@ -10,6 +10,8 @@ out 30 s after its runner dies, and the next scheduler pass resumes.
 from __future__ import annotations
 
 import asyncio
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -30,8 +32,21 @@ from shared.runtime import ServiceRuntime
 
 log = structlog.get_logger("messaging.broadcasts")
 LEASE = "30 seconds"
-# Sends under way at once: enough for 500/s at 250 ms a send (a loaded machine), bounded by the driver pool's use.
-MAX_IN_FLIGHT = 128
+# Sends under way at once: a second's worth at the broadcast's rate, at least 128. A send that takes longer than
+# in-flight / rate (routing statement, WeChat call, recorded answer) holds the rate back; at 128 that was 256 ms at
+# 500/s, which a checkpoint's slower commits or a loaded core exceeded for seconds at a time.
+MIN_IN_FLIGHT = 128
+IN_FLIGHT_SECONDS = 1.0
+# Batches claimed ahead of the one being sent (one claim at a time, in order): a claim may take that many batches'
+# time (a second each at the rate) before the sends wait for it. Under load a claim of 500 took 0.5-1.1 s.
+CLAIMS_AHEAD = 2
+# Sends that waited this long for a claim are logged: the claims fell behind the rate.
+SLOW_CLAIM_SECONDS = 0.5
+
+
+def in_flight_limit(rate: float) -> int:
+    """How many sends may be under way at once at ``rate``."""
+    return max(MIN_IN_FLIGHT, int(rate * IN_FLIGHT_SECONDS))
 
 
 async def run_broadcasts(runtime: ServiceRuntime) -> None:
@@ -205,15 +220,17 @@ async def run_one(runtime: ServiceRuntime, broadcast_id: int) -> None:
     """Send a broadcast until it is done, paused or cancelled.
 
     Pacing: a token bucket on the monotonic clock starts each send, with up
-    to ``MAX_IN_FLIGHT`` sends under way (a send's latency never slows the
-    rate as long as rate × latency stays below that); the next recipients are
-    claimed while the current ones are being sent.
+    to :func:`in_flight_limit` sends under way (a send's latency never slows
+    the rate as long as rate × latency stays below that); the next
+    ``CLAIMS_AHEAD`` batches are claimed, one after the other, while the
+    current one is being sent.
     """
     dispatcher: Dispatcher = runtime.extras["dispatcher"]
     rate = await _lease(runtime, broadcast_id, first=True)
     if rate is None:
         return
-    gate = asyncio.Semaphore(MAX_IN_FLIGHT)
+    # Sized from the rate at the start (a rate changed later keeps it).
+    gate = asyncio.Semaphore(in_flight_limit(rate))
     in_flight: set[asyncio.Task[None]] = set()
     bucket = TokenBucket(rate)
     fast_route = await _fast_route(runtime, broadcast_id)
@@ -230,18 +247,31 @@ async def run_one(runtime: ServiceRuntime, broadcast_id: int) -> None:
     def claim_size() -> int:
         return max(1, min(int(bucket.rate), 1000))
 
+    async def claim_after(previous: asyncio.Task[list[tuple[int, int]]] | None) -> list[tuple[int, int]]:
+        # Claims run one after the other, in seq order; none after one that found nobody left.
+        if previous is not None and not await previous:
+            return []
+        return await _claim(runtime, broadcast_id, claim_size())
+
+    def claim_next() -> None:
+        upcoming.append(asyncio.create_task(claim_after(upcoming[-1] if upcoming else None)))
+
+    upcoming: deque[asyncio.Task[list[tuple[int, int]]]] = deque()
     try:
         batch = await _leftovers(runtime, broadcast_id)
-        upcoming: asyncio.Task[list[tuple[int, int]]] | None = None
         stopped = False
+        for _ in range(CLAIMS_AHEAD):
+            claim_next()
         while True:
             if not batch:
-                batch = await upcoming if upcoming is not None else await _claim(runtime, broadcast_id, claim_size())
-                upcoming = None
+                waited = time.monotonic()
+                batch = await upcoming.popleft()
+                claim_next()
+                waited = time.monotonic() - waited
+                if waited > SLOW_CLAIM_SECONDS:
+                    log.warning("broadcast_waited_for_claim", broadcast_id=broadcast_id, seconds=round(waited, 2))
             if not batch:
                 break
-            # Claim the next recipients while these go out (one claim per batch, never two at once).
-            upcoming = asyncio.create_task(_claim(runtime, broadcast_id, claim_size()))
             for message_id, member_no in batch:
                 await bucket.take()
                 await gate.acquire()
@@ -256,14 +286,15 @@ async def run_one(runtime: ServiceRuntime, broadcast_id: int) -> None:
             if renewed != rate:
                 rate = renewed
                 bucket.set_rate(rate)
-        if upcoming is not None:
-            # Claimed but not started (paused or cancelled meanwhile): queued, routed on resume.
-            await asyncio.gather(upcoming, return_exceptions=True)
         if in_flight:
             await asyncio.gather(*in_flight)
+        # Claimed but not started (paused or cancelled meanwhile): queued, routed on resume.
+        await asyncio.gather(*upcoming, return_exceptions=True)
+        upcoming.clear()
         if not stopped and not await _leftovers(runtime, broadcast_id):
             await _finish(runtime, broadcast_id)
     finally:
+        # A failed claim (the database gone) stops the runner; claims after it end with it.
+        await asyncio.gather(*upcoming, return_exceptions=True)
         async with unit_of_work(runtime.session_factory) as session:
             await session.execute(text("UPDATE broadcasts SET lease_until = NULL WHERE id = :b"), {"b": broadcast_id})
-
