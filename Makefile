@@ -25,7 +25,7 @@ OWN_PACKAGES := ^(qunyun[-_]|wechat[-_]simulator)
 # The operations console (console/): npm ci when the lock changes, vite build when a source changes.
 CONSOLE_DEPS := console/node_modules/.installed
 CONSOLE_BUILT := console/dist/.built
-CONSOLE_SOURCES := $(shell find console/src console/public -type f 2>/dev/null) \
+CONSOLE_SOURCES := $(shell find console/src console/public console/plugins -type f 2>/dev/null) \
   $(wildcard console/index.html console/vite.config.ts console/tsconfig.json)
 
 help:
