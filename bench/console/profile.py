@@ -138,6 +138,12 @@ def profile_once(
             browser.stop_tracing()
         else:
             cpu = cdp.send("Profiler.stop")["profile"]
+        # What the load drew, to see a layout change beside its profile (the page scrolls inside its main
+        # area: a viewport as tall as that shows every figure).
+        height = page.evaluate("() => document.querySelector('.el-main')?.scrollHeight ?? 768")
+        page.set_viewport_size({"width": 1366, "height": max(768, min(int(height) + 60, 4000))})
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(out_dir / f"console-dashboard-{n}.png"), full_page=True)
         context.close()
     finally:
         browser.close()
