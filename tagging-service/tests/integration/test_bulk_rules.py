@@ -124,10 +124,17 @@ async def test_bulk_backfill_matches_the_incremental_path_and_is_idempotent(tagg
         assert len({r[0] for r in await t.sql("SELECT event_id FROM outbox")}) == len(await t.outbox_types())
         # The envelopes spliced in Python are the contract's: parse every one, version 7 ids, keyed by member,
         # and a tagged event names the events of that member's evidence.
-        evidence_events = {m: e["events"] for m, e in await t.sql(
-            "SELECT member_no, evidence FROM member_tags WHERE tag_id = :t AND source = 'rule' "
-            "AND evidence ? 'events'", t=bulk_tag)}
-        assert any(evidence_events.values())
+        explained = dict(await t.sql("SELECT member_no, evidence FROM member_tags WHERE tag_id = :t "
+                                     "AND source = 'rule' AND evidence ? 'events'", t=bulk_tag))
+        evidence_events = {m: e["events"] for m, e in explained.items()}
+        assert any(evidence_events.values()) and set(explained) == added
+        version = (await t.client.get(f"/admin/v1/tag-rules/{rule_ids[bulk_tag]}", headers=t.staff())).json()["version"]
+        for m, e in explained.items():
+            # Each clause of the condition, a fact clause with the member's value in place of its threshold.
+            assert {**e, "events": sorted(e["events"])} == {
+                "rule_id": rule_ids[bulk_tag], "rule_version": version,
+                "facts": [{**condition["and"][0], "value": quiz[m][1] / quiz[m][0]}, {"tag": vip}],
+                "events": sorted(behind.get(m, []))}, m
         for event_id, key, raw in await t.sql("SELECT event_id, key, envelope FROM outbox WHERE type IN "
                                               "('tagging.member.tagged', 'tagging.member.untagged')"):
             envelope = Envelope.model_validate(raw)

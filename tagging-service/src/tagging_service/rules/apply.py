@@ -70,22 +70,32 @@ class Explainer:
             for member_no, ids in found.items():
                 mine = events.setdefault(member_no, [])
                 mine += [i for i in ids if i not in mine]
-        dumped = [c.model_dump(exclude_none=True) for c in self.clauses]
-        # Per fact clause: its place, the values read, and whether a member without a row counts as 0.
-        valued = []
-        for i, leaf in enumerate(self.clauses):
+        # Each clause is serialised once; per member only a fact clause's value is spliced in (building
+        # and dumping a dict per member and clause was most of this process's CPU in a back-fill). A fact
+        # clause shows the member's value in place of the clause's threshold.
+        head = f'{{"rule_id":{self.rule.id},"rule_version":{self.rule.version},"facts":['
+        pieces: list[tuple[str, dict[int, float] | None, bool]] = []
+        for leaf in self.clauses:
             if isinstance(leaf, FactClause):
                 read = self.cache.values.get(leaf.key())
-                valued.append((i, read.values if read is not None else {}, leaf.fact != "quiz_error_rate"))
+                shown = orjson.dumps(leaf.model_dump(exclude_none=True, exclude={"value"})).decode()[:-1]
+                # A member without a row counts as 0, except for rates (no answers: no rate).
+                pieces.append((shown + ',"value":', read.values if read is not None else {},
+                               leaf.fact != "quiz_error_rate"))
+            else:
+                pieces.append((orjson.dumps(leaf.model_dump(exclude_none=True)).decode(), None, False))
         evidence, event_ids = [], []
         for member_no in member_nos:
-            shown = list(dumped)
-            for i, values, zero in valued:
-                value = values.get(member_no)
-                shown[i] = {**dumped[i], "value": 0.0 if value is None and zero else value}
-            named = orjson.dumps(events.get(member_no, [])[:MAX_EVIDENCE_EVENTS]).decode()
-            evidence.append(orjson.dumps({"rule_id": self.rule.id, "rule_version": self.rule.version,
-                                          "facts": shown}).decode()[:-1] + f',"events":{named}}}')
+            facts_json = []
+            for shown, values, zero in pieces:
+                if values is None:
+                    facts_json.append(shown)
+                else:
+                    value = values.get(member_no)
+                    facts_json.append(f"{shown}{orjson.dumps(0.0 if value is None and zero else value).decode()}}}")
+            behind = events.get(member_no)
+            named = orjson.dumps(behind[:MAX_EVIDENCE_EVENTS]).decode() if behind else "[]"
+            evidence.append(f'{head}{",".join(facts_json)}],"events":{named}}}')
             event_ids.append(named)
         return evidence, event_ids
 
