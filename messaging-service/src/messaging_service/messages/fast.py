@@ -268,7 +268,8 @@ class FastPath:
             self.counts["orm"] += 1
             return None
         self.counts["routed"] += 1
-        await wake(self.runtime)
+        if routed.status == "undeliverable":  # its event is the only outbox row routing writes
+            await wake(self.runtime)
         return routed, await self._finish(routed, member_no, purpose, plan_of)
 
     async def route_existing(self, message_id: int, member_no: int, purpose: PurposeSnapshot, plan_of: Channels
@@ -288,9 +289,10 @@ class FastPath:
             self.counts["orm"] += 1
             return False
         self.counts["routed"] += 1
-        await wake(self.runtime)
         routed = Routed(message_id, str(row[0]), row[1], row[2], row[3], row[4],
                         orjson.loads(row[5]) if isinstance(row[5], str) else list(row[5] or []))
+        if routed.status == "undeliverable":  # its event is the only outbox row routing writes
+            await wake(self.runtime)
         await self._finish(routed, member_no, purpose, plan_of)
         return True
 
