@@ -30,18 +30,27 @@ from tagging_service.rules import service as rules
 REPO = Path(__file__).resolve().parents[2]
 
 
-def cpu_seconds(data_dir: Path) -> tuple[float, float]:
-    """(CPU seconds of this process, of this run's PostgreSQL server and its backends) so far."""
+def cpu_seconds(data_dir: Path) -> tuple[float, dict[int, float]]:
+    """(CPU seconds of this process, of each process of this run's PostgreSQL server by pid) so far."""
     own = psutil.Process().cpu_times()
-    server = 0.0
+    server: dict[int, float] = {}
     try:
         postmaster = psutil.Process(int((data_dir / "pg" / "postmaster.pid").read_text().split()[0]))
         for process in [postmaster, *postmaster.children(recursive=True)]:
             times = process.cpu_times()
-            server += times.user + times.system
+            server[process.pid] = times.user + times.system
     except (OSError, ValueError, psutil.Error):
         pass  # an external server (QUNYUN_TEST_DATABASE_URL): its CPU is not ours to count
     return own.user + own.system, server
+
+
+def cpu_between(before: tuple[float, dict[int, float]], after: tuple[float, dict[int, float]]) -> tuple[float, float]:
+    """(this process, PostgreSQL) CPU seconds between two readings. Per pid: a process that exited meanwhile
+    (an autovacuum worker) is not subtracted whole, one that started is counted from zero."""
+    server = sum(seconds - before[1].get(pid, 0.0) for pid, seconds in after[1].items())
+    return after[0] - before[0], server
+
+
 CONDITION = {"fact": "quiz_error_rate", "series_id": 3, "within_days": 30, "op": "gt", "value": 0.5}
 
 
@@ -100,7 +109,7 @@ async def main(members: int, *, analyze: bool) -> None:
         print(f"{'what':<34}{'seconds':>9}{'members/s':>12}")
         print(f"{'back-fill (evaluate + tag + events)':<34}{elapsed:>9.2f}{members / elapsed:>12,.0f}")
         print(f"{'raw SQL condition only':<34}{raw_elapsed:>9.2f}{members / raw_elapsed:>12,.0f}")
-        own, server = (after - before for after, before in zip(cpu_after, cpu_before, strict=True))
+        own, server = cpu_between(cpu_before, cpu_after)
         print(f"CPU during the back-fill: tagging (this process) {own:.2f} s, PostgreSQL {server:.2f} s "
               f"({(own + server) / elapsed:.2f} cores of {os.cpu_count()})")
         print("load average (1, 5, 15 min) before / after: "
