@@ -58,7 +58,9 @@ async def _send_fast(runtime: RuntimeDep, clock: ClockDep, body: MessageCreate, 
     if finished.message is not None:
         return MessageRead.model_validate(finished.message)
     channel = channels.kinds[routed.index] if routed.index is not None else None
-    return MessageRead(
+    # Built from values the routing statement and the recorder answered (not validated again: a send's answer is
+    # encoded on every plain send, and the route's answer for the same message is the same JSON).
+    return MessageRead.model_construct(
         id=routed.message_id, member_no=body.member_no, purpose=purpose.name,
         message_class=purpose.message_class,  # type: ignore[arg-type]
         status=finished.status,  # type: ignore[arg-type]
@@ -66,8 +68,9 @@ async def _send_fast(runtime: RuntimeDep, clock: ClockDep, body: MessageCreate, 
         template_id=channels.template_ids[routed.index] if routed.index is not None and channel != "custom" else None,
         reason=routed.reason,  # type: ignore[arg-type]
         reasons=routed.reasons,  # type: ignore[arg-type]
-        broadcast_id=None, send_at=None, hold_until=None, requested_at=now, sent_at=finished.sent_at,
-        delivered_at=finished.delivered_at, delivery_status=finished.delivery_status,
+        broadcast_id=None, send_at=None, hold_until=None,
+        requested_at=now, sent_at=finished.sent_at, delivered_at=finished.delivered_at,
+        delivery_status=finished.delivery_status,
     )
 
 
