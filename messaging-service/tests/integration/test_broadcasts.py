@@ -194,17 +194,19 @@ async def test_a_new_broadcast_keeps_its_rate_from_its_first_seconds(messaging_f
         assert twice == 0 and unlinked == 0
 
 
-async def test_a_broadcast_keeps_its_rate_while_each_send_takes_most_of_a_second(messaging_factory):
-    """Sends that take 0.9 s each (WeChat slow, or commits slowed by a checkpoint) must not hold the rate back.
+async def test_a_broadcast_keeps_a_seconds_worth_of_sends_under_way(messaging_factory):
+    """Slow sends (WeChat slow, or commits slowed by a checkpoint) must not hold the rate back below a second each.
 
-    At 200/s that is 180 sends under way at once; with a fixed 128 the runner started at most 128 every 0.9 s
-    (≈ 142/s, ≈ 850 in the 6 s measured here).
+    At 200/s the runner keeps up to 200 sends under way; with the fixed 128 it had, a send taking over 0.64 s held
+    the rate below 200/s. Counted at the simulator, as calls that arrived and have not been answered yet: each takes
+    3 s, so after a second at the rate 200 are under way (a loaded machine starting them more slowly still passes
+    128 within the 3 s), and the old runner never exceeded 128.
     """
     async with messaging_factory() as m:
         m.set_now(at_shanghai(12))
         await m.purpose("notice.slow_wechat", "transactional",
                         [{"channel": "custom", "text": "{title}：今天还没打卡哦"}])
-        rate, seconds, total = 200, 6.0, 1600
+        rate, total = 200, 800
         people = (await m.sim.post("/sim/people/bulk", json={"count": total, "follow": True, "texted": True})).json()
         now = m.runtime.extras["clock"].now()  # the test's clock: the windows are open at its noon
         async with m.runtime.session_factory() as session:
@@ -230,18 +232,21 @@ async def test_a_broadcast_keeps_its_rate_while_each_send_takes_most_of_a_second
                    SELECT :b, g, 70000001 + g FROM generate_series(0, :n - 1) AS g"""), {"b": broadcast_id, "n": total})
             await session.commit()
         path = "/cgi-bin/message/custom/send"
-        await m.sim.post("/sim/faults", json={"path": path, "latency_ms": 900, "times": total})
-        calls = m.sim_app.state.sim.state.counters.api_calls
-        started = time.monotonic()
+        await m.sim.post("/sim/faults", json={"path": path, "latency_ms": 3000, "times": total})
+        state = m.sim_app.state.sim.state
+        arrived_before, answered_before = state.counters.api_calls[path], len(state.sent)
         task = asyncio.create_task(runner.run_one(m.runtime, broadcast_id))
-        await asyncio.sleep(seconds)
-        arrived, elapsed = calls[path], time.monotonic() - started  # counted as each call arrives
+        under_way = 0
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline:
+            # Arrived (counted before the fault's wait) minus answered (recorded after it).
+            under_way = max(under_way, (state.counters.api_calls[path] - arrived_before)
+                            - (len(state.sent) - answered_before))
+            await asyncio.sleep(0.05)
         async with m.runtime.session_factory() as session:
             await session.execute(text("UPDATE broadcasts SET state = 'cancelled' WHERE id = :b"), {"b": broadcast_id})
             await session.commit()
         await asyncio.wait_for(task, timeout=60)
-        # 200/s over the measured seconds is ≈ 1,200; the fixed 128 in flight made at most ≈ 850. 80 % leaves room
-        # for a loaded machine, not for the 128.
-        assert arrived >= rate * elapsed * 0.8, (arrived, elapsed)
+        assert under_way > 150, under_way
         sent = await m.sent(kind="custom")
         assert len({s["touser"] for s in sent}) == len(sent)  # nobody twice
