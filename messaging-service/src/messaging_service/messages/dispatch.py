@@ -248,7 +248,7 @@ class Dispatcher:
         message.status, message.reason, message.updated_at = "undeliverable", reason, now
         await emit(session, MessageUndeliverable(member_no=message.member_no, message_id=message.id,
                                                  purpose=message.purpose, reason=reason, reasons=list(message.reasons),
-                                                 message_class=message.message_class),  # type: ignore[arg-type]
+                                                 message_class=message.message_class),
              member_no=message.member_no)
         return None
 
@@ -341,7 +341,7 @@ class Dispatcher:
                 message.client_msg_id = plan.body.get("client_msg_id")
             await self._early_report(session, message)
             await emit(session, MessageSent(member_no=message.member_no, message_id=message.id, purpose=message.purpose,
-                                      message_class=message.message_class,  # type: ignore[arg-type]
+                                      message_class=message.message_class,
                                       channel=plan.channel,  # type: ignore[arg-type]
                                       template_id=plan.template_id, wechat_msgid=outcome.msgid,
                                       fell_back=fell_back), member_no=message.member_no)
@@ -353,7 +353,7 @@ class Dispatcher:
             message.status, message.reason = "unknown", "unknown_outcome"
             await emit(session, MessageFailed(
                 member_no=message.member_no, message_id=message.id, purpose=message.purpose,
-                message_class=message.message_class,  # type: ignore[arg-type]
+                message_class=message.message_class,
                 channel=plan.channel,  # type: ignore[arg-type]
                 reason="unknown_outcome"), member_no=message.member_no)
             return False, message
@@ -378,7 +378,7 @@ class Dispatcher:
                             outcome="failed", reason=reason, errcode=errcode, errmsg=outcome.errmsg, at=now))
         message.status, message.reason = "failed", reason
         await emit(session, MessageFailed(member_no=message.member_no, message_id=message.id, purpose=message.purpose,
-                                    message_class=message.message_class,  # type: ignore[arg-type]
+                                    message_class=message.message_class,
                                     channel=plan.channel,  # type: ignore[arg-type]
                                     reason=reason, errcode=errcode), member_no=message.member_no)
         return False, message

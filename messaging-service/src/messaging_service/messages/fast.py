@@ -243,7 +243,7 @@ class FastPath:
         # message_id, reason and reasons are set by the statement.
         return outbox_row(MessageUndeliverable(member_no=member_no, message_id=0, purpose=purpose.name,
                                                reason="no_credit",
-                                               message_class=purpose.message_class),  # type: ignore[arg-type]
+                                               message_class=purpose.message_class),
                           source=self.settings.service_name, member_no=member_no)
 
     async def send_new(
@@ -319,7 +319,7 @@ class FastPath:
                             channel=channel,  # type: ignore[arg-type]
                             template_id=plan.template_id, wechat_msgid=outcome.msgid,
                             fell_back=bool(routed.reasons),
-                            message_class=snapshot.message_class),  # type: ignore[arg-type]
+                            message_class=snapshot.message_class),
                 source=self.settings.service_name, member_no=member_no)
             try:
                 finished = await self.recorder.record(plan, outcome, event)
