@@ -23,6 +23,9 @@
       if (css) link.as = 'style'
       // The credentials mode of Vite's own links and imports, or the preloaded file is not reused.
       link.crossOrigin = ''
+      // Behind the entry's files and, once the router asks for them, the figures' requests: Chromium sends
+      // six at a time per origin, and a busy gateway then answered the requests after these files.
+      link.fetchPriority = 'low'
       link.href = files[j]
       document.head.appendChild(link)
     }

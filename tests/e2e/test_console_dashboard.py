@@ -353,7 +353,7 @@ def test_every_figure_settles_and_the_dashboard_marks_itself_interactive(page: A
     assert not errors, errors
 
 
-def test_a_signed_in_dashboard_load_fetches_its_chunks_beside_the_entry_and_the_login_page_does_not(
+def test_a_signed_in_dashboard_load_fetches_its_chunks_beside_the_entry_and_its_date_picker_after(
     page: Any, system: Any, api: Api,
 ) -> None:
     files = """() => performance.getEntriesByType('resource').map(e => [new URL(e.name).pathname, e.startTime])"""
@@ -374,6 +374,12 @@ def test_a_signed_in_dashboard_load_fetches_its_chunks_beside_the_entry_and_the_
         r"/assets/(dashboard|BasicLayout|ActivityFigures|CampaignFigures|ChannelFunnel)-[^/]+\.js$", path)}
     assert len(chunks) == 5, asked
     assert all(at < first_request for at in chunks.values()), (chunks, first_request)
+    # The date picker's own chunk only once every figure has drawn; then the picker replaces the range as text.
+    page.wait_for_selector("[data-test=dashboard-range] .el-date-editor--daterange")
+    interactive = page.evaluate("() => performance.getEntriesByName('qunyun:dashboard:interactive')[0].startTime")
+    asked = dict(page.evaluate(files))
+    date_chunk = [at for path, at in asked.items() if re.search(r"/assets/element-plus-date-[^/]+\.js$", path)]
+    assert date_chunk and date_chunk[0] >= interactive, (date_chunk, interactive)
 
 
 def test_a_range_the_api_refuses_is_an_error_state_on_every_windowed_card(page: Any, system: Any, api: Api) -> None:
