@@ -14,12 +14,16 @@ from typing import Any
 
 import pytest
 
+from shared.testing.journeys import GatewayClient
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
-ARTIFACTS = Path(__file__).resolve().parents[2] / ".data" / "test" / "artifacts"
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / ".data" / "test" / "artifacts"
+CONSOLE_INDEX = REPO / "console" / "dist" / "index.html"
 # The dashboard fires its figure requests at once and a test machine may be busy (load
 # averages above 20 were seen on two cores): the UI gets more patience than one API call.
 TIMEOUT_MS = 60_000
@@ -68,3 +72,13 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     else:
         context.tracing.stop()
     context.close()
+
+
+@pytest.fixture(scope="module")
+def api(system: Any) -> Iterator[GatewayClient]:
+    """The admin's calls through the gateway, for the journeys that open the built console."""
+    if not CONSOLE_INDEX.is_file():
+        pytest.fail("console/dist is missing: build it with `make console` (make test does) before these tests")
+    client = GatewayClient(system)
+    yield client
+    client.close()

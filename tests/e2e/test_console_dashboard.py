@@ -12,125 +12,35 @@ from __future__ import annotations
 
 import re
 import secrets
-import time
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from shared.auth import StaffPrincipal, TokenCodec
-from shared.settings import QunyunSettings
+from shared.testing.journeys import GatewayClient, choose, sign_in, until, visit
 
 pytestmark = pytest.mark.e2e
 
-REPO = Path(__file__).resolve().parents[2]
-DIST = REPO / "console" / "dist" / "index.html"
 TOKEN_KEY = "qunyun.staff.token"
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
 
-def until(check: Any, timeout: float = 120) -> Any:
-    """Poll ``check`` until it returns something truthy (events cross the broker)."""
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(1)
-    return result
-
-
-class Api:
-    """Staff and member calls through the gateway, and the simulator's control API."""
-
-    def __init__(self, system: Any) -> None:
-        self.system = system
-        self.http = httpx.Client(base_url=system.gateway, timeout=30)
-        session = self.ok(self.http.post("/admin/v1/session", json={
-            "username": system.admin_username, "password": system.admin_password,
-        }))
-        self.headers = {"authorization": f"Bearer {session['token']}"}
-        self.admin = session["staff"]
-
-    @staticmethod
-    def ok(response: httpx.Response, *status: int) -> Any:
-        expected = status or (200, 201)
-        assert response.status_code in expected, (response.request.url, response.status_code, response.text)
-        return response.json() if response.content else None
-
-    def get(self, path: str, **params: Any) -> Any:
-        return self.ok(self.http.get(path, params=params, headers=self.headers))
-
-    def post(self, path: str, body: dict[str, Any]) -> Any:
-        return self.ok(self.http.post(path, json=body, headers=self.headers))
-
-    def metrics(self, path: str, **params: Any) -> Any:
-        """A figure, or None while metrics does not know the series yet (404)."""
-        answer = self.http.get(f"/admin/v1/metrics{path}", params=params, headers=self.headers)
-        return answer.json() if answer.status_code == 200 else None
-
-    def person(self, *, scene: str | None = None) -> dict[str, str]:
-        """A person of the simulator (following the service account through channel ``scene`` first,
-        if given) who then logs in to the mini-program: their session headers."""
-        sim = self.system.simulator
-        person = self.ok(self.http.post(f"{sim}/sim/people", json={}))
-        if scene is not None:
-            self.ok(self.http.post(f"{sim}/sim/people/{person['person_id']}/follow", json={"scene": scene}))
-        code = self.ok(self.http.post(f"{sim}/sim/people/{person['person_id']}/login-code"))["code"]
-        session = self.ok(self.http.post("/mp/v1/session", json={"code": code}))
-        return {"authorization": f"Bearer {session['token']}"}
-
-    def register(self, period_id: int, member: dict[str, str]) -> None:
-        headers = member | {"Idempotency-Key": secrets.token_hex(8)}
-        registration = self.ok(self.http.post(f"/mp/v1/periods/{period_id}/registrations", json={}, headers=headers))
-        assert registration["state"] == "confirmed", registration
-
-    def open_free_periods(self, series_id: int, count: int) -> list[dict[str, Any]]:
-        """``count`` free periods of the series, open for registration now and starting in eight days."""
-        now = datetime.now(UTC)
-        today = now.date()
-        periods = []
-        for number in range(1, count + 1):
-            period = self.post(f"/admin/v1/series/{series_id}/periods", {
-                "title": f"第{number}期", "capacity": 100, "fee_fen": 0,
-                "registration_opens_at": (now - timedelta(hours=1)).isoformat(),
-                "registration_closes_at": (now + timedelta(days=7)).isoformat(),
-                "start_date": (today + timedelta(days=8)).isoformat(),
-                "end_date": (today + timedelta(days=17)).isoformat(),
-            })
-            self.post(f"/admin/v1/periods/{period['id']}/state", {"state": "open"})
-            periods.append(period)
-        return periods
-
-    def staff_token(self, *, ttl: int) -> str:
-        """A token for the admin as the identity service would sign it, living ``ttl`` seconds (negative: expired)."""
-        codec = TokenCodec(QunyunSettings(secret_key=self.system.env["QUNYUN_SECRET_KEY"]))  # type: ignore[call-arg]
-        principal = StaffPrincipal(
-            staff_id=int(self.admin["id"]), username=self.admin["username"], roles=frozenset({self.admin["role"]}),
-        )
-        return codec.issue_staff(principal, ttl=ttl)
+def two_free_periods(api: GatewayClient, series_id: int) -> list[dict[str, Any]]:
+    """Periods 1 and 2 of the series, free, open for registration now and starting in eight days."""
+    return [api.open_period(series_id, f"第{n}期", capacity=100, days=10) for n in (1, 2)]
 
 
 @pytest.fixture(scope="module")
-def api(system: Any) -> Iterator[Api]:
-    if not DIST.is_file():
-        pytest.fail("console/dist is missing: build it with `make console` (make test does) before these tests")
-    client = Api(system)
-    yield client
-    client.http.close()
-
-
-@pytest.fixture(scope="module")
-def seeded(api: Api) -> dict[str, Any]:
+def seeded(api: GatewayClient) -> dict[str, Any]:
     """A series of two open free periods: A, B and C (who came through a channel) register for #1, A and C for #2."""
     tag = secrets.token_hex(3)
-    series = api.post("/admin/v1/series", {"title": f"看板系列 {tag}", "description": ""})
+    series = api.series(f"看板系列 {tag}")
     channel = api.post("/admin/v1/channels", {"name": f"看板海报 {tag}", "code": f"dash-{tag}"})
-    periods = api.open_free_periods(series['id'], 2)
-    a, b = api.person(), api.person()
-    c = api.person(scene=channel["code"])
+    periods = two_free_periods(api, series["id"])
+    a, b = api.person()["auth"], api.person()["auth"]
+    c = api.person(channel=channel["code"])["auth"]
     for member in (a, b, c):
         api.register(periods[0]["id"], member)
     for member in (a, c):
@@ -162,12 +72,11 @@ def seeded(api: Api) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def other_series(api: Api, seeded: dict[str, Any]) -> dict[str, Any]:
+def other_series(api: GatewayClient, seeded: dict[str, Any]) -> dict[str, Any]:
     """A second series with other numbers: D and E register for #1, D alone for #2 (renewal 1 of 2)."""
-    tag = secrets.token_hex(3)
-    series = api.post("/admin/v1/series", {"title": f"另一系列 {tag}", "description": ""})
-    periods = api.open_free_periods(series['id'], 2)
-    d, e = api.person(), api.person()
+    series = api.series(f"另一系列 {secrets.token_hex(3)}")
+    periods = two_free_periods(api, series["id"])
+    d, e = api.person()["auth"], api.person()["auth"]
     for member in (d, e):
         api.register(periods[0]["id"], member)
     api.register(periods[1]["id"], d)
@@ -188,29 +97,6 @@ def other_series(api: Api, seeded: dict[str, Any]) -> dict[str, Any]:
 # -- the browser side ---------------------------------------------------------------------------
 
 
-def console(system: Any, path: str = "") -> str:
-    return f"{system.gateway}/console/{path}"
-
-
-def open_page(page: Any, system: Any, path: str) -> None:
-    """Navigate without waiting for every chunk's load event (the expectations wait for what they read)."""
-    page.goto(console(system, path), wait_until="domcontentloaded")
-
-
-def sign_in(page: Any, system: Any) -> None:
-    open_page(page, system, "login")
-    page.locator("[data-test=username]").fill(system.admin_username)
-    page.locator("[data-test=password]").fill(system.admin_password)
-    page.locator("[data-test=login-submit]").click()
-    page.wait_for_url(re.compile(r"/console/dashboard"))
-
-
-def choose(page: Any, select: Any, option: str) -> None:
-    """Pick an option of an Element Plus select (its list is teleported to the body)."""
-    select.click()
-    page.locator(".el-select-dropdown__item:visible", has_text=option).first.click()
-
-
 def drawn(page: Any, name: str) -> dict[str, Any]:
     """What chart ``name`` holds once it has drawn (ECharts' getOption(), recorded by the console)."""
     page.wait_for_function(f"() => !!(window.__qunyunCharts && window.__qunyunCharts[{name!r}])")
@@ -223,7 +109,7 @@ def show_series(page: Any, system: Any, series: dict[str, Any]) -> None:
     Not by choosing it in the selector of an open page: the series figures may already have
     drawn that very series (the latest), and choosing it again draws nothing new to wait for.
     """
-    open_page(page, system, f"dashboard?series={series['id']}")
+    visit(page, system, f"dashboard?series={series['id']}")
     selector = page.locator("[data-test=renewal-series]")
     selector.scroll_into_view_if_needed()
     sync_api.expect(selector).to_contain_text(series["title"])
@@ -271,7 +157,7 @@ def test_choosing_another_series_redraws_the_series_figures_with_its_numbers(
     sync_api.expect(row.locator("td").nth(3)).to_have_text("50.0%")
     # The choice is in the URL and remembered: a fresh visit without ?series= shows it again.
     page.wait_for_url(re.compile(rf"series={other_series['series']['id']}(&|$)"))
-    open_page(page, system, "dashboard")
+    visit(page, system, "dashboard")
     sync_api.expect(page.locator("[data-test=renewal-series]")).to_contain_text(other_series["series"]["title"])
     assert drawn(page, "renewal")["series"][0]["data"] == [2]
 
@@ -335,7 +221,9 @@ def test_a_figure_csv_downloads_with_the_staff_token(page: Any, system: Any, see
     assert (row["from_period_id"], row["members"], row["renewed"]) == (str(seeded["periods"][0]["id"]), "3", "2")
 
 
-def test_every_figure_settles_and_the_dashboard_marks_itself_interactive(page: Any, system: Any, api: Api) -> None:
+def test_every_figure_settles_and_the_dashboard_marks_itself_interactive(
+    page: Any, system: Any, api: GatewayClient
+) -> None:
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     sign_in(page, system)
@@ -354,11 +242,11 @@ def test_every_figure_settles_and_the_dashboard_marks_itself_interactive(page: A
 
 
 def test_a_signed_in_dashboard_load_fetches_its_chunks_beside_the_entry_and_its_date_picker_after(
-    page: Any, system: Any, api: Api,
+    page: Any, system: Any, api: GatewayClient,
 ) -> None:
     files = """() => performance.getEntriesByType('resource').map(e => [new URL(e.name).pathname, e.startTime])"""
     # Signed out, the login page asks for its own chunk, never the dashboard's.
-    open_page(page, system, "login")
+    visit(page, system, "login")
     page.wait_for_selector("[data-test=login-submit]")
     asked = dict(page.evaluate(files))
     assert any(path.startswith("/console/assets/login-") for path in asked), asked
@@ -382,10 +270,12 @@ def test_a_signed_in_dashboard_load_fetches_its_chunks_beside_the_entry_and_its_
     assert date_chunk and date_chunk[0] >= interactive, (date_chunk, interactive)
 
 
-def test_a_range_the_api_refuses_is_an_error_state_on_every_windowed_card(page: Any, system: Any, api: Api) -> None:
+def test_a_range_the_api_refuses_is_an_error_state_on_every_windowed_card(
+    page: Any, system: Any, api: GatewayClient
+) -> None:
     sign_in(page, system)
     # 500 days: metrics answers 422 with its Chinese detail, which every windowed card shows.
-    open_page(page, system, "dashboard?from=2024-01-01&to=2025-05-14&granularity=week")
+    visit(page, system, "dashboard?from=2024-01-01&to=2025-05-14&granularity=week")
     for name in ("trend", "funnel", "dwell", "lifecycle", "heatmap", "retention"):
         card = page.locator(f"[data-figure={name}]")
         sync_api.expect(card.locator("[data-test=figure-error]")).to_contain_text("时间范围最长")
@@ -394,9 +284,9 @@ def test_a_range_the_api_refuses_is_an_error_state_on_every_windowed_card(page: 
     sync_api.expect(page.locator("[data-figure=renewal]")).not_to_have_attribute("data-state", "error")
 
 
-def test_a_token_about_to_expire_is_renewed_in_place(page: Any, system: Any, api: Api) -> None:
+def test_a_token_about_to_expire_is_renewed_in_place(page: Any, system: Any, api: GatewayClient) -> None:
     sign_in(page, system)
-    open_page(page, system, "members")
+    visit(page, system, "members")
     sync_api.expect(page.locator("[data-test=menu]")).to_be_visible()
     soon = api.staff_token(ttl=60)
     page.evaluate(f"sessionStorage.setItem({TOKEN_KEY!r}, {soon!r})")
@@ -415,11 +305,11 @@ def test_a_token_about_to_expire_is_renewed_in_place(page: Any, system: Any, api
     assert me.status_code == 200
 
 
-def test_an_expired_token_not_renewed_returns_to_login_and_back(page: Any, system: Any, api: Api) -> None:
+def test_an_expired_token_not_renewed_returns_to_login_and_back(page: Any, system: Any, api: GatewayClient) -> None:
     sign_in(page, system)
     expired = api.staff_token(ttl=-60)
     page.evaluate(f"sessionStorage.setItem({TOKEN_KEY!r}, {expired!r})")
-    open_page(page, system, "members/tags")
+    visit(page, system, "members/tags")
     dialog = page.locator(".session-renewal")
     sync_api.expect(dialog).to_be_visible()
     dialog.locator(".el-button", has_text="重新登录").click()

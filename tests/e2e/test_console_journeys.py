@@ -24,19 +24,8 @@ from shared.testing.system import start_system
 
 pytestmark = pytest.mark.e2e
 
-REPO = Path(__file__).resolve().parents[2]
-DIST = REPO / "console" / "dist" / "index.html"
 
 sync_api = pytest.importorskip("playwright.sync_api")
-
-
-@pytest.fixture(scope="module")
-def api(system: Any) -> Iterator[GatewayClient]:
-    if not DIST.is_file():
-        pytest.fail("console/dist is missing: build it with `make console` (make test does) before these tests")
-    client = GatewayClient(system)
-    yield client
-    client.close()
 
 
 # -- journeys -----------------------------------------------------------------------------------
