@@ -38,14 +38,14 @@ from messaging_service import catalog
 from messaging_service.catalog import PurposeSnapshot
 from messaging_service.messages.batching import Batches
 from messaging_service.messages.dispatch import Dispatcher, Outcome, Plan, build_body
+from messaging_service.messages.event_rows import sent_row, undeliverable_row
 from messaging_service.messages.models import Message
 from messaging_service.messages.policy import local_date, quiet_until
 from messaging_service.messages.routing import ChannelPlan, Routed, SendRequest, SendRouter
 from messaging_service.messages.service import request_hash
 from messaging_service.purposes import service as purposes
-from shared.contracts.messaging import MessageSent, MessageUndeliverable
 from shared.db import unit_of_work
-from shared.events.outbox import notify_sql, outbox_row
+from shared.events.outbox import notify_sql
 from shared.runtime import ServiceRuntime
 
 log = structlog.get_logger("messaging.fast")
@@ -241,10 +241,8 @@ class FastPath:
 
     def _undeliverable_event(self, member_no: int, purpose: PurposeSnapshot) -> dict[str, Any]:
         # message_id, reason and reasons are set by the statement.
-        return outbox_row(MessageUndeliverable(member_no=member_no, message_id=0, purpose=purpose.name,
-                                               reason="no_credit",
-                                               message_class=purpose.message_class),
-                          source=self.settings.service_name, member_no=member_no)
+        return undeliverable_row(source=self.settings.service_name, member_no=member_no, purpose=purpose.name,
+                                 message_class=purpose.message_class)
 
     async def send_new(
         self, *, member_no: int, purpose_name: str, data: dict[str, Any], source: str, key: str, now: datetime,
@@ -314,13 +312,10 @@ class FastPath:
         )
         outcome = await self.dispatcher._call(plan)
         if outcome.kind == "sent" and not outcome.tries:
-            event = outbox_row(
-                MessageSent(member_no=member_no, message_id=plan.message_id, purpose=purpose,
-                            channel=channel,  # type: ignore[arg-type]
-                            template_id=plan.template_id, wechat_msgid=outcome.msgid,
-                            fell_back=bool(routed.reasons),
-                            message_class=snapshot.message_class),
-                source=self.settings.service_name, member_no=member_no)
+            event = sent_row(source=self.settings.service_name, member_no=member_no, message_id=plan.message_id,
+                             purpose=purpose, channel=channel, template_id=plan.template_id,
+                             wechat_msgid=outcome.msgid, fell_back=bool(routed.reasons),
+                             message_class=snapshot.message_class)
             try:
                 finished = await self.recorder.record(plan, outcome, event)
                 self.counts["batched"] += 1
