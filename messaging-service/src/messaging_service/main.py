@@ -1,5 +1,6 @@
 """messaging-service app factory."""
 
+import gc
 from dataclasses import replace
 
 from fastapi import FastAPI
@@ -19,8 +20,21 @@ from messaging_service.messages.router import admin_router as messages_admin
 from messaging_service.messages.router import internal_router as messages_internal
 from messaging_service.purposes.router import admin_router as purposes_admin
 from messaging_service.templates.router import admin_router as templates_admin
-from shared.runtime import ServiceDefinition, create_service_app
+from shared.runtime import ServiceDefinition, ServiceRuntime, create_service_app
 from shared.settings import load_settings
+
+# Young objects a collection waits for (CPython's default is 700). Measured with gc callbacks at ~400 plain
+# sends/s: with 700 the collector ran ~45 times a second for ~9 % of messaging's CPU, scanning the objects of the
+# ~128 sends in flight (alive across several awaits) again and again; with 10,000 it ran about once in three
+# seconds, below 1 % of the CPU: nearly all of a send's objects are freed by reference counting, and the young
+# generation seldom fills. Cycles are still collected, only later; the start-up heap stays frozen (shared.runtime).
+YOUNG_COLLECTION_THRESHOLD = (10_000, 20, 10)
+
+
+async def collect_young_objects_less_often(_: ServiceRuntime) -> None:
+    """Raise the collector's thresholds for this process (the app's heap is frozen after start-up)."""
+    gc.set_threshold(*YOUNG_COLLECTION_THRESHOLD)
+
 
 DEFINITION = ServiceDefinition(
     name="messaging",
@@ -37,7 +51,7 @@ DEFINITION = ServiceDefinition(
         clock_internal,
     ],
     consumers=consumers,
-    on_startup=[startup],
+    on_startup=[startup, collect_young_objects_less_often],
     on_shutdown=[shutdown],
     background=[scheduler.run],
     # The send hot path (messages/fast.py); create_app sizes it from MESSAGING_DRIVER_POOL_SIZE.
