@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from abc import ABC, abstractmethod
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -23,7 +24,7 @@ class _Pending(Generic[T, R]):
         self.future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
 
 
-class Batches(Generic[T, R]):
+class Batches(ABC, Generic[T, R]):
     """``writers`` batches in flight at once, at most ``max_batch`` items each."""
 
     name = "batches"
@@ -43,9 +44,9 @@ class Batches(Generic[T, R]):
         await self._queue.put(pending)
         return await pending.future
 
+    @abstractmethod
     async def write(self, items: list[T]) -> list[R | BaseException]:
         """One result (or an exception) per item, in order; raising fails every item of the batch."""
-        raise NotImplementedError
 
     async def _run(self) -> None:
         while True:
