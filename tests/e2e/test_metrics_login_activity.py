@@ -10,7 +10,6 @@ telemetry: the dwell figure has no member-days).
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,9 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.testing.infra import Infra
 from shared.testing.modules import load_test_module
-from shared.testing.system import System, own_system
+from shared.testing.system import System
 from shared.testing.waiting import eventually
 
 pytestmark = [pytest.mark.e2e]
@@ -30,16 +28,7 @@ story_module = load_test_module(Path(__file__).with_name("test_seed_002_story.py
 SHANGHAI = story_module.SHANGHAI
 
 
-@pytest.fixture(scope="module")
-def login_system(infra: Infra) -> Iterator[System]:
-    """A system of its own: the test moves its clock, and in the whole suite (after test_messaging_reach's system)
-    the shared system's DAU for the moved day stayed 0 in CI, while the test passed alone; cause not found."""
-    with own_system(infra) as running:
-        yield running
-
-
-async def test_a_member_who_only_logs_in_is_active_that_day(login_system: System) -> None:
-    system = login_system
+async def test_a_member_who_only_logs_in_is_active_that_day(system: System) -> None:
     async with httpx.AsyncClient(timeout=30) as client:
         story = story_module.Story(system, client)
         await story.staff_login()

@@ -3,20 +3,25 @@
 End-to-end tests play weeks in seconds: periods open, run and close, days
 pass for metrics and tagging. Every process of a test system points
 ``QUNYUN_TEST_CLOCK_FILE`` at one small file holding an offset in seconds;
-:class:`Clock` re-reads it when it changed (checked at most every
-``RECHECK_SECONDS``), so all services and all their replicas agree on the
-moved time. Without the setting (production refuses it) the offset is zero
-and ``now()`` is the wall clock.
+:class:`Clock` re-reads it at most every ``RECHECK_SECONDS``, so all
+services and all their replicas agree on the moved time. A move is
+therefore seen everywhere only ``SETTLE_SECONDS`` after it was written:
+whoever moves the clock waits that long before acting at the new time
+(the test-clock endpoint answers only then). Without the setting
+(production refuses it) the offset is zero and ``now()`` is the wall clock.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 RECHECK_SECONDS = 0.05
+# Longer than one recheck interval: a reader that checked just before a write reads it on its next now().
+SETTLE_SECONDS = 2 * RECHECK_SECONDS
 
 
 class Clock:
@@ -25,7 +30,6 @@ class Clock:
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self.path = Path(path) if path else None
         self._offset = timedelta(0)
-        self._seen: float | None = None
         self._checked = 0.0
 
     def now(self) -> datetime:
@@ -48,7 +52,6 @@ class Clock:
             partial = self.path.with_name(f".{self.path.name}.{os.getpid()}")
             partial.write_text(repr(value.total_seconds()))
             partial.replace(self.path)
-            self._seen = self.path.stat().st_mtime_ns
             self._checked = time.monotonic()
 
     def set(self, moment: datetime | None) -> None:
@@ -56,15 +59,16 @@ class Clock:
         self.offset = timedelta(0) if moment is None else moment - datetime.now(UTC)
 
     def _reload(self) -> None:
+        # The content is read every time, not only when the mtime moved: two moves within the
+        # file system's timestamp granularity (a few ms) share one mtime, and the second was missed.
         assert self.path is not None
         try:
-            stamp = self.path.stat().st_mtime_ns
+            text = self.path.read_text()
         except FileNotFoundError:
-            self._offset, self._seen = timedelta(0), None
+            self._offset = timedelta(0)
             return
-        if stamp != self._seen:
-            try:
-                self._offset = timedelta(seconds=float(self.path.read_text() or 0))
-                self._seen = stamp
-            except (OSError, ValueError):
-                pass  # being replaced right now; the next check reads it
+        except OSError:
+            return  # unreadable for a moment; the next check reads it
+        # A hand-edited file that is no number keeps the last offset rather than stopping the clock.
+        with contextlib.suppress(ValueError):
+            self._offset = timedelta(seconds=float(text or 0))

@@ -9,6 +9,7 @@ Never routed by the gateway, internal token only, and absent in production
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -17,7 +18,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from shared.auth import InternalCallerDep
-from shared.clock import Clock
+from shared.clock import SETTLE_SECONDS, Clock
 from shared.errors import Invalid, NotFound
 from shared.runtime import ServiceRuntime
 
@@ -50,11 +51,15 @@ def clock_router(*, tick: Callable[[ServiceRuntime], Awaitable[Any]]) -> APIRout
 
     @router.put("/clock")
     async def set_clock(body: ClockSet, caller: InternalCallerDep, request: Request) -> ClockRead:
-        """Move the clock of every process of this system (tests play weeks in minutes)."""
+        """Move the clock of every process of this system (tests play weeks in minutes).
+
+        Answers once every process reads the new time: a request sent after the answer happens at it.
+        """
         _, clock = _context(request)
         if body.now is not None and body.now.tzinfo is None:
             raise Invalid("now 必须带时区。", slug="naive-datetime")
         clock.set(body.now)
+        await asyncio.sleep(SETTLE_SECONDS)
         return _read(clock)
 
     @router.post("/scheduler-tick")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx
 
-from shared.clock import Clock
+from shared.clock import SETTLE_SECONDS, Clock
 from shared.testing.infra import Infra, drop_database, free_port, migrated_database, run_sync
 
 SERVICES = ("identity", "campaign", "tagging", "messaging", "metrics")
@@ -81,8 +81,12 @@ class System:
                 process.wait(5)
 
     def set_clock(self, moment: datetime | None) -> None:
-        """Move every process's clock to ``moment`` (timezone-aware), or back to real time."""
+        """Move every process's clock to ``moment`` (timezone-aware), or back to real time.
+
+        Returns once every process reads the new time (``SETTLE_SECONDS`` after the write).
+        """
         Clock(self.env["QUNYUN_TEST_CLOCK_FILE"]).set(moment)
+        time.sleep(SETTLE_SECONDS)
 
     def databases(self) -> list[str]:
         """The databases this system created."""
