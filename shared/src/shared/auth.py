@@ -17,6 +17,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import math
 import time
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -149,8 +150,10 @@ class TokenCodec:
     def _encode(self, kind: str, claims: dict[str, Any], ttl: int) -> str:
         now = time.time()
         # iat keeps milliseconds (NumericDate may be fractional): a revocation
-        # and a re-login in the same second must stay distinguishable.
-        payload = {"iss": ISSUER, "typ": kind, "iat": round(now, 3), "exp": int(now) + ttl, **claims}
+        # and a re-login in the same second must stay distinguishable. Cut, not
+        # rounded: a rounded-up iat lies up to 0.5 ms ahead, and a verifier
+        # without leeway (PyJWT's default) refuses a token that fresh.
+        payload = {"iss": ISSUER, "typ": kind, "iat": math.floor(now * 1000) / 1000, "exp": int(now) + ttl, **claims}
         # What jwt.encode(payload, key, "HS256") writes, without its per-call key checks.
         signing_input = f"{_HEADER_B64}.{_b64encode(json.dumps(payload, separators=(',', ':')).encode())}"
         signature = hmac.new(self._keys[kind][0], signing_input.encode(), hashlib.sha256).digest()

@@ -30,11 +30,19 @@ def _claims(kind: str, **extra) -> dict:
 def test_issued_tokens_are_plain_hs256_jwts():
     codec = _codec()
     token = codec.issue_member(10001, session_id="s1")
+    # Decoded at once, without leeway: the iat of a token this fresh must not lie ahead (it was rounded up once).
     claims = jwt.decode(token, _key(codec, "member"), algorithms=["HS256"], issuer=ISSUER)
     assert claims["sub"] == "10001" and claims["sid"] == "s1" and claims["typ"] == "member"
     assert jwt.get_unverified_header(token) == {"alg": "HS256", "typ": "JWT"}
     internal = codec.issue_internal(caller="gateway", audience="campaign", member=MemberPrincipal(7, "s"))
     assert jwt.decode(internal, _key(codec, "internal"), algorithms=["HS256"], audience="campaign")["member_no"] == 7
+
+
+def test_an_issued_token_never_claims_to_be_issued_later_than_now():
+    codec = _codec()
+    for n in range(2000):
+        token = codec.issue_member(10001 + n, session_id="s")
+        assert jwt.decode(token, options={"verify_signature": False})["iat"] <= time.time()
 
 
 def test_tokens_signed_by_pyjwt_are_accepted():
