@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,13 +22,8 @@ import psutil
 from aiohttp import web
 
 from shared.settings import QunyunSettings
-
-
-def free_port() -> int:
-    """A TCP port free on the loopback interface right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from shared.testing.infra import free_port
+from shared.testing.waiting import until_healthy
 
 
 async def run(kind: str, rate: float, sends: int, gateway_delay: float) -> None:
@@ -52,14 +46,7 @@ async def run(kind: str, rate: float, sends: int, gateway_delay: float) -> None:
     settings = QunyunSettings()
     try:
         async with aiohttp.ClientSession() as session:
-            for _ in range(200):
-                try:
-                    async with session.get(f"{sim}/healthz") as r:
-                        if r.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
+            await until_healthy(session, f"{sim}/healthz")
             async with session.post(f"{sim}/sim/people/bulk", json={"count": sends, "follow": True,
                                                                       "texted": True}) as r:
                 people = await r.json()

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,8 @@ import pytest
 from aiohttp import web
 
 from shared.settings import QunyunSettings
+from shared.testing.infra import free_port
+from shared.testing.waiting import until_healthy
 
 RATE = 100
 SENDS = 300
@@ -34,12 +35,6 @@ SENDS = 300
 GATEWAY_DELAY = 2.0
 # The simulator's CPU per template send with its push, at most (measured 2.2-2.5 ms; 7-12 ms through httpcore).
 CPU_PER_SEND = 0.005
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class SlowGateway:
@@ -65,7 +60,7 @@ async def slow_gateway() -> AsyncIterator[tuple[SlowGateway, str]]:
     app.router.add_post("/wechat/{kind}/{appid}", gateway.push)
     runner = web.AppRunner(app, handler_cancellation=True)
     await runner.setup()
-    port = _free_port()
+    port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     yield gateway, f"http://127.0.0.1:{port}"
     await runner.cleanup()
@@ -73,7 +68,7 @@ async def slow_gateway() -> AsyncIterator[tuple[SlowGateway, str]]:
 
 @pytest.fixture
 def simulator_process(slow_gateway: tuple[SlowGateway, str]) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, WECHAT_SIM_PORT=str(port), QUNYUN_GATEWAY_URL=slow_gateway[1])
     process = subprocess.Popen(
         [sys.executable, "-m", "wechat_simulator"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -91,14 +86,7 @@ async def simulator(
 ) -> AsyncIterator[tuple[str, psutil.Process]]:
     url, process = simulator_process
     async with aiohttp.ClientSession() as session:
-        for _ in range(200):
-            try:
-                async with session.get(f"{url}/healthz") as response:
-                    if response.status == 200:
-                        break
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
+        await until_healthy(session, f"{url}/healthz")
     yield url, psutil.Process(process.pid)
 
 

@@ -7,6 +7,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+import aiohttp
+
 T = TypeVar("T")
 
 
@@ -26,3 +28,18 @@ async def eventually(
         await asyncio.sleep(interval)
         value = await probe()
     return value
+
+
+async def until_healthy(session: aiohttp.ClientSession, url: str, *, timeout: float = 20.0) -> None:
+    """Wait until ``url`` answers 200 (a process just started); fail when it does not within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            async with session.get(url) as response:
+                if response.status == 200:
+                    return
+        except aiohttp.ClientError:
+            pass  # not listening yet
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{url} did not answer 200 within {timeout}s")
+        await asyncio.sleep(0.1)
