@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 from contextlib import suppress
 from datetime import timedelta
+from typing import Any, cast
 
 import structlog
-from sqlalchemy import text
+from sqlalchemy import CursorResult, text
 
 from shared.db import unit_of_work
 from shared.runtime import ServiceRuntime
@@ -36,7 +37,8 @@ async def prune_once(runtime: ServiceRuntime) -> int:
     while True:
         async with unit_of_work(runtime.session_factory) as session:
             result = await session.execute(_PRUNE, {"keep": KEEP.total_seconds(), "batch": BATCH})
-        count = result.rowcount or 0
+        # A DELETE answers a CursorResult (execute() is typed as the general Result).
+        count = cast(CursorResult[Any], result).rowcount or 0
         removed += count
         if count < BATCH:
             return removed

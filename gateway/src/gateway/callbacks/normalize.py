@@ -113,7 +113,7 @@ def _build(msg_type: str, event_name: str, message: dict[str, Any], base: dict[s
     if lowered == "scan":
         return Scanned(**base, scene=key, ticket=_text(message, "Ticket"))
     if lowered in ("click", "view"):
-        return MenuClicked(**base, kind=event_name.upper(), key=key)  # type: ignore[arg-type]
+        return MenuClicked(**base, kind=event_name.upper(), key=key)
     if lowered == "location":
         latitude, longitude = _float(_text(message, "Latitude")), _float(_text(message, "Longitude"))
         if latitude is None or longitude is None:
@@ -127,7 +127,7 @@ def _build(msg_type: str, event_name: str, message: dict[str, Any], base: dict[s
         items = _items(message)
         decisions = [{"template_id": i.get("TemplateId", ""), "status": i.get("SubscribeStatusString", ""),
                       "popup_scene": i.get("PopupScene", "")} for i in items]
-        return SubscribePopup(**base, event_name=lowered, decisions=decisions)  # type: ignore[arg-type]
+        return SubscribePopup(**base, event_name=lowered, decisions=decisions)
     if lowered == "subscribe_msg_sent_event":
         results = [{"template_id": i.get("TemplateId", ""), "msg_id": i.get("MsgID", ""),
                     "error_code": i.get("ErrorCode", ""), "error_status": i.get("ErrorStatus", "")}

@@ -7,6 +7,7 @@ see member or staff tokens.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -53,7 +54,7 @@ _PATH_SAFE = "/%:@!$&'()*+,;=-._~"
 _QUERY_SAFE = _PATH_SAFE + "?"
 
 
-def _upstream_url(base: str, scope: dict[str, Any]) -> URL:
+def _upstream_url(base: str, scope: Mapping[str, Any]) -> URL:
     """The upstream URL with the path and query exactly as the client encoded them.
 
     Re-encoding the decoded path would turn an escaped ``%3F`` or ``%2F`` inside a
