@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import date, datetime, timedelta
+from typing import TypedDict
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -38,6 +39,15 @@ log = structlog.get_logger("identity.sessions")
 
 SESSION_KEY_CONTEXT = "session_key"
 LOGIN_DAY_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+class _LoginRow(TypedDict):
+    """The columns of a new login that both ways of recording it take."""
+
+    session_id: UUID
+    session_key_enc: bytes
+    token_hash: bytes
+    token_expires_at: datetime
 
 
 async def login(
@@ -73,7 +83,7 @@ async def login(
     openid, unionid = str(openid), answer.get("unionid") or None
     session_id = uuid7()
     refresh_token, digest, expires_at = _new_refresh_token(ctx)
-    login_row = {
+    login_row: _LoginRow = {
         "session_id": session_id,
         "session_key_enc": ctx.cipher.encrypt(str(session_key), context=SESSION_KEY_CONTEXT),
         "token_hash": digest,
