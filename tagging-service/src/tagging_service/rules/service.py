@@ -84,7 +84,7 @@ async def backfill_read(session: AsyncSession, rule_id: int) -> BackfillRead:
     row = await repository.backfill(session, rule_id)
     if row is None:
         raise errors.backfill_not_found()
-    return BackfillRead(rule_id=row.rule_id, rule_version=row.rule_version, state=row.state,  # type: ignore[arg-type]
+    return BackfillRead(rule_id=row.rule_id, rule_version=row.rule_version, state=row.state,
                         done=row.done, total=row.total, changed=row.changed, error=row.error,
                         started_at=row.started_at, finished_at=row.finished_at)
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -214,7 +214,8 @@ class _Parser:
             parsed = [self.node(child, f"{path}.{key}.{i}", depth + 1) for i, child in enumerate(children)]
             if any(p is None for p in parsed):
                 return None
-            return Logical(op=key, children=tuple(p for p in parsed if p is not None), path=path)
+            op = cast(Literal["and", "or"], key)  # checked just above; mypy does not narrow str by `in`
+            return Logical(op=op, children=tuple(p for p in parsed if p is not None), path=path)
         if key == "not":
             if set(value) - {"not"}:
                 self.errors.append(_problem(path, "not 只能包含一个条件。", "extra_forbidden"))

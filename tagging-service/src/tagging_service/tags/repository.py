@@ -12,6 +12,7 @@ from sqlalchemy import BigInteger, DateTime, Text, bindparam, delete, func, inse
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import ReturningInsert
 from uuid_utils import uuid7
 
 from tagging_service.tags.models import MemberTag, MemberTagHistory, Tag, TagGroup
@@ -69,7 +70,7 @@ async def list_tags(
 
 async def upsert_member_tag(session: AsyncSession, values: dict[str, Any]) -> tuple[MemberTag, bool]:
     """Insert a member tag or refresh its expiry; returns the row and whether it is new."""
-    stmt = (
+    stmt: ReturningInsert[MemberTag, bool] = (
         pg_insert(MemberTag).values(**values)
         .on_conflict_do_update(
             index_elements=["member_no", "tag_id"],
