@@ -41,7 +41,8 @@ async def create_channel(
 async def list_channels(session: SessionDep, page: PageDep, clock: ClockDep) -> Page[ChannelRead]:
     """Channels by id, a page at a time."""
     cursor = decode_cursor(page.cursor)
-    rows = await repository.page(session, after_id=cursor and int(cursor["id"]), limit=page.limit + 1)
+    after = int(cursor["id"]) if cursor is not None else None
+    rows = await repository.page(session, after_id=after, limit=page.limit + 1)
     more = len(rows) > page.limit
     rows = rows[: page.limit]
     return Page(

@@ -43,8 +43,9 @@ async def list_checkins(period_id: IdPath, session: SessionDep, page: PageDep) -
     """A period's check-ins by id."""
     await periods.require_period(session, period_id)
     cursor = decode_cursor(page.cursor)
+    after = int(cursor["id"]) if cursor is not None else None
     rows = await repository.of_period(
-        session, period_id, after_id=cursor and int(cursor["id"]), limit=page.limit + 1
+        session, period_id, after_id=after, limit=page.limit + 1
     )
     more = len(rows) > page.limit
     rows = rows[: page.limit]

@@ -50,11 +50,12 @@ async def list_communities(
 ) -> Page[CommunityRead]:
     """Groups by id, with the number of members seen in each."""
     cursor = decode_cursor(page.cursor)
+    after = int(cursor["id"]) if cursor is not None else None
     rows = await repository.page(
         session,
         period_id=period_id,
         unlinked=unlinked,
-        after_id=cursor and int(cursor["id"]),
+        after_id=after,
         limit=page.limit + 1,
     )
     more = len(rows) > page.limit
@@ -131,8 +132,9 @@ async def community_members(
     """Members seen in a group, by member number, marked when registered for its period."""
     community = await service.require(session, community_id)
     cursor = decode_cursor(page.cursor)
+    after = int(cursor["no"]) if cursor is not None else None
     rows = await repository.members_page(
-        session, community_id, after=cursor and int(cursor["no"]), limit=page.limit + 1
+        session, community_id, after=after, limit=page.limit + 1
     )
     more = len(rows) > page.limit
     rows = rows[: page.limit]

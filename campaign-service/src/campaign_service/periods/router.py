@@ -51,7 +51,8 @@ async def create_series(body: SeriesCreate, session: SessionDep) -> SeriesRead:
 async def list_series(session: SessionDep, page: PageDep) -> Page[SeriesRead]:
     """Series by id, a page at a time."""
     cursor = decode_cursor(page.cursor)
-    rows = await repository.list_series(session, after_id=cursor and int(cursor["id"]), limit=page.limit + 1)
+    after = int(cursor["id"]) if cursor is not None else None
+    rows = await repository.list_series(session, after_id=after, limit=page.limit + 1)
     more = len(rows) > page.limit
     rows = rows[: page.limit]
     return Page(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,7 +31,7 @@ def zone_of(period: Period) -> ZoneInfo:
     return ZoneInfo(period.timezone)
 
 
-def dates_of(period: Period) -> list:  # type: ignore[type-arg]
+def dates_of(period: Period) -> list[date]:
     """The period's plan dates."""
     return plan_dates(plan_of(period), period.start_date, period.end_date)
 

@@ -45,7 +45,8 @@ async def my_registrations(member: CurrentMember, session: SessionDep, clock: Cl
 async def all_channel_stats(session: SessionDep, page: PageDep) -> Page[ChannelStats]:
     """Traffic precision per channel: scans, follows, members, registrations, payments."""
     cursor = decode_cursor(page.cursor)
-    rows = await channels.page(session, after_id=cursor and int(cursor["id"]), limit=page.limit + 1)
+    after = int(cursor["id"]) if cursor is not None else None
+    rows = await channels.page(session, after_id=after, limit=page.limit + 1)
     more = len(rows) > page.limit
     rows = rows[: page.limit]
     return Page(
@@ -79,9 +80,10 @@ async def list_period_registrations(
     if format == "csv":
         return await _registrations_csv(session, period_id, status, member_no)
     cursor = decode_cursor(page.cursor)
+    after = int(cursor["id"]) if cursor is not None else None
     rows = await period_registrations(
         session, period_id, status=status, member_no=member_no,
-        after_id=cursor and int(cursor["id"]), limit=page.limit + 1,
+        after_id=after, limit=page.limit + 1,
     )
     more = len(rows) > page.limit
     rows = rows[: page.limit]

@@ -41,8 +41,9 @@ async def list_referrals(
 ) -> Page[ReferralRead]:
     """Who brought whom, by invitee number."""
     cursor = decode_cursor(page.cursor)
+    after = int(cursor["no"]) if cursor is not None else None
     rows = await repository.page(
-        session, inviter=inviter, invitee=invitee, after=cursor and int(cursor["no"]), limit=page.limit + 1
+        session, inviter=inviter, invitee=invitee, after=after, limit=page.limit + 1
     )
     more = len(rows) > page.limit
     rows = rows[: page.limit]
