@@ -55,8 +55,8 @@ _entries: dict[tuple[Any, ...], tuple[float, Any]] = {}
 
 
 def _db(session: AsyncSession) -> str:
-    bind = session.bind
-    return str(bind.url.database) if bind is not None else ""
+    bind = session.bind  # an AsyncEngine or an AsyncConnection: both have the sync engine and its URL
+    return str(bind.sync_engine.url.database) if bind is not None else ""
 
 
 def clear(session: AsyncSession) -> None:
@@ -75,12 +75,12 @@ def _fresh(key: tuple[Any, ...]) -> tuple[bool, Any]:
 
 def peek_purpose(db: str, name: str) -> tuple[bool, PurposeSnapshot | None]:
     """(hit, snapshot) from the cache of database ``db`` alone: no session, no query (the send hot path)."""
-    return _fresh((db, "purpose", name))  # type: ignore[return-value]
+    return _fresh((db, "purpose", name))
 
 
 def peek_template(db: str, app: str, template_id: str) -> tuple[bool, TemplateSnapshot | None]:
     """(hit, snapshot) of a template from the cache alone."""
-    return _fresh((db, "template", app, template_id))  # type: ignore[return-value]
+    return _fresh((db, "template", app, template_id))
 
 
 async def purpose(session: AsyncSession, name: str) -> PurposeSnapshot | None:
@@ -88,7 +88,7 @@ async def purpose(session: AsyncSession, name: str) -> PurposeSnapshot | None:
     key = (_db(session), "purpose", name)
     hit, value = _fresh(key)
     if hit:
-        return value  # type: ignore[no-any-return]
+        return value
     row = await session.scalar(select(Purpose).where(Purpose.name == name))
     snapshot = None if row is None else PurposeSnapshot(
         id=row.id, name=row.name, message_class=row.message_class, channels=list(row.channels),
@@ -102,7 +102,7 @@ async def template(session: AsyncSession, app: str, template_id: str) -> Templat
     key = (_db(session), "template", app, template_id)
     hit, value = _fresh(key)
     if hit:
-        return value  # type: ignore[no-any-return]
+        return value
     row = await session.scalar(select(Template).where(Template.app == app, Template.template_id == template_id))
     snapshot = None if row is None else TemplateSnapshot(
         app=row.app, template_id=row.template_id, kind=row.kind, fields=list(row.fields),

@@ -123,7 +123,7 @@ async def _claim_on_pool(runtime: ServiceRuntime, broadcast_id: int, size: int) 
         events = [
             orjson.dumps(outbox_row(
                 MessageRequested(member_no=member_no, message_id=message_id, purpose=head[0],
-                                 message_class=klass, broadcast_id=broadcast_id),  # type: ignore[arg-type]
+                                 message_class=klass, broadcast_id=broadcast_id),
                 source=runtime.settings.service_name, member_no=member_no)).decode()
             for message_id, member_no in rows
         ]
@@ -169,7 +169,7 @@ async def _claim(runtime: ServiceRuntime, broadcast_id: int, size: int) -> list[
         )
         for m in messages:
             await emit(session, MessageRequested(member_no=m.member_no, message_id=m.id, purpose=m.purpose,
-                                           message_class=m.message_class,  # type: ignore[arg-type]
+                                           message_class=m.message_class,
                                            broadcast_id=broadcast_id), member_no=m.member_no)
         return [(m.id, m.member_no) for m in messages]
 

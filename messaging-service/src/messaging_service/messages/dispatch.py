@@ -107,15 +107,15 @@ class Dispatcher:
 
     @property
     def clock(self) -> Clock:
-        return self.runtime.extras["clock"]  # type: ignore[no-any-return]
+        return self.runtime.extras["clock"]
 
     @property
     def api(self) -> MessagingApi:
-        return self.runtime.extras["wechat"]  # type: ignore[no-any-return]
+        return self.runtime.extras["wechat"]
 
     @property
     def tokens(self) -> TokenSource:
-        return self.runtime.extras["tokens"]  # type: ignore[no-any-return]
+        return self.runtime.extras["tokens"]
 
     async def dispatch(self, message_id: int, plan: Plan | None = None) -> Message | None:
         """Route (unless ``plan`` was made already), send and record one message, falling back channel by channel.
@@ -155,7 +155,8 @@ class Dispatcher:
         now = self.clock.now()
         purpose = await catalog.purpose(session, message.purpose)
         if purpose is None:
-            return await self._undeliverable(session, message, "invalid_data", now)
+            await self._undeliverable(session, message, "invalid_data", now)
+            return None
         who = await audience.reachable(session, message.member_no)
         if message.message_class == "marketing" and message.cap_date is None:
             verdict = await self._marketing_gate(session, message, purpose, who, now)
@@ -169,7 +170,8 @@ class Dispatcher:
                 message.openid, message.next_channel, message.updated_at = plan.openid, index + 1, now
                 return plan
         first = message.reasons[0] if message.reasons else "no_credit"
-        return await self._undeliverable(session, message, first, now)
+        await self._undeliverable(session, message, first, now)
+        return None
 
     async def _marketing_gate(
         self, session: AsyncSession, message: Message, purpose: PurposeSnapshot, who: audience.Reachable, now: datetime
@@ -209,29 +211,34 @@ class Dispatcher:
         if channel != "custom":
             template = await catalog.template(session, purposes.APP_OF[channel], config["template_id"])
             if template is None or template.removed_at is not None:
-                return self._skip(session, message, channel, config.get("template_id"), "invalid_data", now)
+                self._skip(session, message, channel, config.get("template_id"), "invalid_data", now)
+                return None
         rendered, errors = purposes.render_channel(config, template, message.data)
         if errors:
-            return self._skip(session, message, channel, config.get("template_id"), "invalid_data", now)
+            self._skip(session, message, channel, config.get("template_id"), "invalid_data", now)
+            return None
         base = {"message_id": message.id, "member_no": message.member_no, "purpose": message.purpose,
                 "channel": channel, "index": index}
         if channel == "subscribe":
             if who.mp_openid is None or not await ledger.reserve_credit(
                 session, openid=who.mp_openid, template_id=config["template_id"]
             ):
-                return self._skip(session, message, channel, config["template_id"], "no_credit", now)
+                self._skip(session, message, channel, config["template_id"], "no_credit", now)
+                return None
             body = build_body(self.settings, config, rendered, who.mp_openid, message.id)
             return Plan(**base, template_id=config["template_id"], openid=who.mp_openid,
                         appid=self.settings.mp_appid, body=body)
         if who.oa_openid is None or not who.following:
-            return self._skip(session, message, channel, config.get("template_id"), "not_following", now)
+            self._skip(session, message, channel, config.get("template_id"), "not_following", now)
+            return None
         if channel == "template":
             body = build_body(self.settings, config, rendered, who.oa_openid, message.id)
             return Plan(**base, template_id=config["template_id"], openid=who.oa_openid,
                         appid=self.settings.oa_appid, body=body)
         interaction = await ledger.consume_window(session, openid=who.oa_openid, app="oa", now=now)
         if interaction is None:
-            return self._skip(session, message, channel, None, "window_closed", now)
+            self._skip(session, message, channel, None, "window_closed", now)
+            return None
         body = build_body(self.settings, config, rendered, who.oa_openid, message.id)
         return Plan(**base, template_id=None, openid=who.oa_openid, appid=self.settings.oa_appid, body=body,
                     interaction=interaction)
@@ -342,7 +349,7 @@ class Dispatcher:
             await self._early_report(session, message)
             await emit(session, MessageSent(member_no=message.member_no, message_id=message.id, purpose=message.purpose,
                                       message_class=message.message_class,
-                                      channel=plan.channel,  # type: ignore[arg-type]
+                                      channel=plan.channel,
                                       template_id=plan.template_id, wechat_msgid=outcome.msgid,
                                       fell_back=fell_back), member_no=message.member_no)
             return False, message
@@ -354,7 +361,7 @@ class Dispatcher:
             await emit(session, MessageFailed(
                 member_no=message.member_no, message_id=message.id, purpose=message.purpose,
                 message_class=message.message_class,
-                channel=plan.channel,  # type: ignore[arg-type]
+                channel=plan.channel,
                 reason="unknown_outcome"), member_no=message.member_no)
             return False, message
         errcode = outcome.errcode
@@ -379,7 +386,7 @@ class Dispatcher:
         message.status, message.reason = "failed", reason
         await emit(session, MessageFailed(member_no=message.member_no, message_id=message.id, purpose=message.purpose,
                                     message_class=message.message_class,
-                                    channel=plan.channel,  # type: ignore[arg-type]
+                                    channel=plan.channel,
                                     reason=reason, errcode=errcode), member_no=message.member_no)
         return False, message
 

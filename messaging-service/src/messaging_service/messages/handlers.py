@@ -31,7 +31,7 @@ async def record_report(session: AsyncSession, *, msgid: str, status: str, at: d
         if status != "success":
             message.reason = "user_refused" if "block" in status else "provider_error"
     await emit(session, MessageDelivered(member_no=message.member_no, send_id=message.id,
-                                   channel=message.channel,  # type: ignore[arg-type]
+                                   channel=message.channel,
                                    status=status), member_no=message.member_no)
 
 

@@ -88,7 +88,7 @@ async def request_message(
     await emit(
         session,
         MessageRequested(member_no=member_no, message_id=message.id, purpose=purpose.name,
-                         message_class=purpose.message_class,  # type: ignore[arg-type]
+                         message_class=purpose.message_class,
                          send_at=send_at, broadcast_id=broadcast_id),
         member_no=member_no,
     )

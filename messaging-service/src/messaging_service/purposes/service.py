@@ -121,6 +121,10 @@ async def validate_data(session: AsyncSession, purpose: PurposeSnapshot, data: d
         errors += render_channel(config, template, data)[1]
     if errors:
         seen: set[str] = set()
-        unique = [e for e in errors if not (e["field"] + e["message"] in seen or seen.add(e["field"] + e["message"]))]
+        unique: list[dict[str, Any]] = []
+        for e in errors:
+            if e["field"] + e["message"] not in seen:
+                seen.add(e["field"] + e["message"])
+                unique.append(e)
         fields = "、".join(dict.fromkeys(e["field"] for e in unique))
         raise Invalid(f"消息数据不符合模板要求：{fields}。", slug="invalid-message-data", errors=unique)

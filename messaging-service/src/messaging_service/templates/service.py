@@ -78,4 +78,4 @@ async def apply_sync(session: AsyncSession, *, app: str, upstream: list[dict[str
             row.removed_at = now
             removed += 1
     await session.flush()
-    return SyncResult(app=app, added=added, updated=updated, removed=removed, total=len(seen))  # type: ignore[arg-type]
+    return SyncResult(app=app, added=added, updated=updated, removed=removed, total=len(seen))
