@@ -81,7 +81,9 @@ async def rebuild(
         }
         if logs:
             async with contextlib.AsyncExitStack() as stack:
-                client = http or await stack.enter_async_context(httpx.AsyncClient(timeout=30))
+                client = http
+                if client is None:
+                    client = await stack.enter_async_context(httpx.AsyncClient(timeout=30))
                 result.from_logs, result.logs_missing = await _replay_logs(runners, settings, progress, client)
         if kafka:
             for runner in runners.values():

@@ -102,7 +102,7 @@ def touches(session: AsyncSession) -> Touches:
     pending = session.info.get(TOUCHES_KEY)
     if pending is None:
         pending = session.info[TOUCHES_KEY] = Touches()
-    return pending  # type: ignore[no-any-return]
+    return pending
 
 
 async def flush(session: AsyncSession) -> None:

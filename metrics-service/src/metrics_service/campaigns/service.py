@@ -167,7 +167,7 @@ async def cohorts(session: AsyncSession, series_id: int, view: str) -> CohortsRe
                 parts=parts,
             )
         )
-    return CohortsRead(series_id=series_id, view=view, periods=out)  # type: ignore[arg-type]
+    return CohortsRead(series_id=series_id, view=view, periods=out)
 
 
 STEPS = ("scanned", "followed", "registered", "paid", "completed", "renewed")
@@ -183,7 +183,7 @@ async def channels(session: AsyncSession, window: Window) -> ChannelsRead:
             n = int(row[name])
             steps.append(
                 FunnelStep(
-                    name=name, members=n,  # type: ignore[arg-type]
+                    name=name, members=n,
                     conversion=definitions.rate(n, int(row["scanned"])),
                     drop_off=None if previous is None else definitions.rate(previous - n, previous),
                 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Mapping
 from typing import Any
 
 from aiokafka import ConsumerRecord, TopicPartition
@@ -105,16 +106,21 @@ class MetricsConsumer(EventConsumer):
                     _log().debug("consumer_stop_failed", error=repr(exc))
 
     async def _commit(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        assert self.consumer is not None  # set by run() before any poll
         await self.consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
         for tp, records in batches.items():
             self._record_lag(tp, records[-1].offset + 1)
 
-    async def process_poll(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
-        """Apply one poll: all partitions together, or partition by partition if that fails."""
+    async def process_poll(self, batches: Mapping[TopicPartition, list[ConsumerRecord]]) -> bool:
+        """Apply one poll: all partitions together, or partition by partition if that fails.
+
+        Always True (applied): unlike the shared one, a failed transaction is replayed here already.
+        """
         await self.apply_poll(batches, await self.parse_poll(batches))
+        return True
 
     async def parse_poll(
-        self, batches: dict[TopicPartition, list[ConsumerRecord]]
+        self, batches: Mapping[TopicPartition, list[ConsumerRecord]]
     ) -> list[tuple[ConsumerRecord, Envelope | ActivityItem]]:
         """Read a poll's records: telemetry by the fast path, anything else (or unusual) in full.
 
@@ -138,7 +144,7 @@ class MetricsConsumer(EventConsumer):
 
     async def apply_poll(
         self,
-        batches: dict[TopicPartition, list[ConsumerRecord]],
+        batches: Mapping[TopicPartition, list[ConsumerRecord]],
         parsed: list[tuple[ConsumerRecord, Envelope | ActivityItem]],
     ) -> None:
         """Apply a parsed poll in one transaction; if that fails, parse everything in full, replay the shared way."""

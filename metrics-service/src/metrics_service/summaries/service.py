@@ -58,7 +58,7 @@ def dirty(session: AsyncSession) -> Dirty:
     marks = session.info.get(DIRTY_KEY)
     if marks is None:
         marks = session.info[DIRTY_KEY] = Dirty()
-    return marks  # type: ignore[no-any-return]
+    return marks
 
 
 def mark_member(session: AsyncSession, member_no: int) -> None:
