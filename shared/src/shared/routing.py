@@ -12,9 +12,11 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.errors import Invalid
+from shared.fields import BIGINT_MAX
 
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
+INVALID_CURSOR = "分页游标无效。The cursor is not valid."
 
 
 async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -57,9 +59,24 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
         padded = cursor + "=" * (-len(cursor) % 4)
         value = orjson.loads(base64.urlsafe_b64decode(padded))
     except (ValueError, orjson.JSONDecodeError) as exc:
-        raise Invalid("The cursor is not valid.", slug="invalid-cursor") from exc
+        raise Invalid(INVALID_CURSOR, slug="invalid-cursor") from exc
     if not isinstance(value, dict):
-        raise Invalid("The cursor is not valid.", slug="invalid-cursor")
+        raise Invalid(INVALID_CURSOR, slug="invalid-cursor")
+    return value
+
+
+def cursor_int(cursor: dict[str, Any] | None, key: str) -> int | None:
+    """The integer ``key`` of a decoded cursor (None without a cursor); a cursor no list issued is a 422.
+
+    A client can send any base64 JSON object: a missing key or a value that
+    is no integer (or beyond BIGINT) must not reach the query as a 500.
+    """
+    if cursor is None:
+        return None
+    value = cursor.get(key)
+    # Lists write integers; bool is an int to Python but never a position.
+    if not isinstance(value, int) or isinstance(value, bool) or not -BIGINT_MAX <= value <= BIGINT_MAX:
+        raise Invalid(INVALID_CURSOR, slug="invalid-cursor")
     return value
 
 

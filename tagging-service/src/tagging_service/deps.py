@@ -9,9 +9,7 @@ from fastapi import Depends, Request
 
 from shared.auth import require_roles
 from shared.clock import Clock
-from shared.errors import Invalid
-from shared.fields import BIGINT_MAX
-from shared.routing import decode_cursor
+from shared.routing import cursor_int, decode_cursor
 from shared.runtime import ServiceRuntime
 from tagging_service.config import TaggingSettings
 
@@ -58,10 +56,4 @@ IndexDep = Annotated[Any, Depends(_index)]
 
 def cursor_id(cursor: str | None, key: str = "id") -> int | None:
     """The id a page cursor carries (a tampered one is a 422, never a database error)."""
-    decoded = decode_cursor(cursor)
-    if decoded is None:
-        return None
-    value = decoded.get(key)
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= BIGINT_MAX:
-        raise Invalid("分页游标无效。", slug="invalid-cursor")
-    return value
+    return cursor_int(decode_cursor(cursor), key)

@@ -11,7 +11,7 @@ from campaign_service.deps import ChannelCodesDep, ClockDep
 from shared.auth import CurrentStaff, require_roles
 from shared.errors import NotFound
 from shared.fields import IdPath
-from shared.routing import Page, PageDep, SessionDep, decode_cursor, encode_cursor
+from shared.routing import Page, PageDep, SessionDep, cursor_int, decode_cursor, encode_cursor
 
 admin_router = APIRouter(prefix="/admin/v1/channels", tags=["channels"])
 
@@ -41,7 +41,7 @@ async def create_channel(
 async def list_channels(session: SessionDep, page: PageDep, clock: ClockDep) -> Page[ChannelRead]:
     """Channels by id, a page at a time."""
     cursor = decode_cursor(page.cursor)
-    after = int(cursor["id"]) if cursor is not None else None
+    after = cursor_int(cursor, "id")
     rows = await repository.page(session, after_id=after, limit=page.limit + 1)
     more = len(rows) > page.limit
     rows = rows[: page.limit]

@@ -20,7 +20,7 @@ from campaign_service.deps import ClockDep, MembersDep
 from shared.auth import CurrentMember, require_roles
 from shared.errors import Conflict
 from shared.fields import BIGINT_MAX, IdPath
-from shared.routing import Page, PageDep, SessionDep, decode_cursor, encode_cursor
+from shared.routing import Page, PageDep, SessionDep, cursor_int, decode_cursor, encode_cursor
 
 mp_router = APIRouter(prefix="/mp/v1/group-sightings", tags=["communities"])
 admin_router = APIRouter(prefix="/admin/v1/communities", tags=["communities"])
@@ -50,7 +50,7 @@ async def list_communities(
 ) -> Page[CommunityRead]:
     """Groups by id, with the number of members seen in each."""
     cursor = decode_cursor(page.cursor)
-    after = int(cursor["id"]) if cursor is not None else None
+    after = cursor_int(cursor, "id")
     rows = await repository.page(
         session,
         period_id=period_id,
@@ -132,7 +132,7 @@ async def community_members(
     """Members seen in a group, by member number, marked when registered for its period."""
     community = await service.require(session, community_id)
     cursor = decode_cursor(page.cursor)
-    after = int(cursor["no"]) if cursor is not None else None
+    after = cursor_int(cursor, "no")
     rows = await repository.members_page(
         session, community_id, after=after, limit=page.limit + 1
     )

@@ -20,7 +20,7 @@ from campaign_service.periods.schemas import (
 from shared.auth import CurrentMember, require_roles
 from shared.errors import NotFound
 from shared.fields import IdPath
-from shared.routing import Page, PageDep, SessionDep, decode_cursor, encode_cursor
+from shared.routing import Page, PageDep, SessionDep, cursor_int, decode_cursor, encode_cursor
 
 admin_router = APIRouter(prefix="/admin/v1", tags=["series & periods"])
 mp_router = APIRouter(prefix="/mp/v1", tags=["catalogue"])
@@ -51,7 +51,7 @@ async def create_series(body: SeriesCreate, session: SessionDep) -> SeriesRead:
 async def list_series(session: SessionDep, page: PageDep) -> Page[SeriesRead]:
     """Series by id, a page at a time."""
     cursor = decode_cursor(page.cursor)
-    after = int(cursor["id"]) if cursor is not None else None
+    after = cursor_int(cursor, "id")
     rows = await repository.list_series(session, after_id=after, limit=page.limit + 1)
     more = len(rows) > page.limit
     rows = rows[: page.limit]

@@ -12,7 +12,7 @@ from campaign_service.referrals.codes import invite_code
 from campaign_service.referrals.schemas import InviteRead, InviterRead, ReferralRead
 from shared.auth import CurrentMember, require_roles
 from shared.fields import BIGINT_MAX
-from shared.routing import Page, PageDep, SessionDep, decode_cursor, encode_cursor
+from shared.routing import Page, PageDep, SessionDep, cursor_int, decode_cursor, encode_cursor
 
 mp_router = APIRouter(prefix="/mp/v1/me/invite", tags=["referrals"])
 admin_router = APIRouter(prefix="/admin/v1/referrals", tags=["referrals"])
@@ -41,7 +41,7 @@ async def list_referrals(
 ) -> Page[ReferralRead]:
     """Who brought whom, by invitee number."""
     cursor = decode_cursor(page.cursor)
-    after = int(cursor["no"]) if cursor is not None else None
+    after = cursor_int(cursor, "no")
     rows = await repository.page(
         session, inviter=inviter, invitee=invitee, after=after, limit=page.limit + 1
     )

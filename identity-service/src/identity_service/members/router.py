@@ -24,7 +24,7 @@ from identity_service.sessions.service import ensure_active
 from shared.auth import STAFF_ROLES, CurrentMember, StaffPrincipal, require_roles
 from shared.errors import NotFound
 from shared.fields import CLEAN_TEXT, IdPath, MemberNoPath, TextPath
-from shared.routing import PageDep, SessionDep, decode_cursor, encode_cursor
+from shared.routing import PageDep, SessionDep, cursor_int, decode_cursor, encode_cursor
 
 mp_router = APIRouter(prefix="/mp/v1/me", tags=["mini-program"], dependencies=[require_internal])
 internal_router = APIRouter(prefix="/internal/members", tags=["internal"], dependencies=[require_internal])
@@ -110,7 +110,7 @@ async def search_members(
         else await repository.page(
             session,
             limit=page.limit + 1,
-            before=int(cursor["before"]) if cursor else None,
+            before=cursor_int(cursor, "before"),
             member_nos=sorted(matches) if matches is not None else None,
             unionid=unionid,
         )
@@ -125,7 +125,7 @@ async def list_merge_candidates(_: ReaderDep, session: SessionDep, page: PageDep
     """Open merge candidates (two members claiming one phone), oldest first."""
     cursor = decode_cursor(page.cursor)
     rows = await phones_repository.open_conflicts(
-        session, limit=page.limit + 1, after=int(cursor["after"]) if cursor else None
+        session, limit=page.limit + 1, after=cursor_int(cursor, "after")
     )
     items = [queries.candidate_read(row) for row in rows[: page.limit]]
     next_cursor = encode_cursor({"after": items[-1].id}) if len(rows) > page.limit else None

@@ -23,7 +23,7 @@ from shared.auth import CurrentStaff, InternalCallerDep, require_roles
 from shared.db import unit_of_work
 from shared.errors import NotFound
 from shared.fields import IdPath, IdQuery, MemberNoQuery, Text, TextQuery
-from shared.routing import PageDep, SessionDep, decode_cursor, encode_cursor
+from shared.routing import PageDep, SessionDep, cursor_int, decode_cursor, encode_cursor
 
 admin_router = APIRouter(prefix="/admin/v1/messages", tags=["messages"])
 internal_router = APIRouter(prefix="/internal/messages", tags=["internal"])
@@ -125,11 +125,9 @@ async def list_messages(
     broadcast_id: IdQuery = None,
 ) -> MessagePage:
     """The delivery log, newest first."""
-    cursor = decode_cursor(page.cursor)
-    before = cursor.get("id") if cursor else None
     rows = await repository.page(
         session, member_no=member_no, purpose=purpose, status=status, broadcast_id=broadcast_id,
-        before_id=before if isinstance(before, int) else None, limit=page.limit,
+        before_id=cursor_int(decode_cursor(page.cursor), "id"), limit=page.limit,
     )
     more = len(rows) > page.limit
     rows = rows[: page.limit]
