@@ -24,7 +24,19 @@ log = structlog.get_logger("campaign.scheduler")
 
 
 async def tick(runtime: ServiceRuntime) -> None:
-    """One pass of every periodic duty."""
+    """One pass of every periodic duty, after any pass of this process still under way.
+
+    The loop below and ``POST /internal/test/scheduler-tick`` both call it. Overlapping passes skip
+    each other's locked rows (as other replicas do), so a pass asked for while the loop's was half-way
+    would return before that work was committed. Run one after the other, a pass that returns has
+    seen everything that was due.
+    """
+    lock = runtime.extras.setdefault("scheduler_pass", asyncio.Lock())
+    async with lock:
+        await _pass(runtime)
+
+
+async def _pass(runtime: ServiceRuntime) -> None:
     clock: Clock = runtime.extras["clock"]
     settings = settings_of(runtime)
     pay = runtime.extras.get("pay")

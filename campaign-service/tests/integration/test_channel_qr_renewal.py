@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from campaign_service import scheduler
@@ -60,3 +61,31 @@ async def test_a_temporary_code_is_renewed_before_it_expires(campaign_factory):
         back = (await c.client.get(f"/admin/v1/channels/{first['id']}", headers=c.staff())).json()
         assert back["qr_expired"] is False and back["qr_ticket"] != renewed["qr_ticket"]
         assert _at(back["qr_expires_at"]) > until + timedelta(days=29)
+
+
+async def test_a_pass_asked_for_while_another_is_under_way_returns_after_its_work(campaign_factory):
+    """Passes of one process run one after the other: the loop's, and those asked for (the test-tick endpoint).
+
+    Overlapping, a pass skipped the row another pass had locked and returned before that renewal was committed:
+    the channel still showed its old code. The background loop's first pass, started with the app, overlapped
+    the test above that way under load (its flake).
+    """
+    async with campaign_factory(simulator=True) as c:
+        created = await c.client.post(
+            "/admin/v1/channels",
+            json={"name": "社群海报", "code": "group-7", "qr_kind": "temporary", "expire_seconds": 86400},
+            headers=c.staff(),
+        )
+        assert created.status_code == 201, created.text
+        first = created.json()
+        # WeChat answers the renewal slowly: a pass is still waiting on it when the next is asked for.
+        slow = await c.sim.post("/sim/faults", json={"path": "/cgi-bin/qrcode/create", "latency_ms": 1500, "times": 1})
+        assert slow.status_code == 200
+        under_way = asyncio.create_task(scheduler.tick(c.runtime))
+        await asyncio.sleep(0.5)
+        assert not under_way.done()
+        await scheduler.tick(c.runtime)
+        after = (await c.client.get(f"/admin/v1/channels/{first['id']}", headers=c.staff())).json()
+        assert after["qr_ticket"] != first["qr_ticket"]
+        assert under_way.done()
+        await under_way
