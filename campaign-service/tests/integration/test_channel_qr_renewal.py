@@ -12,15 +12,20 @@ def _at(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
+async def _expiring_tomorrow(c, name: str, code: str) -> dict:
+    """A channel whose temporary code expires in a day: within the renewal margin."""
+    created = await c.client.post(
+        "/admin/v1/channels",
+        json={"name": name, "code": code, "qr_kind": "temporary", "expire_seconds": 86400},
+        headers=c.staff(),
+    )
+    assert created.status_code == 201, created.text
+    return dict(created.json())
+
+
 async def test_a_temporary_code_is_renewed_before_it_expires(campaign_factory):
     async with campaign_factory(simulator=True) as c:
-        created = await c.client.post(
-            "/admin/v1/channels",
-            json={"name": "公众号文章", "code": "article-7", "qr_kind": "temporary", "expire_seconds": 86400},
-            headers=c.staff(),
-        )
-        assert created.status_code == 201, created.text
-        first = created.json()
+        first = await _expiring_tomorrow(c, "公众号文章", "article-7")
         assert first["qr_expired"] is False
         permanent = await c.client.post(
             "/admin/v1/channels", json={"name": "海报", "code": "poster-7"}, headers=c.staff()
@@ -71,13 +76,7 @@ async def test_a_pass_asked_for_while_another_is_under_way_returns_after_its_wor
     the test above that way under load (its flake).
     """
     async with campaign_factory(simulator=True) as c:
-        created = await c.client.post(
-            "/admin/v1/channels",
-            json={"name": "社群海报", "code": "group-7", "qr_kind": "temporary", "expire_seconds": 86400},
-            headers=c.staff(),
-        )
-        assert created.status_code == 201, created.text
-        first = created.json()
+        first = await _expiring_tomorrow(c, "社群海报", "group-7")
         # WeChat answers the renewal slowly: a pass is still waiting on it when the next is asked for.
         slow = await c.sim.post("/sim/faults", json={"path": "/cgi-bin/qrcode/create", "latency_ms": 1500, "times": 1})
         assert slow.status_code == 200
