@@ -111,14 +111,6 @@ class MetricsConsumer(EventConsumer):
         for tp, records in batches.items():
             self._record_lag(tp, records[-1].offset + 1)
 
-    async def process_poll(self, batches: Mapping[TopicPartition, list[ConsumerRecord]]) -> bool:
-        """Apply one poll: all partitions together, or partition by partition if that fails.
-
-        Always True (applied): unlike the shared one, a failed transaction is replayed here already.
-        """
-        await self.apply_poll(batches, await self.parse_poll(batches))
-        return True
-
     async def parse_poll(
         self, batches: Mapping[TopicPartition, list[ConsumerRecord]]
     ) -> list[tuple[ConsumerRecord, Envelope | ActivityItem]]:
