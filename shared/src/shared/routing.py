@@ -65,17 +65,19 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     return value
 
 
-def cursor_int(cursor: dict[str, Any] | None, key: str) -> int | None:
-    """The integer ``key`` of a decoded cursor (None without a cursor); a cursor no list issued is a 422.
+def cursor_int(cursor: str | None, key: str = "id") -> int | None:
+    """The integer ``key`` of a page cursor as the client sent it (None without one); one no list issued is a 422.
 
-    A client can send any base64 JSON object: a missing key or a value that
-    is no integer (or beyond BIGINT) must not reach the query as a 500.
+    A client can send any base64 JSON object: a missing key, a value that is
+    no integer, a negative one or one beyond BIGINT must not reach the query
+    (or a bitmap's rank) as a 500.
     """
-    if cursor is None:
+    decoded = decode_cursor(cursor)
+    if decoded is None:
         return None
-    value = cursor.get(key)
-    # Lists write integers; bool is an int to Python but never a position.
-    if not isinstance(value, int) or isinstance(value, bool) or not -BIGINT_MAX <= value <= BIGINT_MAX:
+    value = decoded.get(key)
+    # Lists write ids and member numbers: non-negative integers (bool is an int to Python, never a position).
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= BIGINT_MAX:
         raise Invalid(INVALID_CURSOR, slug="invalid-cursor")
     return value
 

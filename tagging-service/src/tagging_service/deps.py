@@ -9,7 +9,6 @@ from fastapi import Depends, Request
 
 from shared.auth import require_roles
 from shared.clock import Clock
-from shared.routing import cursor_int, decode_cursor
 from shared.runtime import ServiceRuntime
 from tagging_service.config import TaggingSettings
 
@@ -54,6 +53,3 @@ async def _index(runtime: RuntimeDep) -> Any:
 IndexDep = Annotated[Any, Depends(_index)]
 
 
-def cursor_id(cursor: str | None, key: str = "id") -> int | None:
-    """The id a page cursor carries (a tampered one is a 422, never a database error)."""
-    return cursor_int(decode_cursor(cursor), key)

@@ -11,7 +11,7 @@ from campaign_service.deps import ChannelCodesDep, ClockDep
 from shared.auth import CurrentStaff, require_roles
 from shared.errors import NotFound
 from shared.fields import IdPath
-from shared.routing import Page, PageDep, SessionDep, cursor_int, decode_cursor, encode_cursor
+from shared.routing import Page, PageDep, SessionDep, cursor_int, encode_cursor
 
 admin_router = APIRouter(prefix="/admin/v1/channels", tags=["channels"])
 
@@ -40,8 +40,7 @@ async def create_channel(
 @admin_router.get("", dependencies=[READ])
 async def list_channels(session: SessionDep, page: PageDep, clock: ClockDep) -> Page[ChannelRead]:
     """Channels by id, a page at a time."""
-    cursor = decode_cursor(page.cursor)
-    after = cursor_int(cursor, "id")
+    after = cursor_int(page.cursor, "id")
     rows = await repository.page(session, after_id=after, limit=page.limit + 1)
     more = len(rows) > page.limit
     rows = rows[: page.limit]

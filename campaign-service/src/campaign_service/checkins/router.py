@@ -10,7 +10,7 @@ from campaign_service.deps import ClockDep
 from campaign_service.periods import service as periods
 from shared.auth import CurrentMember, CurrentStaff, require_roles
 from shared.fields import IdPath
-from shared.routing import Page, PageDep, SessionDep, cursor_int, decode_cursor, encode_cursor
+from shared.routing import Page, PageDep, SessionDep, cursor_int, encode_cursor
 
 mp_router = APIRouter(prefix="/mp/v1/periods", tags=["check-ins"])
 admin_router = APIRouter(prefix="/admin/v1", tags=["check-ins"])
@@ -42,8 +42,7 @@ async def check_in(
 async def list_checkins(period_id: IdPath, session: SessionDep, page: PageDep) -> Page[CheckinRead]:
     """A period's check-ins by id."""
     await periods.require_period(session, period_id)
-    cursor = decode_cursor(page.cursor)
-    after = cursor_int(cursor, "id")
+    after = cursor_int(page.cursor, "id")
     rows = await repository.of_period(
         session, period_id, after_id=after, limit=page.limit + 1
     )

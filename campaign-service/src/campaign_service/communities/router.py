@@ -20,7 +20,7 @@ from campaign_service.deps import ClockDep, MembersDep
 from shared.auth import CurrentMember, require_roles
 from shared.errors import Conflict
 from shared.fields import BIGINT_MAX, IdPath
-from shared.routing import Page, PageDep, SessionDep, cursor_int, decode_cursor, encode_cursor
+from shared.routing import Page, PageDep, SessionDep, cursor_int, encode_cursor
 
 mp_router = APIRouter(prefix="/mp/v1/group-sightings", tags=["communities"])
 admin_router = APIRouter(prefix="/admin/v1/communities", tags=["communities"])
@@ -49,8 +49,7 @@ async def list_communities(
     unlinked: Annotated[bool, Query(description="only groups not linked to a period")] = False,
 ) -> Page[CommunityRead]:
     """Groups by id, with the number of members seen in each."""
-    cursor = decode_cursor(page.cursor)
-    after = cursor_int(cursor, "id")
+    after = cursor_int(page.cursor, "id")
     rows = await repository.page(
         session,
         period_id=period_id,
@@ -131,8 +130,7 @@ async def community_members(
 ) -> Page[CommunityMemberRead]:
     """Members seen in a group, by member number, marked when registered for its period."""
     community = await service.require(session, community_id)
-    cursor = decode_cursor(page.cursor)
-    after = cursor_int(cursor, "no")
+    after = cursor_int(page.cursor, "no")
     rows = await repository.members_page(
         session, community_id, after=after, limit=page.limit + 1
     )

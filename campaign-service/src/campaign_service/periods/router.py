@@ -20,7 +20,7 @@ from campaign_service.periods.schemas import (
 from shared.auth import CurrentMember, require_roles
 from shared.errors import NotFound
 from shared.fields import IdPath
-from shared.routing import Page, PageDep, SessionDep, cursor_int, decode_cursor, encode_cursor
+from shared.routing import Page, PageDep, SessionDep, cursor_int, encode_cursor
 
 admin_router = APIRouter(prefix="/admin/v1", tags=["series & periods"])
 mp_router = APIRouter(prefix="/mp/v1", tags=["catalogue"])
@@ -50,8 +50,7 @@ async def create_series(body: SeriesCreate, session: SessionDep) -> SeriesRead:
 @admin_router.get("/series", dependencies=[READ])
 async def list_series(session: SessionDep, page: PageDep) -> Page[SeriesRead]:
     """Series by id, a page at a time."""
-    cursor = decode_cursor(page.cursor)
-    after = cursor_int(cursor, "id")
+    after = cursor_int(page.cursor, "id")
     rows = await repository.list_series(session, after_id=after, limit=page.limit + 1)
     more = len(rows) > page.limit
     rows = rows[: page.limit]

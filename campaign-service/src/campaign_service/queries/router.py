@@ -23,7 +23,7 @@ from campaign_service.registrations.schemas import MyRegistration
 from shared.auth import CurrentMember, require_roles
 from shared.csv_export import csv_response
 from shared.fields import IdPath, MemberNoPath, MemberNoQuery
-from shared.routing import Page, PageDep, SessionDep, cursor_int, decode_cursor, encode_cursor
+from shared.routing import Page, PageDep, SessionDep, cursor_int, encode_cursor
 
 mp_router = APIRouter(prefix="/mp/v1", tags=["registrations"])
 # Included before channels' own router: ``/channels/stats`` must not reach ``/channels/{channel_id}``.
@@ -44,8 +44,7 @@ async def my_registrations(member: CurrentMember, session: SessionDep, clock: Cl
 @admin_router.get("/channels/stats", dependencies=[READ])
 async def all_channel_stats(session: SessionDep, page: PageDep) -> Page[ChannelStats]:
     """Traffic precision per channel: scans, follows, members, registrations, payments."""
-    cursor = decode_cursor(page.cursor)
-    after = cursor_int(cursor, "id")
+    after = cursor_int(page.cursor, "id")
     rows = await channels.page(session, after_id=after, limit=page.limit + 1)
     more = len(rows) > page.limit
     rows = rows[: page.limit]
@@ -79,8 +78,7 @@ async def list_period_registrations(
     await periods.require_period(session, period_id)
     if format == "csv":
         return await _registrations_csv(session, period_id, status, member_no)
-    cursor = decode_cursor(page.cursor)
-    after = cursor_int(cursor, "id")
+    after = cursor_int(page.cursor, "id")
     rows = await period_registrations(
         session, period_id, status=status, member_no=member_no,
         after_id=after, limit=page.limit + 1,

@@ -12,7 +12,7 @@ from campaign_service.referrals.codes import invite_code
 from campaign_service.referrals.schemas import InviteRead, InviterRead, ReferralRead
 from shared.auth import CurrentMember, require_roles
 from shared.fields import BIGINT_MAX
-from shared.routing import Page, PageDep, SessionDep, cursor_int, decode_cursor, encode_cursor
+from shared.routing import Page, PageDep, SessionDep, cursor_int, encode_cursor
 
 mp_router = APIRouter(prefix="/mp/v1/me/invite", tags=["referrals"])
 admin_router = APIRouter(prefix="/admin/v1/referrals", tags=["referrals"])
@@ -40,8 +40,7 @@ async def list_referrals(
     invitee: Annotated[int | None, Query(ge=1, le=BIGINT_MAX, description="only this invitee")] = None,
 ) -> Page[ReferralRead]:
     """Who brought whom, by invitee number."""
-    cursor = decode_cursor(page.cursor)
-    after = cursor_int(cursor, "no")
+    after = cursor_int(page.cursor, "no")
     rows = await repository.page(
         session, inviter=inviter, invitee=invitee, after=after, limit=page.limit + 1
     )

@@ -24,7 +24,7 @@ from identity_service.sessions.service import ensure_active
 from shared.auth import STAFF_ROLES, CurrentMember, StaffPrincipal, require_roles
 from shared.errors import NotFound
 from shared.fields import CLEAN_TEXT, IdPath, MemberNoPath, TextPath
-from shared.routing import PageDep, SessionDep, cursor_int, decode_cursor, encode_cursor
+from shared.routing import PageDep, SessionDep, cursor_int, encode_cursor
 
 mp_router = APIRouter(prefix="/mp/v1/me", tags=["mini-program"], dependencies=[require_internal])
 internal_router = APIRouter(prefix="/internal/members", tags=["internal"], dependencies=[require_internal])
@@ -100,7 +100,6 @@ async def search_members(
     q: Annotated[str | None, Query(max_length=128, description="number, phone, openid or UnionID"), CLEAN_TEXT] = None,
 ) -> MemberPage:
     """Find members by phone, openid, UnionID or free text; newest numbers first."""
-    cursor = decode_cursor(page.cursor)
     matches = await queries.matching_member_nos(session, ctx, phone=phone, openid=openid, q=q)
     if matches is not None and len(matches) > queries.MAX_SEARCH_MATCHES:
         matches = set(sorted(matches)[-queries.MAX_SEARCH_MATCHES :])
@@ -110,7 +109,7 @@ async def search_members(
         else await repository.page(
             session,
             limit=page.limit + 1,
-            before=cursor_int(cursor, "before"),
+            before=cursor_int(page.cursor, "before"),
             member_nos=sorted(matches) if matches is not None else None,
             unionid=unionid,
         )
@@ -123,9 +122,8 @@ async def search_members(
 @admin_router.get("/merge-candidates")
 async def list_merge_candidates(_: ReaderDep, session: SessionDep, page: PageDep) -> MergeCandidatePage:
     """Open merge candidates (two members claiming one phone), oldest first."""
-    cursor = decode_cursor(page.cursor)
     rows = await phones_repository.open_conflicts(
-        session, limit=page.limit + 1, after=cursor_int(cursor, "after")
+        session, limit=page.limit + 1, after=cursor_int(page.cursor, "after")
     )
     items = [queries.candidate_read(row) for row in rows[: page.limit]]
     next_cursor = encode_cursor({"after": items[-1].id}) if len(rows) > page.limit else None

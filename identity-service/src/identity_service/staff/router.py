@@ -17,7 +17,7 @@ from identity_service.staff.schemas import (
 )
 from shared.auth import CurrentStaff, StaffPrincipal, require_roles
 from shared.fields import IdPath
-from shared.routing import PageDep, SessionDep, cursor_int, decode_cursor, encode_cursor
+from shared.routing import PageDep, SessionDep, cursor_int, encode_cursor
 
 session_router = APIRouter(prefix="/admin/v1/session", tags=["staff"], dependencies=[require_internal])
 admin_router = APIRouter(prefix="/admin/v1/staff", tags=["staff"], dependencies=[require_internal])
@@ -49,8 +49,7 @@ async def who_am_i(staff: CurrentStaff, session: SessionDep) -> StaffRead:
 @admin_router.get("")
 async def list_staff(_: AdminDep, session: SessionDep, page: PageDep) -> StaffPage:
     """Every staff account, by id."""
-    cursor = decode_cursor(page.cursor)
-    rows = await repository.page(session, limit=page.limit + 1, after=cursor_int(cursor, "id"))
+    rows = await repository.page(session, limit=page.limit + 1, after=cursor_int(page.cursor, "id"))
     items = [service.staff_read(row) for row in rows[: page.limit]]
     next_cursor = encode_cursor({"id": items[-1].id}) if len(rows) > page.limit else None
     return StaffPage(items=items, next_cursor=next_cursor)

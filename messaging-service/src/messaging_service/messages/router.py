@@ -23,7 +23,7 @@ from shared.auth import CurrentStaff, InternalCallerDep, require_roles
 from shared.db import unit_of_work
 from shared.errors import NotFound
 from shared.fields import IdPath, IdQuery, MemberNoQuery, Text, TextQuery
-from shared.routing import PageDep, SessionDep, cursor_int, decode_cursor, encode_cursor
+from shared.routing import PageDep, SessionDep, cursor_int, encode_cursor
 
 admin_router = APIRouter(prefix="/admin/v1/messages", tags=["messages"])
 internal_router = APIRouter(prefix="/internal/messages", tags=["internal"])
@@ -127,7 +127,7 @@ async def list_messages(
     """The delivery log, newest first."""
     rows = await repository.page(
         session, member_no=member_no, purpose=purpose, status=status, broadcast_id=broadcast_id,
-        before_id=cursor_int(decode_cursor(page.cursor), "id"), limit=page.limit,
+        before_id=cursor_int(page.cursor, "id"), limit=page.limit,
     )
     more = len(rows) > page.limit
     rows = rows[: page.limit]

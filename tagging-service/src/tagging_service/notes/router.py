@@ -6,8 +6,8 @@ from fastapi import APIRouter
 
 from shared.auth import CurrentStaff
 from shared.fields import IdPath, MemberNoPath
-from shared.routing import Page, PageDep, SessionDep, encode_cursor
-from tagging_service.deps import EDIT, READ, cursor_id, utcnow
+from shared.routing import Page, PageDep, SessionDep, cursor_int, encode_cursor
+from tagging_service.deps import EDIT, READ, utcnow
 from tagging_service.notes import repository, service
 from tagging_service.notes.schemas import NoteCreate, NoteRead, NoteUpdate
 
@@ -17,7 +17,7 @@ admin_router = APIRouter(prefix="/admin/v1/members/{member_no}/notes", tags=["no
 @admin_router.get("", dependencies=[READ])
 async def list_notes(member_no: MemberNoPath, session: SessionDep, page: PageDep) -> Page[NoteRead]:
     """A member's service records, newest first."""
-    rows = await repository.page(session, member_no, before_id=cursor_id(page.cursor), limit=page.limit + 1)
+    rows = await repository.page(session, member_no, before_id=cursor_int(page.cursor), limit=page.limit + 1)
     more = len(rows) > page.limit
     rows = rows[: page.limit]
     return Page(

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Response
 
 from shared.auth import CurrentStaff
 from shared.fields import IdPath
-from shared.routing import Page, PageDep, SessionDep, encode_cursor
-from tagging_service.deps import EDIT, READ, cursor_id, utcnow
+from shared.routing import Page, PageDep, SessionDep, cursor_int, encode_cursor
+from tagging_service.deps import EDIT, READ, utcnow
 from tagging_service.rules import repository, service
 from tagging_service.rules.schemas import BackfillRead, TagRuleCreate, TagRuleRead
 
@@ -17,7 +17,7 @@ admin_router = APIRouter(prefix="/admin/v1/tag-rules", tags=["tag-rules"])
 @admin_router.get("", dependencies=[READ])
 async def list_rules(session: SessionDep, page: PageDep) -> Page[TagRuleRead]:
     """Rules by id."""
-    rows = await repository.page(session, after_id=cursor_id(page.cursor), limit=page.limit + 1)
+    rows = await repository.page(session, after_id=cursor_int(page.cursor), limit=page.limit + 1)
     more = len(rows) > page.limit
     rows = rows[: page.limit]
     return Page(items=[service.read_of(r) for r in rows],

@@ -15,9 +15,9 @@ from sqlalchemy import select
 from shared.auth import CurrentStaff, InternalCallerDep
 from shared.errors import Invalid, PayloadTooLarge
 from shared.fields import IdPath
-from shared.routing import MAX_PAGE_SIZE, Page, PageDep, SessionDep, decode_cursor, encode_cursor
+from shared.routing import MAX_PAGE_SIZE, Page, PageDep, SessionDep, cursor_int, decode_cursor, encode_cursor
 from shared.sealing import Sealer
-from tagging_service.deps import EDIT, READ, RuntimeDep, cursor_id, settings_of, utcnow
+from tagging_service.deps import EDIT, READ, RuntimeDep, settings_of, utcnow
 from tagging_service.facts.members import ensure_members
 from tagging_service.facts.models import MemberFact
 from tagging_service.segments import export, repository, service
@@ -99,7 +99,7 @@ async def preview(body: SegmentPreview, session: SessionDep, runtime: RuntimeDep
 @admin_router.get("", dependencies=[READ])
 async def list_segments(session: SessionDep, runtime: RuntimeDep, page: PageDep) -> Page[SegmentRead]:
     """Saved segments by id, with their current sizes."""
-    rows = await repository.page(session, after_id=cursor_id(page.cursor), limit=page.limit + 1)
+    rows = await repository.page(session, after_id=cursor_int(page.cursor), limit=page.limit + 1)
     more = len(rows) > page.limit
     rows = rows[: page.limit]
     engine = _engine(runtime)
@@ -238,7 +238,7 @@ async def internal_members(segment_id: IdPath, caller: InternalCallerDep, sessio
                            runtime: RuntimeDep, cursor: CursorQuery = None,
                            limit: Annotated[int, Query(ge=1, le=5000)] = 1000) -> InternalMembers:
     """Member numbers of a segment, ascending, a page at a time (for broadcasts)."""
-    after = cursor_id(cursor, "after")
+    after = cursor_int(cursor, "after")
     members = await _engine(runtime).segment_members(session, segment_id)
     start = members.rank(after) if after is not None else 0
     page = [members[i] for i in range(start, min(start + limit, len(members)))]

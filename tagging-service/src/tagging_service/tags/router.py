@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query, Request, Response
 from shared.auth import CurrentStaff
 from shared.errors import Invalid, PayloadTooLarge
 from shared.fields import IdPath, IdQuery, MemberNoPath, TextQuery
-from shared.routing import Page, PageDep, SessionDep, encode_cursor
-from tagging_service.deps import EDIT, READ, IndexDep, RuntimeDep, cursor_id, settings_of, utcnow
+from shared.routing import Page, PageDep, SessionDep, cursor_int, encode_cursor
+from tagging_service.deps import EDIT, READ, IndexDep, RuntimeDep, settings_of, utcnow
 from tagging_service.tags import errors, imports, repository, service
 from tagging_service.tags.schemas import (
     BulkTagCreate,
@@ -55,7 +55,7 @@ async def list_tags(
 ) -> Page[TagRead]:
     """Live tags by id, with how many members carry each now."""
     rows = await repository.list_tags(
-        session, group_id=group_id, q=q, after_id=cursor_id(page.cursor), limit=page.limit + 1
+        session, group_id=group_id, q=q, after_id=cursor_int(page.cursor), limit=page.limit + 1
     )
     more = len(rows) > page.limit
     rows = rows[: page.limit]
