@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import socket
 import subprocess
+import threading
 import uuid
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -33,11 +35,59 @@ def run_sync(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
         return pool.submit(lambda: asyncio.run(make())).result()
 
 
+# Ports this test process has handed out: two choices made before either
+# process binds must not be the same port.
+_handed_out: set[int] = set()
+_handing_out = threading.Lock()
+# Listening ports are chosen below the kernel's ephemeral range, never lower than this.
+_LOWEST_PORT = 10_000
+
+
 def free_port() -> int:
-    """A TCP port free on the loopback interface right now."""
+    """A TCP port free on the loopback interface now, which no outgoing connection will take.
+
+    A port is chosen well before its process binds it (a test system runs its
+    migrations in between). A port of the kernel's ephemeral range may become, in
+    that time, the local port of an outgoing connection (a database or broker
+    client of a system already running), and the bind then fails with
+    EADDRINUSE. Ports below that range are never given to outgoing connections.
+    """
+    low, _ = _ephemeral_range()
+    with _handing_out:
+        if low - _LOWEST_PORT < 1_000:
+            return _kernel_chosen_port()
+        for _ in range(1_000):
+            port = random.randrange(_LOWEST_PORT, low)
+            if port not in _handed_out and _bindable(port):
+                _handed_out.add(port)
+                return port
+        return _kernel_chosen_port()
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    """The kernel's range for outgoing connections' local ports (Linux; the IANA range elsewhere)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 49_152, 65_535
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _kernel_chosen_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        port = int(sock.getsockname()[1])
+    _handed_out.add(port)
+    return port
 
 
 @dataclass

@@ -40,6 +40,19 @@ def available(name: str) -> bool:
     return importlib.util.find_spec(PACKAGES[name]) is not None
 
 
+class ProcessExited(RuntimeError):
+    """A process of a test system ended while it was being waited for."""
+
+    def __init__(self, name: str, returncode: int, logs: Path, log_tail: str) -> None:
+        super().__init__(f"{name} exited with {returncode}; the end of {logs / (name + '.log')}:\n{log_tail}")
+        self.log_tail = log_tail
+
+    @property
+    def port_taken(self) -> bool:
+        """The process could not listen: its port was taken after it was chosen."""
+        return "address already in use" in self.log_tail.lower()
+
+
 @dataclass
 class System:
     """A running Qunyun: URLs, credentials and its processes."""
@@ -104,13 +117,21 @@ class System:
             except subprocess.TimeoutExpired:
                 process.kill()
 
+    def log_tail(self, name: str, lines: int = 30) -> str:
+        """The last ``lines`` lines of ``name``'s log (what a failed start printed)."""
+        try:
+            text = (self.logs / f"{name}.log").read_text(errors="replace")
+        except OSError as exc:
+            return f"(no log: {exc})"
+        return "\n".join(text.splitlines()[-lines:])
+
     def wait_healthy(self, name: str, *, path: str = "/healthz", timeout: float = 60) -> None:
         """Block until ``name`` answers 200 on ``path``."""
         deadline = time.monotonic() + timeout
         url = self.urls[name] + path
         while time.monotonic() < deadline:
             if self.processes[name].poll() is not None:
-                raise RuntimeError(f"{name} exited; see {self.logs / (name + '.log')}")
+                raise ProcessExited(name, self.processes[name].returncode, self.logs, self.log_tail(name))
             try:
                 if httpx.get(url, timeout=2).status_code == 200:
                     return
@@ -159,7 +180,20 @@ def start_system(infra: Infra, extra_env: dict[str, str] | None = None) -> Syste
     """Create fresh databases, start every available process, wait until ready.
 
     ``extra_env`` adds or overrides settings of every process (e.g. ``IDENTITY_WORKERS``).
+    A start whose port was taken before its process bound it (ports are chosen
+    where outgoing connections do not take theirs, but another program may
+    listen) is tried again on new ports, twice at most.
     """
+    for attempt in range(3):
+        try:
+            return _start_system_once(infra, extra_env)
+        except ProcessExited as exited:
+            if not exited.port_taken or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _start_system_once(infra: Infra, extra_env: dict[str, str] | None) -> System:
     names = [name for name in ("simulator", *SERVICES, "gateway") if available(name)]
     ports = {name: free_port() for name in ("simulator", *SERVICES, "gateway")}
     namespace = f"sys{secrets.token_hex(3)}."
@@ -192,6 +226,8 @@ def start_system(infra: Infra, extra_env: dict[str, str] | None = None) -> Syste
         system.wait_healthy("gateway", path="/readyz", timeout=90)
     except Exception:
         system.stop()
+        for database in system.databases():
+            run_sync(partial(drop_database, infra.server_uri, database))
         raise
     return system
 
