@@ -170,8 +170,8 @@ async def test_bulk_backfill_matches_the_incremental_path_and_is_idempotent(tagg
         assert (await t.client.put(f"/admin/v1/tag-rules/{rule_ids[incremental_tag]}", json=body_b,
                                    headers=t.staff())).status_code == 200
         await t.execute("DELETE FROM rule_backfills WHERE rule_id = :r", {"r": rule_ids[incremental_tag]})
-        await t.execute("INSERT INTO rule_dirty_members (member_no) SELECT unnest(CAST(:m AS bigint[])) "
-                        "ON CONFLICT DO NOTHING", {"m": list(MEMBERS)})
+        await t.execute("INSERT INTO rule_dirty_members (member_no) SELECT unnest(CAST(:m AS bigint[]))",
+                        {"m": list(MEMBERS)})
         while True:
             async with sessions() as session:
                 n = await rules.process_dirty(session, engine, now=datetime.now(UTC), limit=97, sessions=sessions)

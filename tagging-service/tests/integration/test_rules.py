@@ -5,7 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from shared.contracts.gateway import ActivityRecorded
+from shared.db import unit_of_work
 from shared.testing.waiting import eventually
+from tagging_service.facts import repository as facts_repo
+from tagging_service.rules import service as rules
+from tagging_service.tags import repository as tags_repo
+from tagging_service.tags import service as tags_service
 
 
 async def test_a_rule_backfills_then_follows_new_facts(tagging_factory):
@@ -84,3 +89,47 @@ async def test_rules_follow_tag_changes_too(tagging_factory):
         assert await eventually(tags_of, lambda tags: tags == ["VIP", "重点服务"], timeout=30)
         await t.client.delete(f"/admin/v1/members/10001/tags/{vip['id']}", headers=t.staff())
         assert await eventually(tags_of, lambda tags: tags == [], timeout=30) == []
+
+
+
+async def test_a_tag_removed_while_the_rules_take_its_member_is_judged_once_the_removal_commits(tagging_factory):
+    """The removal's mark is not merged into the mark the sweep is taking: a rule judging the member
+    before the removal committed left the rule's tag on for good (seen in CI as the test above)."""
+    async with tagging_factory(sweep_seconds=3600) as t:  # this test runs the sweep's steps itself
+        sessions, engine = t.runtime.session_factory, t.runtime.extras["segments"]
+        group = (await t.client.post("/admin/v1/tag-groups", json={"name": "g"}, headers=t.staff())).json()
+        vip = (await t.client.post("/admin/v1/tags", json={"group_id": group["id"], "name": "VIP"},
+                                   headers=t.staff())).json()
+        care = (await t.client.post("/admin/v1/tags", headers=t.staff(),
+                                    json={"group_id": group["id"], "name": "重点服务", "kind": "rule"})).json()
+        assert (await t.client.post("/admin/v1/tag-rules", headers=t.staff(), json={
+            "name": "VIP 重点服务", "tag_id": care["id"], "condition": {"tag": vip["id"]}})).status_code == 201
+        await t.client.post("/admin/v1/members/10001/tags", json={"tag_id": vip["id"]}, headers=t.staff())
+
+        async def sweep() -> None:
+            await rules.run_backfill(sessions, engine, now=datetime.now(UTC))
+            while True:
+                async with unit_of_work(sessions) as session:
+                    if not await rules.process_dirty(session, engine, now=datetime.now(UTC), sessions=sessions):
+                        return
+
+        async def tags_of() -> list[str]:
+            body = (await t.client.get("/admin/v1/members/10001/tags", headers=t.staff())).json()
+            return sorted(i["tag"] for i in body["items"])
+
+        await sweep()
+        assert await tags_of() == ["VIP", "重点服务"]
+
+        async with unit_of_work(sessions) as session:  # a change of the member's facts, waiting for the sweep
+            await facts_repo.mark_dirty(session, [10001])
+        async with sessions() as removing:
+            tag = await tags_repo.get_tag(removing, vip["id"])
+            assert tag is not None
+            await tags_service.remove(removing, tag=tag, member_nos=[10001], removed_by="staff", removed_by_id=1,
+                                      now=datetime.now(UTC))
+            # The sweep takes the waiting mark while the removal is still under way.
+            async with unit_of_work(sessions) as session:
+                assert await rules.process_dirty(session, engine, now=datetime.now(UTC), sessions=sessions) == 1
+            await removing.commit()
+        await sweep()
+        assert await tags_of() == []

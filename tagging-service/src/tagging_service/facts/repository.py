@@ -229,8 +229,7 @@ async def mark_dirty(session: AsyncSession, member_nos: list[int]) -> None:
     """The rules should look at these members again."""
     if member_nos:
         await session.execute(
-            text("INSERT INTO rule_dirty_members (member_no) SELECT unnest(CAST(:m AS bigint[])) "
-                 "ON CONFLICT DO NOTHING"),
+            text("INSERT INTO rule_dirty_members (member_no) SELECT unnest(CAST(:m AS bigint[]))"),
             {"m": sorted(set(member_nos))},
         )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, Text, func, text
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Identity, Integer, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -50,9 +50,14 @@ class RuleBackfill(Base):
 
 
 class DirtyMember(Base):
-    """A member whose facts changed since the rules last looked at them."""
+    """A mark: a member whose facts changed since the rules last looked at them.
+
+    One row per mark, never merged into a member's earlier row: a mark merged
+    into a row the sweep was taking was lost with it (migration e3b9d5a1c7f4).
+    """
 
     __tablename__ = "rule_dirty_members"
 
-    member_no: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    member_no: Mapped[int] = mapped_column(BigInteger)
     since: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -60,14 +60,20 @@ async def claim_pending_backfill(session: AsyncSession, now: datetime) -> RuleBa
 
 
 async def take_dirty(session: AsyncSession, limit: int) -> list[int]:
-    """Members whose facts changed, removed from the queue (the caller's transaction holds them)."""
+    """Members of the oldest ``limit`` marks, the marks removed from the queue (the caller's transaction
+    holds them).
+
+    Only committed marks are seen, so the change behind each is committed too; a member
+    marked again meanwhile keeps the newer mark for a later pass (judged again, which
+    changes nothing when nothing changed).
+    """
     rows = await session.execute(
-        text("""DELETE FROM rule_dirty_members WHERE member_no IN (
-                  SELECT member_no FROM rule_dirty_members ORDER BY since LIMIT :n FOR UPDATE SKIP LOCKED)
+        text("""DELETE FROM rule_dirty_members WHERE id IN (
+                  SELECT id FROM rule_dirty_members ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED)
                 RETURNING member_no"""),
         {"n": limit},
     )
-    return [r[0] for r in rows]
+    return sorted({r[0] for r in rows})
 
 
 async def clear_dirty(session: AsyncSession) -> None:

@@ -237,7 +237,6 @@ _BULK_APPLY = text(
           SELECT 'tag', :tag_id, array_agg(member_no ORDER BY member_no), true FROM ids HAVING count(*) > 0
         ), dirty AS (
           INSERT INTO rule_dirty_members (member_no) SELECT member_no FROM ids WHERE :mark_dirty
-          ON CONFLICT DO NOTHING
         ), timeline AS (
           INSERT INTO timeline_entries (member_no, at, kind, data)
           SELECT member_no, :now, 'tag.applied', CAST(:timeline AS jsonb) FROM ids
@@ -271,7 +270,6 @@ _BULK_REMOVE = text(
           SELECT 'tag', :tag_id, array_agg(member_no ORDER BY member_no), false FROM ids HAVING count(*) > 0
         ), dirty AS (
           INSERT INTO rule_dirty_members (member_no) SELECT member_no FROM ids WHERE :mark_dirty
-          ON CONFLICT DO NOTHING
         ), timeline AS (
           INSERT INTO timeline_entries (member_no, at, kind, data)
           SELECT member_no, :now, 'tag.removed', CAST(:timeline AS jsonb) FROM ids
