@@ -25,6 +25,7 @@ topic).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,11 +37,13 @@ from aiokafka import AIOKafkaProducer
 from shared.contracts.gateway import ActivityRecorded
 from shared.events.envelope import Envelope
 from shared.kafka.topics import APP_ACTIVITY
+from shared.testing.infra import Infra
 from shared.testing.modules import load_test_module
+from shared.testing.system import System, own_system
 from shared.testing.waiting import eventually
 
-# Groups of this test only: the system is shared with the other end-to-end tests (seed 002's story
-# uses groups of the same names), and a group is one openGId system-wide.
+# Groups of this run only: seed 002's story uses groups of the same names, and a group is one
+# openGId system-wide.
 _RUN = uuid.uuid4().hex[:6]
 GROUP_A, GROUP_B = f"G-X1-A-{_RUN}", f"G-X2-B-{_RUN}"
 
@@ -51,6 +54,14 @@ story_module = load_test_module(Path(__file__).with_name("test_seed_002_story.py
 SHANGHAI = story_module.SHANGHAI
 PERIOD1, RETURNING, STILL_IN_A, ACTIVE_OTHERS, NEWCOMERS = 177, 60, 87, 10, 12
 DWELL_PEOPLE, DWELL_DAYS = 20, 17
+
+
+@pytest.fixture(scope="module")
+def system(infra: Infra) -> Iterator[System]:
+    """A system of its own: the dwell figure is every member's page time of a day, and other
+    tests' page views (at the real now, e.g. the layered selection's) fall on X1's days."""
+    with own_system(infra) as running:
+        yield running
 
 
 async def publish_activity(system: Any, items: list[tuple[int, datetime, int | None, str]]) -> None:
